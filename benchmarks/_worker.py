@@ -1,0 +1,104 @@
+"""Run ONE benchmark measurement in a fresh process and print it as JSON.
+
+Usage (normally called by ``run.py``)::
+
+    python -m benchmarks._worker '{"workload": "clf-small", "dtype": "float32",
+                                   "peer": "sklearn", "threads": 1}'
+
+The BLAS/OpenMP thread count is fixed through environment variables *before*
+NumPy is imported and again with ``threadpoolctl`` once it is.  The result is
+printed on one stdout line starting with ``BENCH_RESULT `` (anything the
+libraries print is ignored by the parent).  ``{"peer": "env"}`` reports library
+versions and the effective thread-pool configuration instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+MARKER = "BENCH_RESULT "
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+               "NUMEXPR_NUM_THREADS")
+
+
+def set_thread_env(threads: int, environ=os.environ) -> None:
+    """Pin every common BLAS/OpenMP thread-count variable to ``threads``."""
+    for var in THREAD_VARS:
+        environ[var] = str(threads)
+
+
+def describe_env(skdeep_fallback: bool) -> dict:
+    """Versions and BLAS configuration as seen inside a limited worker."""
+    import numpy
+    import sklearn
+    import threadpoolctl
+
+    info = dict(
+        python=sys.version.split()[0],
+        numpy=numpy.__version__,
+        sklearn=sklearn.__version__,
+        threadpool_info=threadpoolctl.threadpool_info(),
+    )
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+    except ImportError:
+        info["torch"] = None
+    if skdeep_fallback:
+        info["skdeep"] = "FALLBACK (sklearn classes)"
+    else:
+        try:
+            import skdeep
+
+            info["skdeep"] = getattr(skdeep, "__version__", "unknown")
+        except Exception as exc:  # report, do not crash the suite
+            info["skdeep"] = f"not importable: {exc!r}"
+    return info
+
+
+def measure(spec: dict) -> dict:
+    """Build the workload's data and run the requested peer on it."""
+    from benchmarks import peers
+    from benchmarks.workloads import WORKLOADS, quick_variant, load_data
+
+    wl = WORKLOADS[spec["workload"]]
+    if spec.get("quick"):
+        wl = quick_variant(wl)
+    data = load_data(wl, spec["dtype"])
+    peer = spec["peer"]
+    warmup = spec.get("warmup", True)
+    if peer in ("skdeep", "sklearn"):
+        return peers.run_estimator(wl, data, peer,
+                                   spec.get("skdeep_fallback", False), warmup)
+    if peer == "torch":
+        return peers.run_torch(wl, data, spec["threads"], warmup)
+    if peer == "gemm_floor":
+        return peers.run_gemm_floor(wl, data, warmup)
+    raise ValueError(f"unknown peer {peer!r}")
+
+
+def main(argv=None) -> int:
+    """Entry point: parse the JSON spec, limit threads, measure, print."""
+    argv = sys.argv[1:] if argv is None else argv
+    spec = json.loads(argv[0])
+    threads = int(spec.get("threads", 1))
+    set_thread_env(threads)
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        if spec.get("peer") == "env":
+            result = describe_env(spec.get("skdeep_fallback", False))
+        else:
+            result = measure(spec)
+    sys.stdout.write(MARKER + json.dumps(result) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

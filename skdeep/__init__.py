@@ -1,0 +1,11 @@
+"""skdeep: scikit-learn-native neural networks on a fast NumPy engine.
+
+Public names: :class:`MLPClassifier`, :class:`MLPRegressor`.
+"""
+
+from ._classifier import MLPClassifier
+from ._regressor import MLPRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]

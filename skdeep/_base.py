@@ -1,0 +1,505 @@
+"""The estimator layer shared by MLPClassifier and MLPRegressor.
+
+Parameters are declared once in ``_parameter_constraints`` and validated by
+``_fit_context`` at fit time; ``__init__`` only stores them. Inputs are
+validated here, once per call, then handed to the training loops as clean
+arrays of one dtype. No math happens in this module: the engine computes.
+"""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._compat import Interval, Options, StrOptions, _fit_context
+from ._engine import HIDDEN_ACTIVATIONS, Network, forward_logits, make_optimizer, make_schedule
+from ._training import Progress, StochasticConfig, fit_lbfgs, fit_stochastic
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+def _check_sample_weight(sample_weight, n_samples, dtype):
+    """Validate ``sample_weight``: a finite, non-negative 1-D array or None."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, Real):
+        return np.full(n_samples, sample_weight, dtype=dtype)
+    sample_weight = check_array(
+        sample_weight, ensure_2d=False, dtype=dtype, input_name="sample_weight"
+    )
+    if sample_weight.ndim != 1:
+        raise ValueError(
+            f"sample_weight must be 1-D, got an array of shape {sample_weight.shape}."
+        )
+    if sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {sample_weight.shape[0]} entries but X has "
+            f"{n_samples} samples; pass one weight per sample."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError("sample_weight must be non-negative; found negative weights.")
+    # Copy so that training never touches, nor aliases, the caller's array.
+    return np.array(sample_weight, dtype=dtype, copy=True)
+
+
+def _resolve_batch_size(batch_size, n_samples):
+    """sklearn's rule: "auto" is min(200, n); a larger value is clipped."""
+    if batch_size == "auto":
+        return min(200, n_samples)
+    if batch_size > n_samples:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than sample size. It is going "
+            "to be clipped"
+        )
+    return int(np.clip(batch_size, 1, n_samples))
+
+
+class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
+    """Shared machinery of skdeep's multi-layer perceptrons.
+
+    Warning: this class should not be used directly; use
+    :class:`~skdeep.MLPClassifier` or :class:`~skdeep.MLPRegressor`.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ------------------------------------------------------------------
+    # Hooks implemented by the classifier and the regressor
+    # ------------------------------------------------------------------
+    @abstractmethod
+    def _validate_input(self, X, y, incremental, reset):
+        """Validate X and y; return X and the encoded 2-D float target."""
+
+    @abstractmethod
+    def _output_activation(self):
+        """Name of the output activation for the current task."""
+
+    @abstractmethod
+    def _decode(self, logits):
+        """Turn output-layer logits into what ``predict`` returns."""
+
+    @abstractmethod
+    def _score_predictions(self, y_true, y_pred, sample_weight):
+        """The metric of ``score`` (accuracy or R^2) on decoded predictions."""
+
+    @abstractmethod
+    def _split_stratify(self, y):
+        """Labels to stratify the early-stopping split by, or None."""
+
+    @abstractmethod
+    def _validation_target(self, Y):
+        """Encoded validation targets back to what ``_score_predictions`` expects."""
+
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers
+            in regression).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights. Each sample's contribution to the loss is scaled
+            by its weight; the loss is the weighted mean.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must contain positive integers, got {sizes}."
+            )
+        return [int(s) for s in sizes]
+
+    def _fit(self, X, y, sample_weight, incremental):
+        hidden_layer_sizes = self._hidden_layer_sizes()
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        dtype = X.dtype if first_pass else self.coefs_[0].dtype
+        X = self._as_training_array(X, dtype)
+        Y = np.ascontiguousarray(Y, dtype=dtype)
+        sample_weight = _check_sample_weight(sample_weight, X.shape[0], dtype)
+
+        layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
+        random_state = check_random_state(self.random_state)
+        network = self._network(layer_units, dtype, first_pass, random_state)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(network, X, Y, sample_weight)
+        else:
+            self._fit_stochastic(
+                network, X, Y, sample_weight, random_state, first_pass, incremental
+            )
+        return self
+
+    @staticmethod
+    def _as_training_array(X, dtype):
+        """Contiguous dense or CSR data in the compute dtype (copied if needed)."""
+        if sp.issparse(X):
+            return sp.csr_matrix(X, dtype=dtype)
+        return np.ascontiguousarray(X, dtype=dtype)
+
+    def _network(self, layer_units, dtype, first_pass, random_state):
+        """A fresh network, or one loaded with the current weights."""
+        n_hidden = len(layer_units) - 2
+        output_activation = self._output_activation() if first_pass else self.out_activation_
+        network = Network(layer_units, [self.activation] * n_hidden, output_activation, dtype)
+        if first_pass:
+            network.initialize(random_state, self.activation)
+            self._reset_fitted_state(network)
+        else:
+            try:
+                network.load(self.coefs_, self.intercepts_)
+            except ValueError as exc:
+                raise ValueError(
+                    "Cannot continue training: the layer sizes implied by "
+                    f"hidden_layer_sizes={self.hidden_layer_sizes!r} and the data "
+                    f"do not match the fitted coefs_ ({exc}). Refit with "
+                    "warm_start=False."
+                ) from exc
+        self._hidden_activations = list(network.hidden_activations)
+        return network
+
+    def _reset_fitted_state(self, network):
+        """Attributes of a model about to be trained from scratch."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = network.layer_units[-1]
+        self.n_layers_ = network.n_layers
+        self.out_activation_ = network.output_activation
+        for name in ("_optimizer_state", "_no_improvement_count"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _publish(self, network):
+        """Expose the network's weights as sklearn's fitted attributes."""
+        self.coefs_ = network.coefs
+        self.intercepts_ = network.intercepts
+
+    def _log(self):
+        return print if self.verbose else None
+
+    def _fit_lbfgs(self, network, X, Y, sample_weight):
+        outcome, n_iter, loss, loss_curve = fit_lbfgs(
+            network,
+            X,
+            Y,
+            sample_weight,
+            self.alpha,
+            self.max_iter,
+            self.max_fun,
+            self.tol,
+            log=self._log(),
+        )
+        self._check_finite(outcome, network)
+        self._publish(network)
+        self.n_iter_ = min(n_iter, self.max_iter)
+        self.loss_ = loss
+        self.loss_curve_ = loss_curve
+        if outcome.status == "max_iter":
+            warnings.warn(
+                "lbfgs failed to converge after "
+                f"{self.n_iter_} iteration(s) (status=1): {outcome.message}. "
+                "Increase the number of iterations (max_iter) or scale the data.",
+                ConvergenceWarning,
+            )
+
+    def _check_finite(self, outcome, network):
+        if outcome.status == "diverged" or not np.isfinite(network.params).all():
+            raise ValueError(
+                f"Training diverged ({outcome.message or 'non-finite weights'}). "
+                "The input data may contain large values and need to be "
+                "preprocessed (e.g. StandardScaler), or the learning rate "
+                f"(learning_rate_init={self.learning_rate_init}) is too large: "
+                "try a value 10 times smaller."
+            )
+
+    def _fit_stochastic(self, network, X, Y, sample_weight, random_state, first_pass, incremental):
+        optimizer = self._optimizer(network, resume=incremental and not first_pass)
+        schedule = make_schedule(
+            self.learning_rate if self.solver == "sgd" else "constant",
+            self.learning_rate_init,
+            self.power_t,
+        )
+        validation_score = None
+        if self.early_stopping:
+            X, Y, sample_weight, validation_score = self._split_validation(
+                X, Y, sample_weight, random_state
+            )
+        config = StochasticConfig(
+            batch_size=_resolve_batch_size(self.batch_size, X.shape[0]),
+            max_iter=self.max_iter,
+            alpha=self.alpha,
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            incremental=incremental,
+        )
+        progress = self._progress()
+        outcome = fit_stochastic(
+            network,
+            optimizer,
+            schedule,
+            X,
+            Y,
+            sample_weight,
+            config,
+            progress,
+            random_state,
+            validation_score=validation_score,
+            log=self._log(),
+        )
+        self._store_progress(progress, optimizer)
+        self._check_finite(outcome, network)
+        self._publish(network)
+        if outcome.status == "interrupted":
+            warnings.warn(outcome.message)
+        elif outcome.status == "max_iter":
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+
+    def _optimizer(self, network, resume):
+        """The update rule; its state carries over between partial_fit calls."""
+        if self.solver == "sgd":
+            optimizer = make_optimizer(
+                "sgd",
+                network.params.size,
+                network.dtype,
+                learning_rate=self.learning_rate_init,
+                momentum=self.momentum,
+                nesterov=self.nesterovs_momentum,
+            )
+        else:
+            optimizer = make_optimizer(
+                "adam",
+                network.params.size,
+                network.dtype,
+                learning_rate=self.learning_rate_init,
+                beta_1=self.beta_1,
+                beta_2=self.beta_2,
+                epsilon=self.epsilon,
+            )
+        state = getattr(self, "_optimizer_state", None)
+        if resume and state is not None and state.get("solver") == self.solver:
+            optimizer.load_state_dict(state)
+        return optimizer
+
+    def _progress(self):
+        """Progress counters, continued from earlier calls where sklearn does."""
+        return Progress(
+            n_iter=0,
+            t=self.t_,
+            loss_curve=list(getattr(self, "loss_curve_", None) or []),
+            best_loss=getattr(self, "best_loss_", np.inf),
+            validation_scores=(
+                list(getattr(self, "validation_scores_", None) or [])
+                if self.early_stopping
+                else None
+            ),
+            best_validation_score=(
+                getattr(self, "best_validation_score_", None)
+                if getattr(self, "best_validation_score_", None) is not None
+                else -np.inf
+            ),
+            no_improvement_count=getattr(self, "_no_improvement_count", 0),
+        )
+
+    def _store_progress(self, progress, optimizer):
+        self.n_iter_ = progress.n_iter
+        self.t_ = progress.t
+        self.loss_curve_ = progress.loss_curve
+        if progress.loss is not None:
+            self.loss_ = progress.loss
+        if self.early_stopping:
+            self.validation_scores_ = progress.validation_scores
+            self.best_validation_score_ = progress.best_validation_score
+            self.best_loss_ = None
+        else:
+            self.best_loss_ = progress.best_loss
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        self._no_improvement_count = progress.no_improvement_count
+        self._optimizer_state = {"solver": self.solver, **optimizer.state_dict()}
+
+    def _split_validation(self, X, Y, sample_weight, random_state):
+        """Hold out ``validation_fraction`` of the data for early stopping."""
+        stratify = self._split_stratify(Y)
+        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+        parts = train_test_split(
+            *arrays,
+            random_state=random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        X_train, X_val, Y_train, Y_val = parts[:4]
+        sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or "
+                "the size of your dataset."
+            )
+        y_val = self._validation_target(Y_val)
+
+        def validation_score(network):
+            y_pred = self._decode(network.predict_logits(X_val))
+            return self._safe_score(y_val, y_pred, sw_val)
+
+        return X_train, Y_train, sw_train, validation_score
+
+    def _safe_score(self, y_true, y_pred, sample_weight):
+        """The score, or NaN when the predictions are not finite."""
+        if np.issubdtype(np.asarray(y_pred).dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return self._score_predictions(y_true, y_pred, sample_weight)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
+    # ------------------------------------------------------------------
+    # Prediction
+    # ------------------------------------------------------------------
+    def _validate_predict_input(self, X):
+        return validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            reset=False,
+        )
+
+    def _forward(self, X):
+        """Output-layer logits of the fitted model for validated ``X``."""
+        hidden = getattr(self, "_hidden_activations", None)
+        if hidden is None:
+            hidden = [self.activation] * (len(self.coefs_) - 1)
+        return forward_logits(X, self.coefs_, self.intercepts_, hidden)
+
+    def _logits(self, X):
+        check_is_fitted(self)
+        return self._forward(self._validate_predict_input(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

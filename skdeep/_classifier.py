@@ -1,0 +1,377 @@
+"""MLPClassifier: labels, probabilities and partial_fit for classification."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ._base import BaseMultilayerPerceptron
+from ._compat import _fit_context
+from ._engine import loss_for_output
+
+
+class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+    """Multi-layer perceptron classifier on skdeep's NumPy engine.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`:
+    same parameters, defaults, fitted attributes and behaviour. The network
+    minimises the cross-entropy (log-loss) of its output probabilities, with
+    an L2 penalty, by L-BFGS or mini-batch stochastic gradient descent.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+        ``()`` gives a network with no hidden layer: a (multinomial) logistic
+        regression, one neuron per output.
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation of the hidden layers: ``'identity'`` ``f(x) = x``;
+        ``'logistic'`` ``f(x) = 1 / (1 + exp(-x))``; ``'tanh'``;
+        ``'relu'`` ``f(x) = max(0, x)``.
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        Weight optimisation: quasi-Newton L-BFGS (good for small data), plain
+        stochastic gradient descent with momentum, or Adam.
+    alpha : float, default=0.0001
+        Strength of the L2 penalty ``alpha / 2 * ||W||**2``, divided by the
+        (weighted) number of samples in the batch, as in sklearn.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size for the stochastic solvers; "auto" is
+        ``min(200, n_samples)``. Ignored by L-BFGS.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Learning-rate schedule of the ``'sgd'`` solver. ``'invscaling'`` uses
+        ``learning_rate_init / pow(t, power_t)`` with ``t`` the number of
+        samples seen; ``'adaptive'`` divides the rate by 5 each time
+        ``n_iter_no_change`` epochs fail to improve by ``tol``.
+    learning_rate_init : float, default=0.001
+        Initial step size of the stochastic solvers.
+    power_t : float, default=0.5
+        Exponent of the ``'invscaling'`` schedule.
+    max_iter : int, default=200
+        Maximum number of epochs (stochastic solvers) or iterations (L-BFGS).
+    shuffle : bool, default=True
+        Whether to shuffle the samples at every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the early-stopping split.
+        Pass an int for reproducible (bit-identical) results.
+    tol : float, default=1e-4
+        Tolerance: training stops when the loss (or validation score) does
+        not improve by at least ``tol`` for ``n_iter_no_change`` epochs.
+    verbose : bool, default=False
+        Whether to print one progress line per epoch.
+    warm_start : bool, default=False
+        Reuse the previous solution as initialisation when ``fit`` is called.
+    momentum : float, default=0.9
+        Momentum of the ``'sgd'`` solver, in ``[0, 1]``.
+    nesterovs_momentum : bool, default=True
+        Whether the ``'sgd'`` solver uses Nesterov's momentum.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified) and
+        stop when its accuracy stops improving; the best weights are kept.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second-moment estimate, in ``[0, 1)``.
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+    n_iter_no_change : int, default=10
+        Number of epochs without ``tol`` improvement before stopping.
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of the L-BFGS solver.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray of shape (n_classes,)
+        Class labels.
+    loss_ : float
+        Loss at the end of training: the mean cross-entropy plus the penalty.
+    best_loss_ : float or None
+        Lowest training loss reached by the stochastic solvers; None with
+        ``early_stopping=True``.
+    loss_curve_ : list of float
+        Training loss after each epoch (each iteration for L-BFGS).
+    validation_scores_ : list of float or None
+        Accuracy on the held-out set after each epoch, with early stopping.
+    best_validation_score_ : float or None
+        Best validation accuracy, with early stopping.
+    t_ : int
+        Number of training samples seen by the stochastic solvers.
+    coefs_ : list of ndarray
+        The ith element is the weight matrix between layer i and i + 1.
+        Assigning new matrices changes the model's predictions.
+    intercepts_ : list of ndarray
+        The ith element is the bias vector of layer i + 1.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+    n_iter_ : int
+        Number of epochs (iterations for L-BFGS) run by the last call.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Number of output neurons.
+    out_activation_ : str
+        Output activation: ``'softmax'`` (multiclass) or ``'logistic'``
+        (binary and multilabel).
+
+    See Also
+    --------
+    MLPRegressor : Multi-layer perceptron regressor.
+    sklearn.neural_network.MLPClassifier : The scikit-learn original.
+
+    Notes
+    -----
+    The output activation is fused with the loss: softmax with cross-entropy
+    and sigmoid with binary cross-entropy, so the output layer's error is
+    ``probabilities - one_hot(y)``. Losses are computed from the logits and
+    stay finite for any input. All weights live in one flat array; see the
+    user guide for the engine's design.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.model_selection import train_test_split
+    >>> from skdeep import MLPClassifier
+    >>> X, y = make_classification(n_samples=100, random_state=1)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y,
+    ...                                                     random_state=1)
+    >>> clf = MLPClassifier(random_state=1, max_iter=300).fit(X_train, y_train)
+    >>> clf.predict_proba(X_test[:1]).shape
+    (1, 2)
+    >>> clf.predict(X_test[:5])
+    array([...])
+    >>> clf.score(X_test, y_test) > 0.75
+    True
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss="log_loss",
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+        )
+
+    # ------------------------------------------------------------------
+    # Hooks of the base class
+    # ------------------------------------------------------------------
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            self._check_known_classes(y)
+        return X, self._label_binarizer.transform(y)
+
+    def _check_known_classes(self, y):
+        classes = unique_labels(y)
+        if self.warm_start:
+            if set(classes) != set(self.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same classes as in "
+                    f"the previous call to fit. Previously got {self.classes_}, `y` "
+                    f"has {classes}"
+                )
+        elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+            raise ValueError(
+                f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                f"{self.classes_}. 'y' has {classes}."
+            )
+
+    def _output_activation(self):
+        if self._label_binarizer.y_type_ == "multiclass":
+            return "softmax"
+        return "logistic"
+
+    def _decode(self, logits):
+        # The label binarizer thresholds probabilities at 0.5 (or takes the
+        # argmax), so decoding through it keeps sklearn's tie conventions.
+        probabilities = loss_for_output(self.out_activation_).inverse_link(logits)
+        if self.n_outputs_ == 1:
+            probabilities = probabilities.ravel()
+        return self._label_binarizer.inverse_transform(probabilities)
+
+    def _score_predictions(self, y_true, y_pred, sample_weight):
+        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+    def _split_stratify(self, Y):
+        # Multilabel targets are not stratified (as in sklearn).
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            return None
+        return Y
+
+    def _validation_target(self, Y):
+        return self._label_binarizer.inverse_transform(Y)
+
+    # ------------------------------------------------------------------
+    # Public API
+    # ------------------------------------------------------------------
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            Classes across all calls to partial_fit. Required for the first
+            call, ignored afterwards; ``y`` need not contain every class.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if self._first_partial_fit(classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+            self.classes_ = self._label_binarizer.classes_
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _first_partial_fit(self, classes):
+        """Whether this is the first partial_fit call; check ``classes``."""
+        if getattr(self, "classes_", None) is None:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+            return True
+        if classes is not None and not np.array_equal(
+            np.unique(classes), np.asarray(self.classes_)
+        ):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on the first call to "
+                f"partial_fit, which was: {self.classes_!r}"
+            )
+        return False
+
+    def predict(self, X):
+        """Predict class labels (or label indicators, for multilabel y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The predicted classes.
+        """
+        return self._decode(self._logits(X))
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``.
+        """
+        logits = self._logits(X)
+        probabilities = loss_for_output(self.out_activation_).inverse_link(logits)
+        if self.n_outputs_ == 1:
+            p = probabilities[:, 0]
+            return np.column_stack([1 - p, p])
+        return probabilities
+
+    def predict_log_proba(self, X):
+        """Log of the probability estimates, computed stably from the logits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, in the order of ``classes_``.
+            Equal to ``log(predict_proba(X))`` but finite where the
+            probability underflows to 0.
+        """
+        logits = self._logits(X)
+        loss = loss_for_output(self.out_activation_)
+        if self.n_outputs_ == 1:
+            z = logits[:, 0]
+            return np.column_stack([loss.log_predict(-z), loss.log_predict(z)])
+        return loss.log_predict(logits)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,27 @@
+"""skdeep's backpropagation engine: NumPy and SciPy only, no scikit-learn.
+
+The engine knows arrays, shapes and dtypes: layers, activations, fused
+losses, backpropagation, optimizers and learning-rate schedules. Estimator
+conventions (labels, validation, pandas) live in the layer above.
+"""
+
+from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS
+from .losses import LOSSES, loss_for_output
+from .network import Network, Workspace, forward_logits
+from .optimizers import SGD, Adam, make_optimizer
+from .schedules import make_schedule
+
+__all__ = [
+    "ACTIVATIONS",
+    "DERIVATIVES",
+    "HIDDEN_ACTIVATIONS",
+    "LOSSES",
+    "loss_for_output",
+    "Network",
+    "Workspace",
+    "forward_logits",
+    "SGD",
+    "Adam",
+    "make_optimizer",
+    "make_schedule",
+]

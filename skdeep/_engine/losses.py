@@ -1,0 +1,248 @@
+"""Output activations fused with their losses.
+
+Every loss here is paired with the output activation ("inverse link") that
+makes it canonical:
+
+====================  =====================  ==============================
+loss                  output activation      per-sample loss ``l(z, y)``
+====================  =====================  ==============================
+squared error         identity               ``sum_k (z_k - y_k)**2 / 2``
+Poisson deviance      exp                    ``sum_k y log y - y z + e**z - y``
+binary cross-entropy  logistic (sigmoid)     ``sum_k log(1 + e**z) - y z``
+cross-entropy         softmax                ``log sum_k e**z_k - sum_k y z``
+====================  =====================  ==============================
+
+For each pair the gradient of the loss with respect to the output layer's
+pre-activation ``z`` is simply ``prediction - y``. Computing the loss from
+``z`` (with ``logaddexp`` and a shifted log-sum-exp) rather than from the
+probabilities keeps it finite for any logit: there is no ``log(0)`` and no
+overflow.
+
+The loss of a batch is the (sample-weighted) mean of the per-sample losses.
+Every ``value_and_delta`` writes into a caller-provided ``delta`` buffer the
+gradient of that mean with respect to ``z``, already divided by the batch's
+total weight, so that back-propagating it gives the gradient of the mean.
+"""
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+__all__ = [
+    "LOSSES",
+    "SquaredError",
+    "PoissonDeviance",
+    "BinaryCrossEntropy",
+    "CategoricalCrossEntropy",
+    "loss_for_output",
+]
+
+
+def _row_scale(n_samples, weights, dtype):
+    """Per-row factor turning a sum over rows into a (weighted) mean.
+
+    Returns a scalar ``1 / n`` without weights, else a column ``w / sum(w)``.
+    """
+    if weights is None:
+        return dtype.type(1.0 / n_samples)
+    total = weights.sum()
+    return (weights / total).astype(dtype, copy=False)[:, np.newaxis]
+
+
+def _weighted_mean(per_sample, weights):
+    """Mean of per-sample losses, weighted by ``weights`` when given."""
+    if weights is None:
+        return float(per_sample.mean())
+    return float(np.dot(weights, per_sample) / weights.sum())
+
+
+class _FusedLoss:
+    """Base of the fused output-activation + loss pairs.
+
+    Subclasses set ``name`` (the loss), ``output_activation`` (the name of the
+    inverse link, as in sklearn's ``out_activation_``) and implement
+    ``inverse_link``, ``per_sample`` and ``value_and_delta``.
+    """
+
+    name = None
+    output_activation = None
+
+    def inverse_link(self, Z):
+        """Turn pre-activations ``Z`` into predictions, in place."""
+        raise NotImplementedError
+
+    def per_sample(self, Z, Y):
+        """Loss of each row of ``Z`` against ``Y``, summed over outputs."""
+        raise NotImplementedError
+
+    def value(self, Z, Y, weights=None):
+        """Mean (sample-weighted) loss of the batch.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n_samples, n_outputs)
+            Pre-activations of the output layer (logits).
+        Y : ndarray of shape (n_samples, n_outputs)
+            Targets, encoded as floats (one-hot for classification).
+        weights : ndarray of shape (n_samples,) or None
+            Sample weights.
+
+        Returns
+        -------
+        loss : float
+        """
+        return _weighted_mean(self.per_sample(Z, Y), weights)
+
+    def value_and_delta(self, Z, Y, weights, delta):
+        """Mean loss, and its gradient with respect to ``Z`` into ``delta``.
+
+        ``delta`` receives ``(inverse_link(Z) - Y) * w / sum(w)``; ``Z`` is
+        left unchanged.
+        """
+        loss = self.value(Z, Y, weights)
+        np.copyto(delta, Z)
+        self.inverse_link(delta)
+        delta -= Y
+        delta *= _row_scale(Z.shape[0], weights, Z.dtype)
+        return loss
+
+
+class SquaredError(_FusedLoss):
+    """Half squared error with the identity output activation.
+
+    ``l(z, y) = sum_k (z_k - y_k)**2 / 2``, so that ``dl/dz = z - y``.
+    """
+
+    name = "squared_error"
+    output_activation = "identity"
+
+    def inverse_link(self, Z):
+        return Z
+
+    def per_sample(self, Z, Y):
+        diff = Z - Y
+        return 0.5 * np.einsum("ij,ij->i", diff, diff)
+
+    def value_and_delta(self, Z, Y, weights, delta):
+        # The residual is both the gradient and the base of the loss: one pass.
+        np.subtract(Z, Y, out=delta)
+        per_sample = 0.5 * np.einsum("ij,ij->i", delta, delta)
+        delta *= _row_scale(Z.shape[0], weights, Z.dtype)
+        return _weighted_mean(per_sample, weights)
+
+
+class PoissonDeviance(_FusedLoss):
+    """Half Poisson deviance with the exponential output activation.
+
+    ``l(z, y) = sum_k y log(y) - y z + exp(z) - y``, where ``exp(z)`` is the
+    predicted mean; ``dl/dz = exp(z) - y``. The constant ``y log y - y``
+    makes a perfect prediction cost zero, as in sklearn.
+    """
+
+    name = "poisson"
+    output_activation = "exp"
+
+    def inverse_link(self, Z):
+        with np.errstate(over="ignore"):
+            return np.exp(Z, out=Z)
+
+    def per_sample(self, Z, Y):
+        with np.errstate(over="ignore"):
+            elementwise = xlogy(Y, Y) - Y * Z + np.exp(Z) - Y
+        return elementwise.sum(axis=1)
+
+
+class BinaryCrossEntropy(_FusedLoss):
+    """Binary cross-entropy with the logistic (sigmoid) output activation.
+
+    One independent sigmoid per output column (binary and multilabel
+    classification): ``l(z, y) = sum_k log(1 + exp(z_k)) - y_k z_k``, the
+    negative log-likelihood of ``y`` under ``p = sigmoid(z)``, so that
+    ``dl/dz = p - y``.
+    """
+
+    name = "binary_log_loss"
+    output_activation = "logistic"
+
+    def inverse_link(self, Z):
+        return expit(Z, out=Z)
+
+    def per_sample(self, Z, Y):
+        # logaddexp(0, z) = log(1 + e**z) without overflow for large z.
+        return (np.logaddexp(0.0, Z) - Y * Z).sum(axis=1)
+
+    def log_predict(self, Z):
+        """``log(sigmoid(z))`` computed stably."""
+        return -np.logaddexp(0.0, -Z)
+
+
+class CategoricalCrossEntropy(_FusedLoss):
+    """Cross-entropy with the softmax output activation (multiclass).
+
+    ``l(z, y) = log(sum_k exp(z_k)) - sum_k y_k z_k``, the negative
+    log-probability of the true class under ``p = softmax(z)``, so that
+    ``dl/dz = p - y``.
+    """
+
+    name = "log_loss"
+    output_activation = "softmax"
+
+    def inverse_link(self, Z):
+        # Shifting by the row maximum changes nothing mathematically and keeps
+        # exp() from overflowing.
+        Z -= Z.max(axis=1, keepdims=True)
+        np.exp(Z, out=Z)
+        Z /= Z.sum(axis=1, keepdims=True)
+        return Z
+
+    def log_predict(self, Z):
+        """Log-softmax of ``Z``, computed stably (not ``log(softmax)``)."""
+        shifted = Z - Z.max(axis=1, keepdims=True)
+        shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return shifted
+
+    def per_sample(self, Z, Y):
+        return self._log_sum_exp(Z) - np.einsum("ij,ij->i", Y, Z)
+
+    @staticmethod
+    def _log_sum_exp(Z):
+        row_max = Z.max(axis=1)
+        shifted = np.exp(Z - row_max[:, np.newaxis])
+        return row_max + np.log(shifted.sum(axis=1))
+
+    def value_and_delta(self, Z, Y, weights, delta):
+        # The softmax and the log-sum-exp share the shifted exponentials.
+        row_max = Z.max(axis=1, keepdims=True)
+        np.subtract(Z, row_max, out=delta)
+        np.exp(delta, out=delta)
+        row_sum = delta.sum(axis=1, keepdims=True)
+        delta /= row_sum
+        log_sum_exp = (row_max + np.log(row_sum))[:, 0]
+        per_sample = log_sum_exp - np.einsum("ij,ij->i", Y, Z)
+        delta -= Y
+        delta *= _row_scale(Z.shape[0], weights, Z.dtype)
+        return _weighted_mean(per_sample, weights)
+
+
+LOSSES = {
+    loss.name: loss
+    for loss in (SquaredError, PoissonDeviance, BinaryCrossEntropy, CategoricalCrossEntropy)
+}
+
+_BY_OUTPUT = {
+    loss.output_activation: loss
+    for loss in (SquaredError, PoissonDeviance, BinaryCrossEntropy, CategoricalCrossEntropy)
+}
+
+
+def loss_for_output(output_activation):
+    """The fused loss whose output activation is ``output_activation``.
+
+    Parameters
+    ----------
+    output_activation : {"identity", "exp", "logistic", "softmax"}
+
+    Returns
+    -------
+    loss : _FusedLoss instance
+    """
+    return _BY_OUTPUT[output_activation]()

@@ -1,0 +1,270 @@
+"""The layer stack: parameters, forward pass and backpropagation.
+
+All weights and biases of a network live in one flat array, ``params``; each
+layer's weight matrix and bias vector are views into it, laid out as
+``[W_0, W_1, ..., W_L, b_0, b_1, ..., b_L]``. The gradient is a second flat
+array with the same layout. An optimizer step is therefore a handful of
+vectorised operations on two vectors, L-BFGS gets its vector without packing,
+and saving the best weights is one copy. Because all weights come first, the
+L2 penalty touches one contiguous slice.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._linalg import axpy
+from .activations import ACTIVATIONS, DERIVATIVES
+from .initializers import glorot_uniform_bound, init_layer
+from .losses import loss_for_output
+
+__all__ = ["Network", "Workspace", "forward_logits"]
+
+
+def _matmul(A, W, out):
+    """``out[...] = A @ W`` for dense or sparse ``A``, without a temporary."""
+    if sp.issparse(A):
+        out[...] = A @ W
+    else:
+        np.matmul(A, W, out=out)
+
+
+def _matmul_transposed(A, delta, out):
+    """``out[...] = A.T @ delta``; the transpose is a view, not a copy."""
+    if sp.issparse(A):
+        out[...] = A.T @ delta
+    else:
+        np.matmul(A.T, delta, out=out)
+
+
+def forward_logits(X, coefs, intercepts, hidden_activations):
+    """Forward pass through explicit lists of weights: the logits.
+
+    Used for prediction, so that the weights a user assigns to a fitted
+    estimator's ``coefs_`` and ``intercepts_`` are the ones applied.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Input rows.
+    coefs : list of ndarray
+        Weight matrix of each layer, ``(fan_in, fan_out)``.
+    intercepts : list of ndarray
+        Bias vector of each layer, ``(fan_out,)``.
+    hidden_activations : sequence of str
+        Activation of each hidden layer (``len(coefs) - 1`` names).
+
+    Returns
+    -------
+    logits : ndarray of shape (n_samples, n_outputs)
+        Pre-activations of the output layer.
+    """
+    last = len(coefs) - 1
+    A = X
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        Z = A @ W
+        Z += b
+        if i < last:
+            ACTIVATIONS[hidden_activations[i]](Z)
+        A = Z
+    return np.asarray(A)
+
+
+class Workspace:
+    """Activation and delta buffers of every layer for one batch size.
+
+    Allocated once per fit and reused for every mini-batch; a smaller final
+    batch uses the leading rows, which are still contiguous.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Width of every layer, input first.
+    batch_size : int
+        Largest number of rows processed at once.
+    dtype : numpy dtype
+        Compute dtype.
+    """
+
+    def __init__(self, layer_units, batch_size, dtype):
+        self.batch_size = batch_size
+        self.activations = [np.empty((batch_size, u), dtype) for u in layer_units[1:]]
+        self.deltas = [np.empty((batch_size, u), dtype) for u in layer_units[1:]]
+        self.ones = np.ones(batch_size, dtype)
+
+
+class Network:
+    """A fully connected feed-forward network with a fused output loss.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Width of every layer: ``[n_features, *hidden_layer_sizes, n_outputs]``.
+    hidden_activations : sequence of str
+        Activation of each hidden layer, a key of ``ACTIVATIONS``.
+    output_activation : {"identity", "exp", "logistic", "softmax"}
+        Output activation; it selects the fused loss.
+    dtype : numpy dtype, default=np.float64
+        Dtype of parameters, gradients and buffers.
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        All weights, then all biases.
+    grad : ndarray of shape (n_params,)
+        Gradient buffer with the layout of ``params``.
+    coefs, intercepts : list of ndarray
+        Per-layer views into ``params``.
+    loss : fused loss object
+    """
+
+    def __init__(self, layer_units, hidden_activations, output_activation, dtype=np.float64):
+        self.layer_units = [int(u) for u in layer_units]
+        self.hidden_activations = list(hidden_activations)
+        if len(self.hidden_activations) != len(self.layer_units) - 2:
+            raise ValueError(
+                f"Need one activation per hidden layer: got "
+                f"{len(self.hidden_activations)} for {len(self.layer_units) - 2} layers."
+            )
+        self.output_activation = output_activation
+        self.loss = loss_for_output(output_activation)
+        self.dtype = np.dtype(dtype)
+        shapes = list(zip(self.layer_units[:-1], self.layer_units[1:]))
+        self.coef_shapes = shapes
+        self.n_coef_params = sum(fan_in * fan_out for fan_in, fan_out in shapes)
+        n_params = self.n_coef_params + sum(self.layer_units[1:])
+        self.params = np.zeros(n_params, dtype=self.dtype)
+        self.grad = np.zeros(n_params, dtype=self.dtype)
+        self.coefs, self.intercepts = self.layer_views(self.params)
+        self._grad_coefs, self._grad_intercepts = self.layer_views(self.grad)
+
+    @property
+    def n_layers(self):
+        """Number of layers including input and output (sklearn's ``n_layers_``)."""
+        return len(self.layer_units)
+
+    def layer_views(self, flat):
+        """Split a flat vector laid out like ``params`` into per-layer views."""
+        coefs, intercepts = [], []
+        start = 0
+        for fan_in, fan_out in self.coef_shapes:
+            stop = start + fan_in * fan_out
+            coefs.append(flat[start:stop].reshape(fan_in, fan_out))
+            start = stop
+        for _, fan_out in self.coef_shapes:
+            intercepts.append(flat[start : start + fan_out])
+            start += fan_out
+        return coefs, intercepts
+
+    def initialize(self, random_state, activation_for_init):
+        """Draw starting weights layer by layer (sklearn's Glorot rule).
+
+        Parameters
+        ----------
+        random_state : numpy.random.RandomState
+            Source of randomness.
+        activation_for_init : str
+            Hidden activation name that selects the Glorot factor.
+        """
+        for (fan_in, fan_out), W, b in zip(self.coef_shapes, self.coefs, self.intercepts):
+            bound = glorot_uniform_bound(fan_in, fan_out, activation_for_init)
+            init_layer(random_state, fan_in, fan_out, bound, W, b)
+
+    def load(self, coefs, intercepts):
+        """Copy per-layer weights and biases into ``params``.
+
+        Raises
+        ------
+        ValueError
+            If the shapes do not match the network's layers.
+        """
+        if len(coefs) != len(self.coefs) or len(intercepts) != len(self.intercepts):
+            raise ValueError(
+                f"Expected {len(self.coefs)} layers of weights, got {len(coefs)}."
+            )
+        for target, source in zip(self.coefs + self.intercepts, list(coefs) + list(intercepts)):
+            source = np.asarray(source)
+            if source.shape != target.shape:
+                raise ValueError(
+                    f"Weight shape {source.shape} does not match the layer shape "
+                    f"{target.shape}."
+                )
+            target[...] = source
+
+    def new_workspace(self, batch_size):
+        """Allocate the buffers needed for batches of up to ``batch_size`` rows."""
+        return Workspace(self.layer_units, batch_size, self.dtype)
+
+    def forward(self, X, workspace):
+        """Forward pass into the workspace buffers; returns the logits view."""
+        n_samples = X.shape[0]
+        last = len(self.coefs) - 1
+        A = X
+        for i, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
+            Z = workspace.activations[i][:n_samples]
+            _matmul(A, W, out=Z)
+            Z += b
+            if i < last:
+                ACTIVATIONS[self.hidden_activations[i]](Z)
+            A = Z
+        return A
+
+    def loss_and_gradient(self, X, Y, weights, alpha, workspace):
+        """Loss of a batch and its gradient (into ``self.grad``).
+
+        Parameters
+        ----------
+        X : {ndarray, sparse CSR matrix} of shape (n_samples, n_features)
+            Batch inputs in the network's dtype.
+        Y : ndarray of shape (n_samples, n_outputs)
+            Batch targets in the network's dtype.
+        weights : ndarray of shape (n_samples,) or None
+            Sample weights of the batch.
+        alpha : float
+            L2 penalty. As in sklearn, ``alpha / 2 * ||W||**2`` is divided by
+            the batch's total sample weight and added to the mean loss.
+        workspace : Workspace
+            Buffers for at least ``n_samples`` rows.
+
+        Returns
+        -------
+        loss : float
+            Mean loss plus the scaled L2 penalty.
+        """
+        n_samples = X.shape[0]
+        logits = self.forward(X, workspace)
+        delta = workspace.deltas[-1][:n_samples]
+        loss = self.loss.value_and_delta(logits, Y, weights, delta)
+        self._backpropagate(X, delta, workspace)
+        if alpha:
+            total_weight = n_samples if weights is None else float(weights.sum())
+            loss += self._add_l2_penalty(alpha / total_weight)
+        return loss
+
+    def _backpropagate(self, X, delta, workspace):
+        """Carry the output error back to the first layer, filling ``grad``."""
+        n_samples = X.shape[0]
+        ones = workspace.ones[:n_samples]
+        for i in range(len(self.coefs) - 1, -1, -1):
+            A_prev = X if i == 0 else workspace.activations[i - 1][:n_samples]
+            _matmul_transposed(A_prev, delta, out=self._grad_coefs[i])
+            # Summing the rows through BLAS (ones @ delta) beats delta.sum(0).
+            np.dot(ones, delta, out=self._grad_intercepts[i])
+            if i > 0:
+                prev_delta = workspace.deltas[i - 1][:n_samples]
+                np.matmul(delta, self.coefs[i].T, out=prev_delta)
+                DERIVATIVES[self.hidden_activations[i - 1]](A_prev, prev_delta)
+                delta = prev_delta
+
+    def _add_l2_penalty(self, scale):
+        """Add ``scale * W`` to the weight gradient; return the penalty value."""
+        weights = self.params[: self.n_coef_params]
+        axpy(scale, weights, self.grad[: self.n_coef_params])
+        return 0.5 * scale * float(np.dot(weights, weights))
+
+    def predict_logits(self, X):
+        """Logits for ``X`` with the current parameters (allocates)."""
+        return forward_logits(X, self.coefs, self.intercepts, self.hidden_activations)
+
+    def predict(self, X):
+        """Predictions (output activation applied) for ``X``."""
+        return self.loss.inverse_link(self.predict_logits(X))

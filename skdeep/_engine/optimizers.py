@@ -1,0 +1,145 @@
+"""Gradient-descent update rules on flat parameter vectors.
+
+An optimizer sees two arrays, the parameters and their gradient, and updates
+the parameters in place. It never prints, never decides to stop training and
+knows nothing of layers: the training loop owns those decisions. All its state
+is plain arrays and numbers (``state_dict``), so it can be saved with the
+model and training can resume exactly where it stopped.
+"""
+
+import numpy as np
+
+from ._linalg import axpy
+
+__all__ = ["SGD", "Adam", "make_optimizer"]
+
+
+class SGD:
+    """Stochastic gradient descent with (Nesterov) momentum.
+
+    With velocity ``v`` and learning rate ``lr``, one step is
+    ``v <- momentum * v - lr * grad``, then ``params += v``, or with
+    Nesterov's momentum ``params += momentum * v - lr * grad`` (sklearn's
+    formulation).
+
+    Parameters
+    ----------
+    n_params : int
+        Length of the parameter vector.
+    dtype : numpy dtype
+        Dtype of the parameters.
+    learning_rate : float
+        Initial step size.
+    momentum : float, default=0.9
+        Fraction of the previous update kept, in ``[0, 1]``.
+    nesterov : bool, default=True
+        Whether to use Nesterov's momentum.
+    """
+
+    def __init__(self, n_params, dtype, learning_rate, momentum=0.9, nesterov=True):
+        self.learning_rate = float(learning_rate)
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.velocity = np.zeros(n_params, dtype=dtype)
+
+    def step(self, params, grad):
+        """Update ``params`` in place from ``grad``."""
+        velocity = self.velocity
+        velocity *= self.momentum
+        axpy(-self.learning_rate, grad, velocity)
+        if self.nesterov:
+            axpy(self.momentum, velocity, params)
+            axpy(-self.learning_rate, grad, params)
+        else:
+            params += velocity
+
+    def state_dict(self):
+        """Optimizer state as plain arrays and floats."""
+        return {"learning_rate": self.learning_rate, "velocity": self.velocity.copy()}
+
+    def load_state_dict(self, state):
+        """Restore a state produced by :meth:`state_dict`."""
+        self.learning_rate = float(state["learning_rate"])
+        self.velocity[...] = state["velocity"]
+
+
+class Adam:
+    """Adam: per-parameter steps from running moments of the gradient.
+
+    ``m`` and ``v`` are exponential averages of the gradient and of its
+    square; the step is ``lr_t * m / (sqrt(v) + epsilon)`` with the bias
+    correction folded into ``lr_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``
+    (Kingma & Ba, 2014), as in sklearn.
+
+    Parameters
+    ----------
+    n_params : int
+        Length of the parameter vector.
+    dtype : numpy dtype
+        Dtype of the parameters.
+    learning_rate : float
+        Step size.
+    beta_1, beta_2 : float
+        Decay rates of the first and second moment estimates.
+    epsilon : float
+        Added to ``sqrt(v)`` for numerical stability.
+    """
+
+    def __init__(self, n_params, dtype, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.learning_rate = float(learning_rate)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+        self.t = 0
+        self.m = np.zeros(n_params, dtype=dtype)
+        self.v = np.zeros(n_params, dtype=dtype)
+        self._scratch = np.empty(n_params, dtype=dtype)
+
+    def step(self, params, grad):
+        """Update ``params`` in place from ``grad``."""
+        self.t += 1
+        m, v, scratch = self.m, self.v, self._scratch
+        # m <- beta_1 m + (1 - beta_1) g, written as m += (1 - beta_1)(g - m)
+        np.subtract(grad, m, out=scratch)
+        scratch *= 1.0 - self.beta_1
+        m += scratch
+        # v <- beta_2 v + (1 - beta_2) g**2
+        np.multiply(grad, grad, out=scratch)
+        scratch -= v
+        scratch *= 1.0 - self.beta_2
+        v += scratch
+        step_size = (
+            self.learning_rate
+            * np.sqrt(1.0 - self.beta_2**self.t)
+            / (1.0 - self.beta_1**self.t)
+        )
+        np.sqrt(v, out=scratch)
+        scratch += self.epsilon
+        np.divide(m, scratch, out=scratch)
+        scratch *= step_size
+        params -= scratch
+
+    def state_dict(self):
+        """Optimizer state as plain arrays and numbers."""
+        return {
+            "learning_rate": self.learning_rate,
+            "t": self.t,
+            "m": self.m.copy(),
+            "v": self.v.copy(),
+        }
+
+    def load_state_dict(self, state):
+        """Restore a state produced by :meth:`state_dict`."""
+        self.learning_rate = float(state["learning_rate"])
+        self.t = int(state["t"])
+        self.m[...] = state["m"]
+        self.v[...] = state["v"]
+
+
+def make_optimizer(name, n_params, dtype, **options):
+    """Build the optimizer called ``name`` ("sgd" or "adam")."""
+    if name == "sgd":
+        return SGD(n_params, dtype, **options)
+    if name == "adam":
+        return Adam(n_params, dtype, **options)
+    raise ValueError(f"Unknown optimizer {name!r}.")

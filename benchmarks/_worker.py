@@ -63,12 +63,13 @@ def describe_env(skdeep_fallback: bool) -> dict:
 def measure(spec: dict) -> dict:
     """Build the workload's data and run the requested peer on it."""
     from benchmarks import peers
-    from benchmarks.workloads import WORKLOADS, quick_variant, load_data
+    from benchmarks.workloads import WORKLOADS, cached_data, quick_variant
 
     wl = WORKLOADS[spec["workload"]]
-    if spec.get("quick"):
+    quick = bool(spec.get("quick"))
+    if quick:
         wl = quick_variant(wl)
-    data = load_data(wl, spec["dtype"])
+    data = cached_data(spec.get("cache_dir"), wl, spec["dtype"], quick)
     peer = spec["peer"]
     warmup = spec.get("warmup", True)
     if peer in ("skdeep", "sklearn"):

@@ -228,16 +228,17 @@ class _TorchTask:
         return 0.5 * F.mse_loss(out[:, 0], yb)
 
     def score(self, model, X_test, y_test) -> float:
-        """Held-out accuracy or R^2."""
+        """Held-out accuracy or R^2 (plain NumPy: no scikit-learn import)."""
         import torch
-        from sklearn.metrics import accuracy_score, r2_score
 
         with torch.no_grad():
             out = model(torch.from_numpy(X_test)).numpy()
         if self.kind == "reg":
-            return r2_score(y_test, out[:, 0])
+            resid = np.sum((y_test - out[:, 0]) ** 2, dtype=np.float64)
+            total = np.sum((y_test - y_test.mean()) ** 2, dtype=np.float64)
+            return 1.0 - resid / total
         codes = (out[:, 0] > 0).astype(int) if self.kind == "binary" else out.argmax(1)
-        return accuracy_score(y_test, self.classes[codes])
+        return float(np.mean(self.classes[codes] == y_test))
 
 
 def _weights(model):
@@ -286,17 +287,20 @@ def _train_torch_lbfgs(wl, model, task, X_t):
                             tolerance_grad=0.0, tolerance_change=1e-12,
                             line_search_fn="strong_wolfe")
 
+    def objective():
+        penalty = sum(w.pow(2).sum() for w in weights)
+        return task.data_loss(model(X_t), task.y) + 0.5 * wl.alpha * penalty / n
+
     def closure():
         opt.zero_grad(set_to_none=True)
-        penalty = sum(w.pow(2).sum() for w in weights)
-        loss = task.data_loss(model(X_t), task.y) + 0.5 * wl.alpha * penalty / n
+        loss = objective()
         loss.backward()
         return loss
 
     opt.step(closure)
     state = opt.state[opt._params[0]]
     with torch.no_grad():
-        final = float(closure())
+        final = float(objective())
     return final, state.get("n_iter", wl.epochs), state.get("func_evals")
 
 

@@ -169,6 +169,34 @@ def load_data(wl: Workload, dtype: str):
     return X_train, X_test, y_train, y_test
 
 
+def _cache_path(cache_dir, wl: Workload, dtype: str, quick: bool):
+    from pathlib import Path
+
+    tag = "quick-" if quick else ""
+    return Path(cache_dir) / f"{tag}{wl.name}-{dtype}.npz"
+
+
+def write_cache(cache_dir, wl: Workload, dtype: str, quick: bool = False) -> None:
+    """Generate ``wl``'s split once and save it for the worker processes."""
+    X_train, X_test, y_train, y_test = load_data(wl, dtype)
+    np.savez(_cache_path(cache_dir, wl, dtype, quick), X_train=X_train,
+             X_test=X_test, y_train=y_train, y_test=y_test)
+
+
+def cached_data(cache_dir, wl: Workload, dtype: str, quick: bool = False):
+    """Load the split saved by :func:`write_cache`, else generate it.
+
+    Loading a ``.npz`` is much cheaper than generating the data and lets the
+    GEMM-floor and PyTorch workers run without importing scikit-learn.
+    """
+    path = _cache_path(cache_dir, wl, dtype, quick) if cache_dir else None
+    if path is None or not path.exists():
+        return load_data(wl, dtype)
+    with np.load(path) as f:
+        return tuple(np.ascontiguousarray(f[k]) for k in
+                     ("X_train", "X_test", "y_train", "y_test"))
+
+
 def layer_sizes(wl: Workload, X_train, y_train) -> list[int]:
     """Units per layer, input and output included, as sklearn builds them.
 

@@ -45,6 +45,10 @@ def _check_sample_weight(sample_weight, n_samples, dtype):
         )
     if np.any(sample_weight < 0):
         raise ValueError("sample_weight must be non-negative; found negative weights.")
+    if not sample_weight.sum() > 0:
+        raise ValueError(
+            "Sample weights must contain at least one positive value; all are zero."
+        )
     # Copy so that training never touches, nor aliases, the caller's array.
     return np.array(sample_weight, dtype=dtype, copy=True)
 
@@ -215,8 +219,6 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
 
     def _fit(self, X, y, sample_weight, incremental):
         hidden_layer_sizes = self._hidden_layer_sizes()
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         dtype = X.dtype if first_pass else self.coefs_[0].dtype
@@ -335,7 +337,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             self.power_t,
         )
         validation_score = None
-        if self.early_stopping:
+        if self._early_stopping(incremental):
             X, Y, sample_weight, validation_score = self._split_validation(
                 X, Y, sample_weight, random_state
             )
@@ -348,7 +350,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             n_iter_no_change=self.n_iter_no_change,
             incremental=incremental,
         )
-        progress = self._progress()
+        progress = self._progress(incremental)
         outcome = fit_stochastic(
             network,
             optimizer,
@@ -362,7 +364,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             validation_score=validation_score,
             log=self._log(),
         )
-        self._store_progress(progress, optimizer)
+        self._store_progress(progress, optimizer, incremental)
         self._check_finite(outcome, network)
         self._publish(network)
         if outcome.status == "interrupted":
@@ -400,16 +402,22 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             optimizer.load_state_dict(state)
         return optimizer
 
-    def _progress(self):
+    def _early_stopping(self, incremental):
+        """Early stopping applies to ``fit``; ``partial_fit`` uses all its data."""
+        return self.early_stopping and not incremental
+
+    def _progress(self, incremental):
         """Progress counters, continued from earlier calls where sklearn does."""
         return Progress(
             n_iter=0,
             t=self.t_,
             loss_curve=list(getattr(self, "loss_curve_", None) or []),
-            best_loss=getattr(self, "best_loss_", np.inf),
+            best_loss=(
+                self.best_loss_ if getattr(self, "best_loss_", None) is not None else np.inf
+            ),
             validation_scores=(
                 list(getattr(self, "validation_scores_", None) or [])
-                if self.early_stopping
+                if self._early_stopping(incremental)
                 else None
             ),
             best_validation_score=(
@@ -420,13 +428,13 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             no_improvement_count=getattr(self, "_no_improvement_count", 0),
         )
 
-    def _store_progress(self, progress, optimizer):
+    def _store_progress(self, progress, optimizer, incremental):
         self.n_iter_ = progress.n_iter
         self.t_ = progress.t
         self.loss_curve_ = progress.loss_curve
         if progress.loss is not None:
             self.loss_ = progress.loss
-        if self.early_stopping:
+        if self._early_stopping(incremental):
             self.validation_scores_ = progress.validation_scores
             self.best_validation_score_ = progress.best_validation_score
             self.best_loss_ = None
@@ -439,21 +447,10 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
 
     def _split_validation(self, X, Y, sample_weight, random_state):
         """Hold out ``validation_fraction`` of the data for early stopping."""
-        stratify = self._split_stratify(Y)
         arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
-        parts = train_test_split(
-            *arrays,
-            random_state=random_state,
-            test_size=self.validation_fraction,
-            stratify=stratify,
-        )
+        parts = self._train_test_split(arrays, random_state)
         X_train, X_val, Y_train, Y_val = parts[:4]
         sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
-        if X_val.shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' or "
-                "the size of your dataset."
-            )
         y_val = self._validation_target(Y_val)
 
         def validation_score(network):
@@ -461,6 +458,40 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             return self._safe_score(y_val, y_pred, sw_val)
 
         return X_train, Y_train, sw_train, validation_score
+
+    def _train_test_split(self, arrays, random_state):
+        """Stratified when possible; plain when the data is too small for it."""
+        stratify = self._split_stratify(arrays[1])
+        test_size = self._validation_size(arrays[0].shape[0])
+        state = random_state.get_state()
+        try:
+            return train_test_split(
+                *arrays, random_state=random_state, test_size=test_size, stratify=stratify
+            )
+        except ValueError:
+            if stratify is None:
+                raise
+            # Too few samples per class to stratify: split without it, from
+            # the same random state so the result stays reproducible.
+            random_state.set_state(state)
+            return train_test_split(*arrays, random_state=random_state, test_size=test_size)
+
+    def _validation_size(self, n_samples):
+        """Rows held out: ``validation_fraction`` of them, and at least 2.
+
+        A score on one row says nothing, so small data sets hold out two rows
+        where sklearn would refuse to fit.
+        """
+        n_validation = int(np.ceil(self.validation_fraction * n_samples))
+        if self.validation_fraction > 0 and n_samples >= 3:
+            n_validation = max(n_validation, 2)
+        if n_validation < 2 or n_validation >= n_samples:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or "
+                f"the size of your dataset (got {n_samples} samples and "
+                f"validation_fraction={self.validation_fraction})."
+            )
+        return n_validation
 
     def _safe_score(self, y_true, y_pred, sample_weight):
         """The score, or NaN when the predictions are not finite."""

@@ -343,11 +343,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Probability of each class, in the order of ``classes_``.
         """
         logits = self._logits(X)
-        probabilities = loss_for_output(self.out_activation_).inverse_link(logits)
         if self.n_outputs_ == 1:
-            p = probabilities[:, 0]
-            return np.column_stack([1 - p, p])
-        return probabilities
+            # sigmoid(-z) rather than 1 - sigmoid(z): no cancellation to 0.
+            logits = np.column_stack([-logits[:, 0], logits[:, 0]])
+        return loss_for_output(self.out_activation_).inverse_link(logits)
 
     def predict_log_proba(self, X):
         """Log of the probability estimates, computed stably from the logits.

@@ -45,6 +45,9 @@ def _row_scale(n_samples, weights, dtype):
     if weights is None:
         return dtype.type(1.0 / n_samples)
     total = weights.sum()
+    if total <= 0:
+        # A mini-batch of zero-weight samples contributes nothing.
+        return dtype.type(0.0)
     return (weights / total).astype(dtype, copy=False)[:, np.newaxis]
 
 
@@ -52,7 +55,10 @@ def _weighted_mean(per_sample, weights):
     """Mean of per-sample losses, weighted by ``weights`` when given."""
     if weights is None:
         return float(per_sample.mean())
-    return float(np.dot(weights, per_sample) / weights.sum())
+    total = weights.sum()
+    if total <= 0:
+        return 0.0
+    return float(np.dot(weights, per_sample) / total)
 
 
 class _FusedLoss:

@@ -235,8 +235,8 @@ class Network:
         delta = workspace.deltas[-1][:n_samples]
         loss = self.loss.value_and_delta(logits, Y, weights, delta)
         self._backpropagate(X, delta, workspace)
-        if alpha:
-            total_weight = n_samples if weights is None else float(weights.sum())
+        total_weight = n_samples if weights is None else float(weights.sum())
+        if alpha and total_weight > 0:
             loss += self._add_l2_penalty(alpha / total_weight)
         return loss
 

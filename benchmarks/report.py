@@ -1,0 +1,244 @@
+"""Aggregate benchmark runs into medians, ratios, Markdown, JSON and a chart.
+
+All functions work on plain data (lists of run dicts as produced by
+``run.py``), so a saved ``latest.json`` can be re-rendered with::
+
+    python benchmarks/report.py benchmarks/results/latest.json
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+
+PEER_ORDER = ("skdeep", "sklearn", "torch", "gemm_floor")
+PEER_LABELS = {"skdeep": "skdeep", "sklearn": "sklearn", "torch": "PyTorch",
+               "gemm_floor": "GEMM floor"}
+MEDIAN_FIELDS = ("sec_per_epoch", "samples_per_sec", "us_per_call",
+                 "peak_mem_mb", "final_loss", "score", "epochs", "nfev",
+                 "fit_seconds")
+RATIO_PEERS = ("sklearn", "torch", "gemm_floor")
+
+
+# --------------------------------------------------------------------------
+# aggregation
+# --------------------------------------------------------------------------
+def _median(values):
+    values = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return statistics.median(values) if values else None
+
+
+def summarize(runs: list[dict]) -> list[dict]:
+    """Median of every metric per (workload, dtype, peer) over repeats."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs:
+        groups.setdefault((run["workload"], run["dtype"], run["peer"]), []).append(run)
+    rows = []
+    for (wl, dtype, peer), group in groups.items():
+        ok = [r["metrics"] for r in group if r.get("ok")]
+        row = dict(workload=wl, dtype=dtype, peer=peer, repeats=len(ok),
+                   errors=[r["error"] for r in group if not r.get("ok")])
+        for field in MEDIAN_FIELDS:
+            row[field] = _median([m.get(field) for m in ok])
+        row["score_name"] = ok[0].get("score_name") if ok else None
+        row["latency"] = bool(ok) and ok[0].get("us_per_call") is not None
+        if peer in ("skdeep", "sklearn") and row["nfev"] is not None:
+            row["evals_per_iter"] = _median(
+                [m["nfev"] / m["nit"] for m in ok if m.get("nfev") and m.get("nit")])
+        rows.append(row)
+    return rows
+
+
+def time_metric(row: dict):
+    """The time a ratio compares: µs per call (latency) or seconds per epoch."""
+    return row["us_per_call"] if row.get("latency") else row["sec_per_epoch"]
+
+
+def compute_ratios(summary: list[dict], lbfgs_workloads=()) -> list[dict]:
+    """skdeep time divided by each peer's time, per workload and dtype.
+
+    For L-BFGS workloads the GEMM floor is measured per function evaluation;
+    it is scaled by skdeep's own evaluations per iteration (nfev / n_iter,
+    1 when unknown) so that both sides are "per iteration".
+    """
+    index = {(r["workload"], r["dtype"], r["peer"]): r for r in summary}
+    out = []
+    for (wl, dtype, peer), row in index.items():
+        if peer != "skdeep" or time_metric(row) is None:
+            continue
+        entry = dict(workload=wl, dtype=dtype, skdeep_time=time_metric(row),
+                     unit="us/call" if row["latency"] else "s/epoch")
+        for other in RATIO_PEERS:
+            ref = index.get((wl, dtype, other))
+            ref_time = time_metric(ref) if ref else None
+            if ref_time and other == "gemm_floor" and wl in lbfgs_workloads:
+                ref_time *= row.get("evals_per_iter") or 1.0
+            entry[other] = entry["skdeep_time"] / ref_time if ref_time else None
+        out.append(entry)
+    return out
+
+
+# --------------------------------------------------------------------------
+# formatting
+# --------------------------------------------------------------------------
+def _fmt(value, spec="{:.3g}", missing="–"):
+    return missing if value is None else spec.format(value)
+
+
+def _fmt_time(row: dict) -> str:
+    if row.get("latency"):
+        return _fmt(row["us_per_call"], "{:.1f} µs/call")
+    t = row["sec_per_epoch"]
+    if t is None:
+        return "–"
+    return f"{t * 1e3:.1f} ms" if t < 1 else f"{t:.2f} s"
+
+
+def _fmt_ratio(value) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def ratio_table(ratios: list[dict]) -> str:
+    """Markdown table of skdeep's time relative to each peer."""
+    lines = [
+        "| workload | dtype | skdeep time | skdeep / sklearn | skdeep / PyTorch "
+        "| skdeep / GEMM floor |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in ratios:
+        t = (f"{r['skdeep_time']:.1f} µs/call" if r["unit"] == "us/call"
+             else _fmt_time({"sec_per_epoch": r["skdeep_time"]}) + "/epoch")
+        lines.append(f"| {r['workload']} | {r['dtype']} | {t} | "
+                     f"{_fmt_ratio(r['sklearn'])} | {_fmt_ratio(r['torch'])} | "
+                     f"{_fmt_ratio(r['gemm_floor'])} |")
+    return "\n".join(lines)
+
+
+def raw_table(summary: list[dict]) -> str:
+    """Markdown table of the raw medians of every (workload, dtype, peer)."""
+    lines = [
+        "| workload | dtype | peer | time / epoch (or call) | samples/s "
+        "| peak mem (MB) | final train loss | held-out score | epochs | runs |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in summary:
+        if row["repeats"] == 0:
+            cells = ["error: " + (row["errors"][0] if row["errors"] else "?")[:60]]
+            cells += [""] * 6
+        else:
+            score = (f"{row['score_name']} {row['score']:.4f}"
+                     if row["score"] is not None else "n/a")
+            sps = (1e6 / row["us_per_call"] if row["latency"]
+                   else row["samples_per_sec"])
+            cells = [_fmt_time(row), _fmt(sps, "{:,.0f}"),
+                     _fmt(row["peak_mem_mb"], "{:.1f}"),
+                     _fmt(row["final_loss"], "{:.4g}", "n/a"), score,
+                     _fmt(row["epochs"], "{:.0f}", "n/a" if row["latency"] else "–"),
+                     str(row["repeats"])]
+        lines.append(f"| {row['workload']} | {row['dtype']} | "
+                     f"{PEER_LABELS.get(row['peer'], row['peer'])} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _sort_key(workload_order, dtype_order):
+    def key(row):
+        return (workload_order.index(row["workload"]) if row["workload"] in workload_order else 99,
+                dtype_order.index(row["dtype"]) if row["dtype"] in dtype_order else 99,
+                PEER_ORDER.index(row["peer"]) if row.get("peer") in PEER_ORDER else 0)
+    return key
+
+
+def render_markdown(meta: dict, ratios: list[dict], summary: list[dict]) -> str:
+    """The full Markdown report (ratios, notes, raw medians, environment)."""
+    env = meta.get("env", {})
+    blas = ", ".join(
+        f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
+        f"{b.get('num_threads')} thread(s))"
+        for b in env.get("threadpool_info", []) if b.get("user_api") == "blas")
+    parts = [
+        f"Run {meta['date']} on {meta['machine']['cpu_model']} "
+        f"({meta['machine']['cores']} cores), BLAS: {blas or 'unknown'}; "
+        f"{meta['threads']} BLAS/torch thread(s), median of {meta['repeats']} "
+        f"repeat(s), each fit in a fresh process"
+        + (", warm-up fit first" if meta.get("warmup", True) else ", cold start")
+        + (". **QUICK smoke run: shrunken workloads, numbers not representative.**"
+           if meta.get("quick") else "."),
+        f"Versions: skdeep {env.get('skdeep')}, scikit-learn {env.get('sklearn')}, "
+        f"PyTorch {env.get('torch') or 'not installed'}, NumPy {env.get('numpy')}, "
+        f"Python {env.get('python')}.",
+        "",
+        "### Speed of skdeep relative to each peer (time per epoch; < 1 means skdeep is faster)",
+        "",
+        ratio_table(ratios),
+        "",
+    ]
+    notes = list(meta.get("notes", []))
+    if notes:
+        parts += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
+    parts += ["### Raw medians", "", raw_table(summary), ""]
+    return "\n".join(parts)
+
+
+def plot_ratios(ratios: list[dict], path: Path, title: str) -> None:
+    """Grouped log-scale bar chart of the skdeep/peer time ratios."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['workload']}\n{r['dtype']}" for r in ratios]
+    fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(labels) + 2), 5))
+    width = 0.8 / len(RATIO_PEERS)
+    colors = {"sklearn": "#4C72B0", "torch": "#DD8452", "gemm_floor": "#55A868"}
+    for k, peer in enumerate(RATIO_PEERS):
+        xs = [i + (k - 1) * width for i in range(len(ratios))]
+        vals = [r[peer] if r[peer] else float("nan") for r in ratios]
+        bars = ax.bar(xs, vals, width, label=f"skdeep / {PEER_LABELS[peer]}",
+                      color=colors[peer])
+        for bar, v in zip(bars, vals):
+            if math.isfinite(v):
+                ax.annotate(f"{v:.2g}", (bar.get_x() + bar.get_width() / 2, v),
+                            ha="center", va="bottom", fontsize=7)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_ylabel("time ratio (log scale; < 1: skdeep faster)")
+    ax.set_xticks(range(len(ratios)), labels, fontsize=8)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_outputs(meta: dict, runs: list[dict], out_dir: Path) -> str:
+    """Summarise ``runs`` and write latest.json, latest.md and ratios.png."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    order = _sort_key(meta.get("workloads", []), meta.get("dtypes", []))
+    summary = sorted(summarize(runs), key=order)
+    ratios = sorted(compute_ratios(summary, meta.get("lbfgs_workloads", ())), key=order)
+    markdown = render_markdown(meta, ratios, summary)
+    (out_dir / "latest.json").write_text(json.dumps(
+        dict(meta=meta, ratios=ratios, summary=summary, runs=runs), indent=1))
+    (out_dir / "latest.md").write_text(markdown)
+    if ratios:
+        plot_ratios(ratios, out_dir / "ratios.png",
+                    f"skdeep time / peer time ({meta['threads']} thread(s), "
+                    f"{meta['date']})")
+    return markdown
+
+
+def main(argv=None) -> int:
+    """Re-render the report from a saved JSON file."""
+    argv = sys.argv[1:] if argv is None else argv
+    path = Path(argv[0] if argv else Path(__file__).parent / "results" / "latest.json")
+    saved = json.loads(path.read_text())
+    print(write_outputs(saved["meta"], saved["runs"], path.parent))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+#!/usr/bin/env python
+"""Run the skdeep benchmark suite.
+
+Every (repeat, workload, dtype, peer) measurement runs in a fresh Python
+process (``benchmarks/_worker.py``) with the BLAS / OpenMP / PyTorch thread
+count pinned, and the medians over repeats are written to
+``benchmarks/results/latest.{json,md}`` plus ``ratios.png``.
+
+Examples (from the repository root)::
+
+    python benchmarks/run.py                      # full suite, 3 repeats, 1 thread
+    python benchmarks/run.py --quick              # ~1 minute smoke run
+    python benchmarks/run.py --workloads clf-small,clf-wide --dtypes float32
+    python benchmarks/run.py --impl-skdeep-fallback   # harness test without skdeep
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks import report  # noqa: E402
+from benchmarks._worker import MARKER, set_thread_env  # noqa: E402
+
+ALL_WORKLOADS = ("clf-small", "clf-wide", "reg-deep", "clf-tiny-batch",
+                 "lbfgs-small", "predict-latency")
+ALL_DTYPES = ("float64", "float32")
+ALL_PEERS = ("skdeep", "sklearn", "torch", "gemm_floor")
+LBFGS_WORKLOADS = ("lbfgs-small",)
+FALLBACK_ENV = "SKDEEP_BENCH_FALLBACK"
+
+
+def _csv(allowed):
+    """argparse type: comma-separated subset of ``allowed``."""
+    def parse(text):
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        bad = [t for t in items if t not in allowed]
+        if bad:
+            raise argparse.ArgumentTypeError(
+                f"unknown {bad}; choose from {', '.join(allowed)}")
+        return items
+    return parse
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, default=None,
+                   help="fresh-process repeats per measurement (default 3; 1 with --quick)")
+    p.add_argument("--workloads", type=_csv(ALL_WORKLOADS), default=list(ALL_WORKLOADS),
+                   help="comma-separated subset of: " + ", ".join(ALL_WORKLOADS))
+    p.add_argument("--dtypes", type=_csv(ALL_DTYPES), default=list(ALL_DTYPES),
+                   help="comma-separated subset of: float64, float32")
+    p.add_argument("--peers", type=_csv(ALL_PEERS), default=list(ALL_PEERS),
+                   help="comma-separated subset of: " + ", ".join(ALL_PEERS))
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS/OpenMP/torch threads in every worker (default 1: "
+                        "most stable timings, no oversubscription)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: shrunken data and epochs, results in results/quick/")
+    p.add_argument("--cold", action="store_true",
+                   help="skip the untimed warm-up fit in each worker")
+    p.add_argument("--impl-skdeep-fallback", action="store_true",
+                   default=os.environ.get(FALLBACK_ENV) == "1",
+                   help=f"use sklearn's classes for the skdeep peer (harness testing "
+                        f"only; also env {FALLBACK_ENV}=1)")
+    p.add_argument("--timeout", type=float, default=900,
+                   help="seconds before a worker is killed (default 900)")
+    p.add_argument("--out-dir", type=Path, default=None,
+                   help="output folder (default benchmarks/results[/quick])")
+    args = p.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 1 if args.quick else 3
+    if args.out_dir is None:
+        args.out_dir = REPO / "benchmarks" / "results" / ("quick" if args.quick else "")
+    return args
+
+
+# --------------------------------------------------------------------------
+# workers
+# --------------------------------------------------------------------------
+def worker_env(threads: int) -> dict:
+    """Environment of a worker: pinned thread counts, repo on PYTHONPATH."""
+    env = dict(os.environ)
+    set_thread_env(threads, env)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env.pop(FALLBACK_ENV, None)  # the spec carries the choice explicitly
+    return env
+
+
+def run_worker(spec: dict, timeout: float) -> tuple[bool, dict | str]:
+    """Run one worker; return ``(True, result)`` or ``(False, error text)``."""
+    cmd = [sys.executable, "-m", "benchmarks._worker", json.dumps(spec)]
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=worker_env(spec["threads"]),
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, f"timeout after {timeout:.0f}s"
+    for line in proc.stdout.splitlines():
+        if line.startswith(MARKER):
+            return True, json.loads(line[len(MARKER):])
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return False, f"exit {proc.returncode}: {tail}"
+
+
+def machine_info() -> dict:
+    """CPU model and core count of this machine."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return dict(cpu_model=model, cores=os.cpu_count(), platform=platform.platform())
+
+
+def check_environment(args) -> tuple[dict, list[str], list[str]]:
+    """Probe versions in a limited worker; return (env, peers to run, notes)."""
+    ok, env = run_worker(dict(peer="env", threads=args.threads,
+                              skdeep_fallback=args.impl_skdeep_fallback), 120)
+    if not ok:
+        sys.exit(f"environment probe failed: {env}")
+    peers, notes = list(args.peers), []
+    if "skdeep" in peers and str(env["skdeep"]).startswith("not importable"):
+        sys.exit(f"skdeep is {env['skdeep']}.\nInstall it (pip install -e .) or "
+                 f"test the harness with --impl-skdeep-fallback.")
+    if args.impl_skdeep_fallback:
+        notes.append("**FALLBACK RUN: the 'skdeep' rows are scikit-learn's "
+                     "classes (harness test), not skdeep.**")
+    if "torch" in peers and env.get("torch") is None:
+        peers.remove("torch")
+        notes.append("PyTorch peer skipped: torch is not installed "
+                     "(`pip install torch==2.13.0`).")
+    return env, peers, notes
+
+
+def workload_notes(workloads) -> list[str]:
+    """Explanations printed under the ratio table for special workloads."""
+    notes = []
+    if "lbfgs-small" in workloads:
+        notes.append(
+            "lbfgs-small: time per L-BFGS iteration. skdeep/sklearn run scipy's "
+            "L-BFGS-B (max_iter=200, tol=0; scipy's ftol may stop it earlier); "
+            "PyTorch runs torch.optim.LBFGS (strong Wolfe, history 10), a "
+            "different algorithm. The GEMM floor is one full-batch "
+            "forward+backward, scaled by skdeep's function evaluations per "
+            "iteration.")
+    if "predict-latency" in workloads:
+        notes.append(
+            "predict-latency: median µs of one-row `predict_proba` over 2000 "
+            "calls after 200 warm-up calls, on a fitted clf-small model; PyTorch "
+            "= numpy→tensor, model(x), softmax, →numpy under no_grad; GEMM "
+            "floor = the raw per-layer matmuls only. Its 'samples/s' column is "
+            "calls per second.")
+    notes.append("GEMM floor: only the matrix products of each mini-batch "
+                 "(forward X@W, backward delta@W.T except the first layer, "
+                 "A.T@delta), NumPy with preallocated outputs, same dtype and "
+                 "threads; it has no loss or score.")
+    return notes
+
+
+# --------------------------------------------------------------------------
+# main loop
+# --------------------------------------------------------------------------
+def build_jobs(args, peers) -> list[dict]:
+    """All worker specs, repeats outermost and peer order rotated per repeat."""
+    jobs = []
+    for rep in range(args.repeats):
+        order = peers[rep % len(peers):] + peers[:rep % len(peers)]
+        for wl in args.workloads:
+            for dtype in args.dtypes:
+                for peer in order:
+                    jobs.append(dict(workload=wl, dtype=dtype, peer=peer,
+                                     threads=args.threads, repeat=rep,
+                                     quick=args.quick, warmup=not args.cold,
+                                     skdeep_fallback=args.impl_skdeep_fallback))
+    return jobs
+
+
+def _progress(i, n, job, ok, result, seconds):
+    if ok:
+        t = result.get("us_per_call")
+        what = (f"{t:.1f} us/call" if t is not None
+                else f"{result['sec_per_epoch']:.4f} s/epoch")
+    else:
+        what = "FAILED: " + result
+    print(f"[{i:3d}/{n}] rep {job['repeat']} {job['workload']:<15} {job['dtype']:<7} "
+          f"{job['peer']:<10} {what}  ({seconds:.1f}s)", file=sys.stderr, flush=True)
+
+
+def run_jobs(jobs, timeout) -> list[dict]:
+    """Run every job in its own worker process; return the run records."""
+    runs = []
+    for i, job in enumerate(jobs, 1):
+        t0 = time.perf_counter()
+        ok, result = run_worker(job, timeout)
+        _progress(i, len(jobs), job, ok, result, time.perf_counter() - t0)
+        record = {k: job[k] for k in ("workload", "dtype", "peer", "repeat")}
+        record.update(ok=ok, **({"metrics": result} if ok else {"error": result}))
+        runs.append(record)
+    return runs
+
+
+def prepare_data(args, cache_dir: str) -> None:
+    """Generate every workload's data once; workers load it from ``cache_dir``."""
+    from benchmarks.workloads import WORKLOADS, quick_variant, write_cache
+
+    for name in args.workloads:
+        wl = quick_variant(WORKLOADS[name]) if args.quick else WORKLOADS[name]
+        for dtype in args.dtypes:
+            write_cache(cache_dir, wl, dtype, args.quick)
+
+
+def main(argv=None) -> int:
+    """Run the suite and write the reports."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    env, peers, notes = check_environment(args)
+    jobs = build_jobs(args, peers)
+    print(f"{len(jobs)} measurements, {args.threads} thread(s), "
+          f"{args.repeats} repeat(s)", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="skdeep-bench-") as cache_dir:
+        prepare_data(args, cache_dir)
+        for job in jobs:
+            job["cache_dir"] = cache_dir
+        runs = run_jobs(jobs, args.timeout)
+    if load_before is not None and load_before > 0.5 + args.threads:
+        notes.append(f"The machine was busy when the run started (1-min load "
+                     f"average {load_before:.1f}); timings may be noisy.")
+    failures = [r for r in runs if not r["ok"]]
+    if failures:
+        notes.append(f"{len(failures)} measurement(s) failed; see latest.json.")
+    meta = dict(
+        date=_dt.date.today().isoformat(),
+        command="python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        machine=machine_info(), env=env, threads=args.threads,
+        repeats=args.repeats, quick=args.quick, warmup=not args.cold,
+        skdeep_fallback=args.impl_skdeep_fallback, workloads=args.workloads,
+        dtypes=args.dtypes, peers=peers, lbfgs_workloads=list(LBFGS_WORKLOADS),
+        notes=notes + workload_notes(args.workloads),
+        wall_seconds=round(time.perf_counter() - started, 1),
+        load_average_at_start=load_before,
+    )
+    print(report.write_outputs(meta, runs, args.out_dir))
+    print(f"\nwrote {args.out_dir}/latest.json, latest.md, ratios.png "
+          f"in {meta['wall_seconds']:.0f}s", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

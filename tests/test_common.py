@@ -1,0 +1,50 @@
+"""sklearn's estimator checks on both estimators, default and non-default."""
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdeep import MLPClassifier, MLPRegressor
+
+# With early stopping, the random validation split of a data set whose rows
+# are repeated differs from the split of the weighted data set, so the two
+# models are trained on different rows.
+_EARLY_STOPPING_WEIGHTS = (
+    "the early-stopping validation split draws different rows when samples "
+    "are repeated than when they are weighted"
+)
+
+
+def _estimators():
+    for Estimator in (MLPClassifier, MLPRegressor):
+        yield Estimator(max_iter=100)
+        yield Estimator(solver="lbfgs", max_iter=100)
+        yield Estimator(solver="sgd", max_iter=100)
+        yield Estimator(early_stopping=True, max_iter=100)
+
+
+# check_classifiers_train compares predict_log_proba with log(predict_proba).
+# On its separable data L-BFGS drives the logits past 745, where a probability
+# underflows to exactly 0 and log(0) = -inf; skdeep's predict_log_proba is a
+# stable log-softmax of the logits and stays finite (e.g. -800) there.
+_STABLE_LOG_PROBA = (
+    "predict_log_proba is computed stably from the logits and stays finite "
+    "where predict_proba underflows to 0 (log(0) = -inf in the check)"
+)
+
+
+def _expected_failed_checks(estimator):
+    if isinstance(estimator, MLPClassifier) and estimator.solver == "lbfgs":
+        return {"check_classifiers_train": _STABLE_LOG_PROBA}
+    if estimator.early_stopping:
+        return {
+            "check_sample_weight_equivalence_on_dense_data": _EARLY_STOPPING_WEIGHTS,
+            "check_sample_weight_equivalence_on_sparse_data": _EARLY_STOPPING_WEIGHTS,
+        }
+    return {}
+
+
+@parametrize_with_checks(
+    list(_estimators()), expected_failed_checks=_expected_failed_checks
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

@@ -1,0 +1,125 @@
+"""Analytic gradients against central finite differences, on bare arrays."""
+
+import numpy as np
+import pytest
+
+from skdeep._engine import HIDDEN_ACTIVATIONS, Network
+
+OUTPUTS = ["identity", "exp", "logistic", "softmax"]
+
+
+def _targets(output_activation, rng, n_samples, n_outputs):
+    if output_activation == "softmax":
+        return np.eye(n_outputs)[rng.randint(n_outputs, size=n_samples)]
+    if output_activation == "logistic":
+        return rng.randint(2, size=(n_samples, n_outputs)).astype(float)
+    if output_activation == "exp":
+        return rng.poisson(2.0, size=(n_samples, n_outputs)).astype(float)
+    return rng.normal(size=(n_samples, n_outputs))
+
+
+def _network(hidden_activation, output_activation, layer_units, seed=0):
+    n_hidden = len(layer_units) - 2
+    net = Network(layer_units, [hidden_activation] * n_hidden, output_activation)
+    net.initialize(np.random.RandomState(seed), hidden_activation)
+    # Move biases away from kinks of ReLU so finite differences are smooth.
+    net.params[net.n_coef_params :] += 0.1
+    return net
+
+
+def _numerical_gradient(net, X, Y, weights, alpha, eps=1e-6):
+    workspace = net.new_workspace(X.shape[0])
+    grad = np.empty_like(net.params)
+    for i in range(net.params.size):
+        saved = net.params[i]
+        net.params[i] = saved + eps
+        up = net.loss_and_gradient(X, Y, weights, alpha, workspace)
+        net.params[i] = saved - eps
+        down = net.loss_and_gradient(X, Y, weights, alpha, workspace)
+        net.params[i] = saved
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("hidden_activation", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("output_activation", OUTPUTS)
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gradient_matches_finite_differences(
+    hidden_activation, output_activation, alpha, weighted
+):
+    rng = np.random.RandomState(42)
+    n_samples, n_outputs = 7, 3
+    layer_units = [4, 5, 3, n_outputs]
+    X = rng.normal(size=(n_samples, layer_units[0]))
+    Y = _targets(output_activation, rng, n_samples, n_outputs)
+    weights = rng.uniform(0.5, 2.0, n_samples) if weighted else None
+    net = _network(hidden_activation, output_activation, layer_units)
+
+    workspace = net.new_workspace(n_samples)
+    net.loss_and_gradient(X, Y, weights, alpha, workspace)
+    analytic = net.grad.copy()
+    numerical = _numerical_gradient(net, X, Y, weights, alpha)
+
+    np.testing.assert_allclose(analytic, numerical, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("output_activation", OUTPUTS)
+def test_gradient_without_hidden_layer(output_activation):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(6, 3))
+    Y = _targets(output_activation, rng, 6, 2)
+    net = _network("relu", output_activation, [3, 2])
+    net.loss_and_gradient(X, Y, None, 0.1, net.new_workspace(6))
+    analytic = net.grad.copy()
+    np.testing.assert_allclose(
+        analytic, _numerical_gradient(net, X, Y, None, 0.1), rtol=1e-5, atol=1e-7
+    )
+
+
+def test_gradient_with_sparse_input_equals_dense():
+    sp = pytest.importorskip("scipy.sparse")
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(8, 5))
+    X[X < 0.3] = 0.0
+    Y = _targets("softmax", rng, 8, 3)
+    net = _network("tanh", "softmax", [5, 4, 3])
+    loss_dense = net.loss_and_gradient(X, Y, None, 0.01, net.new_workspace(8))
+    grad_dense = net.grad.copy()
+    loss_sparse = net.loss_and_gradient(sp.csr_matrix(X), Y, None, 0.01, net.new_workspace(8))
+    assert loss_sparse == pytest.approx(loss_dense)
+    np.testing.assert_allclose(net.grad, grad_dense, rtol=1e-12, atol=1e-14)
+
+
+def test_smaller_final_batch_uses_leading_rows_of_the_workspace():
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(10, 4))
+    Y = _targets("identity", rng, 10, 1)
+    net = _network("relu", "identity", [4, 6, 1])
+    big = net.new_workspace(32)
+    loss_big = net.loss_and_gradient(X, Y, None, 0.0, big)
+    grad_big = net.grad.copy()
+    loss_exact = net.loss_and_gradient(X, Y, None, 0.0, net.new_workspace(10))
+    assert loss_big == loss_exact
+    np.testing.assert_array_equal(net.grad, grad_big)
+
+
+def test_float32_network_computes_in_float32():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(5, 3)).astype(np.float32)
+    Y = _targets("softmax", rng, 5, 3).astype(np.float32)
+    net = Network([3, 4, 3], ["relu"], "softmax", dtype=np.float32)
+    net.initialize(np.random.RandomState(0), "relu")
+    workspace = net.new_workspace(5)
+    net.loss_and_gradient(X, Y, None, 1e-4, workspace)
+    assert net.params.dtype == net.grad.dtype == np.float32
+    assert all(buf.dtype == np.float32 for buf in workspace.activations + workspace.deltas)
+
+
+def test_layers_are_views_of_one_flat_vector():
+    net = Network([3, 4, 2], ["relu"], "identity")
+    assert all(np.shares_memory(W, net.params) for W in net.coefs)
+    assert all(np.shares_memory(b, net.params) for b in net.intercepts)
+    assert net.params.size == 3 * 4 + 4 * 2 + 4 + 2
+    net.coefs[1][...] = 7.0
+    assert np.count_nonzero(net.params == 7.0) == 8

@@ -1,0 +1,85 @@
+"""Fused output losses: values, stability and gradients, on bare arrays."""
+
+import numpy as np
+import pytest
+from scipy.special import expit, softmax
+
+from skdeep._engine import LOSSES, loss_for_output
+
+
+def test_softmax_cross_entropy_of_a_confident_correct_answer():
+    # A model that gives the correct class probability 0.78 pays -ln(0.78).
+    p = np.array([[0.78, 0.12, 0.10]])
+    loss = loss_for_output("softmax")
+    assert loss.value(np.log(p), np.array([[1.0, 0.0, 0.0]])) == pytest.approx(-np.log(0.78))
+
+
+def test_half_squared_error():
+    loss = loss_for_output("identity")
+    Z = np.array([[1.0], [3.0]])
+    Y = np.array([[0.0], [1.0]])
+    assert loss.value(Z, Y) == pytest.approx((0.5 * 1 + 0.5 * 4) / 2)
+
+
+def test_poisson_deviance_is_zero_for_a_perfect_prediction():
+    loss = loss_for_output("exp")
+    Y = np.array([[0.0], [2.0], [5.0]])
+    Z = np.log(np.where(Y > 0, Y, 1e-300))
+    assert loss.value(Z, Y) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("output", ["softmax", "logistic"])
+def test_losses_stay_finite_for_huge_logits(output):
+    loss = loss_for_output(output)
+    Z = np.array([[1e4, -1e4, 0.0], [-800.0, 800.0, 3.0]])
+    Y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    delta = np.empty_like(Z)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        value = loss.value_and_delta(Z, Y, None, delta)
+    assert np.isfinite(value) and value > 1000
+    assert np.isfinite(delta).all()
+
+
+def test_log_softmax_is_stable_where_softmax_underflows():
+    loss = loss_for_output("softmax")
+    Z = np.array([[0.0, 2000.0]])
+    log_p = loss.log_predict(Z)
+    np.testing.assert_allclose(log_p, [[-2000.0, 0.0]])
+
+
+@pytest.mark.parametrize("output", ["identity", "exp", "logistic", "softmax"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_delta_is_prediction_minus_target_over_total_weight(output, weighted):
+    rng = np.random.RandomState(0)
+    Z = rng.normal(size=(6, 3))
+    Y = np.eye(3)[rng.randint(3, size=6)]
+    weights = rng.uniform(0.1, 3.0, 6) if weighted else None
+    loss = loss_for_output(output)
+    delta = np.empty_like(Z)
+    loss.value_and_delta(Z, Y, weights, delta)
+    prediction = {
+        "identity": Z,
+        "exp": np.exp(Z),
+        "logistic": expit(Z),
+        "softmax": softmax(Z, axis=1),
+    }[output]
+    scale = np.full(6, 1 / 6) if weights is None else weights / weights.sum()
+    np.testing.assert_allclose(delta, (prediction - Y) * scale[:, None], rtol=1e-12)
+
+
+def test_value_and_delta_agrees_with_value():
+    rng = np.random.RandomState(3)
+    for name, loss_class in LOSSES.items():
+        loss = loss_class()
+        Z = rng.normal(size=(5, 2))
+        Y = np.abs(rng.normal(size=(5, 2))) if name == "poisson" else np.eye(2)[rng.randint(2, size=5)]
+        delta = np.empty_like(Z)
+        assert loss.value_and_delta(Z, Y, None, delta) == pytest.approx(loss.value(Z, Y))
+
+
+def test_zero_weight_batch_contributes_nothing():
+    loss = loss_for_output("identity")
+    Z, Y = np.ones((3, 1)), np.zeros((3, 1))
+    delta = np.empty_like(Z)
+    assert loss.value_and_delta(Z, Y, np.zeros(3), delta) == 0.0
+    assert not delta.any()

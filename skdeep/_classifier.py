@@ -257,10 +257,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
 
     def _split_stratify(self, Y):
-        # Multilabel targets are not stratified (as in sklearn).
-        if self._label_binarizer.y_type_.startswith("multilabel"):
-            return None
-        return Y
+        # As in sklearn, only single-output (binary) targets are stratified.
+        return Y if Y.shape[1] == 1 else None
 
     def _validation_target(self, Y):
         return self._label_binarizer.inverse_transform(Y)

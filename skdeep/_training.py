@@ -195,9 +195,13 @@ def fit_stochastic(
     last_good = network.params.copy()
     best_params = network.params.copy() if validation_score is not None else None
     outcome = TrainingOutcome("max_iter")
+    order = np.arange(n_samples) if config.shuffle else None
     try:
         for _ in range(config.max_iter):
-            order = random_state.permutation(n_samples) if config.shuffle else None
+            if config.shuffle:
+                # Reshuffle the previous order (as sklearn does), so the same
+                # random_state visits the same batches as sklearn's MLP.
+                order = order[random_state.permutation(n_samples)]
             epoch_loss = _run_epoch(network, optimizer, gatherer, workspace, order, config)
             if not np.isfinite(epoch_loss):
                 network.params[...] = last_good

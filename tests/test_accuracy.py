@@ -136,6 +136,49 @@ def test_estimator_in_pipeline_is_skdeep(dataset):
     assert hasattr(final, "coefs_")
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "task, solver, max_iter",
+    [
+        (task, solver, max_iter)
+        for task in ("classification", "regression")
+        for solver in SOLVERS
+        # L-BFGS-B amplifies rounding-level differences (its line search
+        # also probes saturated points, where sklearn clips probabilities in
+        # the log-loss): compare only its first few classification steps.
+        for max_iter in ((1, 3) if (task, solver) == ("classification", "lbfgs") else (1, 10))
+    ],
+)
+def test_same_trajectory_as_sklearn_without_shuffling(task, solver, max_iter):
+    # Same initial RandomState draws and the same update rules: with the
+    # mini-batch order fixed (shuffle=False) skdeep follows sklearn's fit.
+    # max_iter=1 pins down the weight initialisation plus a single step.
+    dataset = "iris" if task == "classification" else "diabetes"
+    X_train, _, y_train, _ = _split(dataset)
+    X_train = StandardScaler().fit_transform(X_train)
+    if task == "regression":
+        y_train = (y_train - y_train.mean()) / y_train.std()
+    params = dict(
+        hidden_layer_sizes=(6, 4),
+        solver=solver,
+        max_iter=max_iter,
+        batch_size=32,
+        shuffle=False,
+        learning_rate_init=0.01,
+        random_state=0,
+    )
+    if task == "classification":
+        ours, theirs = MLPClassifier(**params), SkMLPClassifier(**params)
+    else:
+        ours, theirs = MLPRegressor(**params), SkMLPRegressor(**params)
+    ours.fit(X_train, y_train)
+    theirs.fit(X_train, y_train)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-7)
+
+
 def markdown_table(seeds=SEEDS):
     """Return a Markdown table of skdeep vs sklearn held-out scores."""
     lines = [

@@ -7,7 +7,10 @@ Each activation is a pair of in-place functions:
 * ``backward(A, delta)`` multiplies the back-propagated error ``delta`` (the
   gradient of the loss with respect to ``A``) by ``f'(Z)``, turning it into
   the gradient with respect to ``Z``. The derivative is expressed through the
-  forward output ``A`` so that ``Z`` never needs to be kept.
+  forward output ``A`` so that ``Z`` never needs to be kept. GELU is not
+  monotonic, so ``A`` does not determine ``Z``: its derivative reads a copy
+  of the pre-activations that the network keeps for the activations listed
+  in ``NEEDS_PREACTIVATION`` (and receives as ``Z``).
 
 Working in place lets the training loop reuse one buffer per layer for every
 mini-batch instead of allocating new arrays.
@@ -16,7 +19,12 @@ mini-batch instead of allocating new arrays.
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["ACTIVATIONS", "DERIVATIVES", "HIDDEN_ACTIVATIONS"]
+__all__ = ["ACTIVATIONS", "DERIVATIVES", "HIDDEN_ACTIVATIONS", "NEEDS_PREACTIVATION"]
+
+LEAKY_SLOPE = 0.01
+# SELU constants (Klambauer et al., 2017) make activations self-normalising.
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
 
 
 def identity(Z):
@@ -24,7 +32,7 @@ def identity(Z):
     return Z
 
 
-def identity_derivative(A, delta):
+def identity_derivative(A, delta, Z=None):
     """``f'(z) = 1``: the error passes through unchanged."""
     return delta
 
@@ -34,7 +42,7 @@ def logistic(Z):
     return expit(Z, out=Z)
 
 
-def logistic_derivative(A, delta):
+def logistic_derivative(A, delta, Z=None):
     """``f'(z) = a (1 - a)`` with ``a = f(z)``."""
     delta *= A
     delta *= 1.0 - A
@@ -46,7 +54,7 @@ def tanh(Z):
     return np.tanh(Z, out=Z)
 
 
-def tanh_derivative(A, delta):
+def tanh_derivative(A, delta, Z=None):
     """``f'(z) = 1 - a**2`` with ``a = tanh(z)``."""
     delta *= 1.0 - A * A
     return delta
@@ -57,7 +65,7 @@ def relu(Z):
     return np.maximum(Z, 0, out=Z)
 
 
-def relu_derivative(A, delta):
+def relu_derivative(A, delta, Z=None):
     """``f'(z) = 1`` where ``a > 0``, else ``0``.
 
     ``a > 0`` exactly where ``z > 0``, so the forward output is enough.
@@ -67,11 +75,88 @@ def relu_derivative(A, delta):
     return delta
 
 
+def leaky_relu(Z):
+    """Leaky ReLU ``f(z) = z`` for ``z > 0``, ``0.01 z`` otherwise, in place."""
+    np.maximum(Z, LEAKY_SLOPE * Z, out=Z)
+    return Z
+
+
+def leaky_relu_derivative(A, delta, Z=None):
+    """``f'(z) = 1`` where ``a > 0``, else ``0.01``."""
+    delta *= np.where(A > 0, 1.0, LEAKY_SLOPE).astype(A.dtype, copy=False)
+    return delta
+
+
+def elu(Z):
+    """ELU ``f(z) = z`` for ``z > 0``, ``exp(z) - 1`` otherwise, in place."""
+    negative = Z < 0
+    Z[negative] = np.expm1(Z[negative])
+    return Z
+
+
+def elu_derivative(A, delta, Z=None):
+    """``f'(z) = 1`` where ``a > 0``, else ``exp(z) = a + 1``."""
+    delta *= np.where(A > 0, 1.0, A + 1.0).astype(A.dtype, copy=False)
+    return delta
+
+
+def selu(Z):
+    """SELU ``scale * (z if z > 0 else alpha * (exp(z) - 1))``, in place."""
+    negative = Z < 0
+    Z[negative] = SELU_ALPHA * np.expm1(Z[negative])
+    Z *= SELU_SCALE
+    return Z
+
+
+def selu_derivative(A, delta, Z=None):
+    """``f'(z) = scale`` where ``a > 0``, else ``a + scale * alpha``."""
+    factor = np.where(A > 0, SELU_SCALE, A + SELU_SCALE * SELU_ALPHA)
+    delta *= factor.astype(A.dtype, copy=False)
+    return delta
+
+
+def softplus(Z):
+    """Softplus ``f(z) = log(1 + exp(z))``, in place and overflow-free."""
+    return np.logaddexp(0.0, Z, out=Z)
+
+
+def softplus_derivative(A, delta, Z=None):
+    """``f'(z) = sigmoid(z) = 1 - exp(-a)`` with ``a = softplus(z)``."""
+    delta *= -np.expm1(-A)
+    return delta
+
+
+_SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
+
+
+def _gelu_inner(Z):
+    return _SQRT_2_OVER_PI * (Z + 0.044715 * Z**3)
+
+
+def gelu(Z):
+    """GELU, tanh approximation ``z/2 (1 + tanh(sqrt(2/pi)(z + 0.044715 z^3)))``."""
+    Z *= 0.5 * (1.0 + np.tanh(_gelu_inner(Z)))
+    return Z
+
+
+def gelu_derivative(A, delta, Z=None):
+    """Derivative of the tanh-approximated GELU; needs the pre-activation ``Z``."""
+    t = np.tanh(_gelu_inner(Z))
+    inner_slope = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * Z * Z)
+    delta *= 0.5 * (1.0 + t) + 0.5 * Z * (1.0 - t * t) * inner_slope
+    return delta
+
+
 ACTIVATIONS = {
     "identity": identity,
     "logistic": logistic,
     "tanh": tanh,
     "relu": relu,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "selu": selu,
+    "softplus": softplus,
+    "gelu": gelu,
 }
 
 DERIVATIVES = {
@@ -79,6 +164,13 @@ DERIVATIVES = {
     "logistic": logistic_derivative,
     "tanh": tanh_derivative,
     "relu": relu_derivative,
+    "leaky_relu": leaky_relu_derivative,
+    "elu": elu_derivative,
+    "selu": selu_derivative,
+    "softplus": softplus_derivative,
+    "gelu": gelu_derivative,
 }
+
+NEEDS_PREACTIVATION = frozenset({"gelu"})
 
 HIDDEN_ACTIVATIONS = tuple(ACTIVATIONS)

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._linalg import axpy
-from .activations import ACTIVATIONS, DERIVATIVES
+from .activations import ACTIVATIONS, DERIVATIVES, NEEDS_PREACTIVATION
 from .initializers import glorot_uniform_bound, init_layer
 from .losses import loss_for_output
 
@@ -70,26 +70,44 @@ def forward_logits(X, coefs, intercepts, hidden_activations):
 
 
 class Workspace:
-    """Activation and delta buffers of every layer for one batch size.
+    """Per-layer buffers for one batch size, allocated once per fit.
 
-    Allocated once per fit and reused for every mini-batch; a smaller final
-    batch uses the leading rows, which are still contiguous.
+    Every layer has an output buffer (activations; logits for the last layer)
+    and a delta buffer. Layers whose activation derivative needs the
+    pre-activation keep a copy of it; layers with dropout keep their mask and
+    their dropped-out output (the next layer's input). A smaller final batch
+    uses the leading rows, which are still contiguous.
 
     Parameters
     ----------
-    layer_units : sequence of int
-        Width of every layer, input first.
+    network : Network
+        The network the buffers are for.
     batch_size : int
         Largest number of rows processed at once.
-    dtype : numpy dtype
-        Compute dtype.
+    random_state : numpy.random.Generator or None, default=None
+        Source of dropout masks. Without it the forward pass is
+        deterministic (no dropout), as at prediction time.
     """
 
-    def __init__(self, layer_units, batch_size, dtype):
+    def __init__(self, network, batch_size, random_state=None):
+        dtype = network.dtype
+        units = network.layer_units[1:]
         self.batch_size = batch_size
-        self.activations = [np.empty((batch_size, u), dtype) for u in layer_units[1:]]
-        self.deltas = [np.empty((batch_size, u), dtype) for u in layer_units[1:]]
+        self.random_state = random_state
+        self.activations = [np.empty((batch_size, u), dtype) for u in units]
+        self.deltas = [np.empty((batch_size, u), dtype) for u in units]
         self.ones = np.ones(batch_size, dtype)
+        hidden = list(zip(units[:-1], network.hidden_activations, network.dropout))
+        self.preactivations = [
+            np.empty((batch_size, u), dtype) if act in NEEDS_PREACTIVATION else None
+            for u, act, _ in hidden
+        ]
+        use_dropout = random_state is not None
+        self.masks = [
+            np.empty((batch_size, u), dtype) if use_dropout and rate > 0 else None
+            for u, _, rate in hidden
+        ]
+        self.dropped = [None if mask is None else np.empty_like(mask) for mask in self.masks]
 
 
 class Network:
@@ -105,6 +123,10 @@ class Network:
         Output activation; it selects the fused loss.
     dtype : numpy dtype, default=np.float64
         Dtype of parameters, gradients and buffers.
+    dropout : sequence of float, default=None
+        Dropout rate of each hidden layer (inverted dropout: kept units are
+        scaled by ``1 / (1 - rate)`` during training, nothing changes at
+        prediction). Applied only by workspaces that have a random state.
 
     Attributes
     ----------
@@ -117,13 +139,21 @@ class Network:
     loss : fused loss object
     """
 
-    def __init__(self, layer_units, hidden_activations, output_activation, dtype=np.float64):
+    def __init__(
+        self, layer_units, hidden_activations, output_activation, dtype=np.float64, dropout=None
+    ):
         self.layer_units = [int(u) for u in layer_units]
+        n_hidden = len(self.layer_units) - 2
         self.hidden_activations = list(hidden_activations)
-        if len(self.hidden_activations) != len(self.layer_units) - 2:
+        if len(self.hidden_activations) != n_hidden:
             raise ValueError(
                 f"Need one activation per hidden layer: got "
-                f"{len(self.hidden_activations)} for {len(self.layer_units) - 2} layers."
+                f"{len(self.hidden_activations)} for {n_hidden} layers."
+            )
+        self.dropout = [0.0] * n_hidden if dropout is None else [float(r) for r in dropout]
+        if len(self.dropout) != n_hidden or not all(0 <= r < 1 for r in self.dropout):
+            raise ValueError(
+                f"Need one dropout rate in [0, 1) per hidden layer, got {dropout!r}."
             )
         self.output_activation = output_activation
         self.loss = loss_for_output(output_activation)
@@ -190,9 +220,12 @@ class Network:
                 )
             target[...] = source
 
-    def new_workspace(self, batch_size):
-        """Allocate the buffers needed for batches of up to ``batch_size`` rows."""
-        return Workspace(self.layer_units, batch_size, self.dtype)
+    def new_workspace(self, batch_size, random_state=None):
+        """Buffers for batches of up to ``batch_size`` rows.
+
+        Pass a ``numpy.random.Generator`` to train with dropout.
+        """
+        return Workspace(self, batch_size, random_state)
 
     def forward(self, X, workspace):
         """Forward pass into the workspace buffers; returns the logits view."""
@@ -204,9 +237,30 @@ class Network:
             _matmul(A, W, out=Z)
             Z += b
             if i < last:
-                ACTIVATIONS[self.hidden_activations[i]](Z)
-            A = Z
-        return A
+                A = self._activate(i, Z, workspace, n_samples)
+        return Z
+
+    def _activate(self, i, Z, workspace, n_samples):
+        """Hidden activation of layer ``i`` in place, then dropout if training."""
+        if workspace.preactivations[i] is not None:
+            np.copyto(workspace.preactivations[i][:n_samples], Z)
+        ACTIVATIONS[self.hidden_activations[i]](Z)
+        mask = workspace.masks[i]
+        if mask is None:
+            return Z
+        mask = mask[:n_samples]
+        keep = 1.0 - self.dropout[i]
+        uniform = workspace.random_state.random(Z.shape, dtype=Z.dtype)
+        np.multiply(uniform < keep, Z.dtype.type(1.0 / keep), out=mask)
+        return np.multiply(Z, mask, out=workspace.dropped[i][:n_samples])
+
+    def _layer_input(self, i, X, workspace, n_samples):
+        """What layer ``i`` received in the forward pass."""
+        if i == 0:
+            return X
+        dropped = workspace.dropped[i - 1]
+        source = workspace.activations[i - 1] if dropped is None else dropped
+        return source[:n_samples]
 
     def loss_and_gradient(self, X, Y, weights, alpha, workspace):
         """Loss of a batch and its gradient (into ``self.grad``).
@@ -245,15 +299,25 @@ class Network:
         n_samples = X.shape[0]
         ones = workspace.ones[:n_samples]
         for i in range(len(self.coefs) - 1, -1, -1):
-            A_prev = X if i == 0 else workspace.activations[i - 1][:n_samples]
-            _matmul_transposed(A_prev, delta, out=self._grad_coefs[i])
+            layer_input = self._layer_input(i, X, workspace, n_samples)
+            _matmul_transposed(layer_input, delta, out=self._grad_coefs[i])
             # Summing the rows through BLAS (ones @ delta) beats delta.sum(0).
             np.dot(ones, delta, out=self._grad_intercepts[i])
             if i > 0:
                 prev_delta = workspace.deltas[i - 1][:n_samples]
                 np.matmul(delta, self.coefs[i].T, out=prev_delta)
-                DERIVATIVES[self.hidden_activations[i - 1]](A_prev, prev_delta)
+                self._through_activation(i - 1, prev_delta, workspace, n_samples)
                 delta = prev_delta
+
+    def _through_activation(self, i, delta, workspace, n_samples):
+        """Turn the gradient w.r.t. layer ``i``'s output into one w.r.t. its Z."""
+        mask = workspace.masks[i]
+        if mask is not None:
+            delta *= mask[:n_samples]
+        Z = workspace.preactivations[i]
+        DERIVATIVES[self.hidden_activations[i]](
+            workspace.activations[i][:n_samples], delta, None if Z is None else Z[:n_samples]
+        )
 
     def _add_l2_penalty(self, scale):
         """Add ``scale * W`` to the weight gradient; return the penalty value."""

@@ -123,3 +123,45 @@ def test_layers_are_views_of_one_flat_vector():
     assert net.params.size == 3 * 4 + 4 * 2 + 4 + 2
     net.coefs[1][...] = 7.0
     assert np.count_nonzero(net.params == 7.0) == 8
+
+
+@pytest.mark.parametrize("hidden_activation", ["relu", "logistic", "gelu"])
+def test_dropout_gradient_matches_finite_differences_for_a_fixed_mask(hidden_activation):
+    rng = np.random.RandomState(5)
+    X = rng.normal(size=(9, 4))
+    Y = _targets("softmax", rng, 9, 3)
+    net = Network([4, 6, 5, 3], [hidden_activation] * 2, "softmax", dropout=[0.5, 0.2])
+    net.initialize(np.random.RandomState(0), hidden_activation)
+
+    def loss_with_fixed_mask():
+        # A fresh generator with the same seed draws the same masks.
+        workspace = net.new_workspace(9, random_state=np.random.default_rng(7))
+        return net.loss_and_gradient(X, Y, None, 0.1, workspace)
+
+    loss_with_fixed_mask()
+    analytic = net.grad.copy()
+    eps = 1e-6
+    numerical = np.empty_like(analytic)
+    for i in range(net.params.size):
+        saved = net.params[i]
+        net.params[i] = saved + eps
+        up = loss_with_fixed_mask()
+        net.params[i] = saved - eps
+        down = loss_with_fixed_mask()
+        net.params[i] = saved
+        numerical[i] = (up - down) / (2 * eps)
+    np.testing.assert_allclose(analytic, numerical, rtol=1e-5, atol=1e-7)
+
+
+def test_dropout_is_inverted_and_absent_at_prediction():
+    net = Network([3, 2000, 1], ["identity"], "identity", dropout=[0.3])
+    net.params[...] = 1.0
+    X = np.ones((1, 3))
+    workspace = net.new_workspace(1, random_state=np.random.default_rng(0))
+    net.forward(X, workspace)
+    dropped = workspace.dropped[0][0]
+    kept = dropped != 0
+    # Kept units are scaled by 1 / (1 - rate), so the expected output is unchanged.
+    assert abs(kept.mean() - 0.7) < 0.05
+    np.testing.assert_allclose(dropped[kept], 4.0 / 0.7)
+    np.testing.assert_allclose(net.predict_logits(X), [[1.0 + 2000 * 4.0]])

@@ -4,8 +4,9 @@ Public names: :class:`MLPClassifier`, :class:`MLPRegressor`.
 """
 
 from ._classifier import MLPClassifier
+from ._display import TrainingHistoryDisplay
 from ._regressor import MLPRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "TrainingHistoryDisplay", "__version__"]

@@ -23,7 +23,7 @@ from ._compat import Interval, Options, StrOptions, _fit_context
 from ._engine import HIDDEN_ACTIVATIONS, Network, forward_logits, make_optimizer, make_schedule
 from ._training import Progress, StochasticConfig, fit_lbfgs, fit_stochastic
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
@@ -76,11 +76,13 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw", "rmsprop"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [
+            StrOptions({"constant", "invscaling", "adaptive", "cosine", "step"})
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -101,6 +103,13 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
+        "init": [StrOptions({"glorot", "he", "lecun"})],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "warmup": [Interval(Integral, 0, None, closed="left")],
+        "lr_step_size": [Interval(Integral, 1, None, closed="left")],
+        "lr_gamma": [Interval(Real, 0, 1, closed="right")],
+        "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
     }
 
     @abstractmethod
@@ -130,6 +139,13 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         epsilon,
         n_iter_no_change,
         max_fun,
+        dropout=0.0,
+        init="glorot",
+        weight_decay=0.01,
+        warmup=0,
+        lr_step_size=10,
+        lr_gamma=0.5,
+        max_grad_norm=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -155,6 +171,13 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.dropout = dropout
+        self.init = init
+        self.weight_decay = weight_decay
+        self.warmup = warmup
+        self.lr_step_size = lr_step_size
+        self.lr_gamma = lr_gamma
+        self.max_grad_norm = max_grad_norm
 
     # ------------------------------------------------------------------
     # Hooks implemented by the classifier and the regressor
@@ -227,6 +250,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         X = self._as_training_array(X, dtype)
         Y = np.ascontiguousarray(Y, dtype=dtype)
         sample_weight = _check_sample_weight(sample_weight, X.shape[0], dtype)
+        sample_weight = self._effective_sample_weight(Y, sample_weight, dtype)
 
         layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
         random_state = check_random_state(self.random_state)
@@ -246,13 +270,51 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             return sp.csr_matrix(X, dtype=dtype)
         return np.ascontiguousarray(X, dtype=dtype)
 
+    def _per_layer(self, name, value, n_hidden, valid):
+        """Expand a scalar setting to one entry per hidden layer, and check it."""
+        if isinstance(value, (str, Real)):
+            values = [value] * n_hidden
+        else:
+            values = list(value)
+        if len(values) != n_hidden:
+            raise ValueError(
+                f"{name} has {len(values)} entries but there are {n_hidden} hidden "
+                f"layers; pass one value, or one per hidden layer."
+            )
+        for entry in values:
+            if not valid(entry):
+                raise ValueError(f"Invalid {name} entry {entry!r}.")
+        return values
+
+    def _hidden_settings(self, n_hidden):
+        activations = self._per_layer(
+            "activation", self.activation, n_hidden, lambda a: a in HIDDEN_ACTIVATIONS
+        )
+        dropout = self._per_layer(
+            "dropout",
+            self.dropout,
+            n_hidden,
+            lambda r: isinstance(r, Real) and 0 <= r < 1,
+        )
+        return activations, dropout
+
     def _network(self, layer_units, dtype, first_pass, random_state):
         """A fresh network, or one loaded with the current weights."""
         n_hidden = len(layer_units) - 2
+        activations, dropout = self._hidden_settings(n_hidden)
         output_activation = self._output_activation() if first_pass else self.out_activation_
-        network = Network(layer_units, [self.activation] * n_hidden, output_activation, dtype)
+        network = Network(
+            layer_units,
+            activations,
+            output_activation,
+            dtype,
+            dropout=dropout if self.solver != "lbfgs" else None,
+            loss=self._engine_loss(),
+        )
         if first_pass:
-            network.initialize(random_state, self.activation)
+            # sklearn's Glorot factor depends on the (first) hidden activation.
+            init_activation = activations[0] if activations else self._first_activation()
+            network.initialize(random_state, init_activation, self.init)
             self._reset_fitted_state(network)
         else:
             try:
@@ -266,6 +328,18 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 ) from exc
         self._hidden_activations = list(network.hidden_activations)
         return network
+
+    def _effective_sample_weight(self, Y, sample_weight, dtype):
+        """Hook: the classifier folds class weights into ``sample_weight``."""
+        return sample_weight
+
+    def _first_activation(self):
+        activation = self.activation
+        return activation if isinstance(activation, str) else "relu"
+
+    def _engine_loss(self):
+        """The engine's loss object; None picks the output activation's own."""
+        return None
 
     def _reset_fitted_state(self, network):
         """Attributes of a model about to be trained from scratch."""
@@ -334,9 +408,13 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
     def _fit_stochastic(self, network, X, Y, sample_weight, random_state, first_pass, incremental):
         optimizer = self._optimizer(network, resume=incremental and not first_pass)
         schedule = make_schedule(
-            self.learning_rate if self.solver == "sgd" else "constant",
+            self._schedule_name(),
             self.learning_rate_init,
-            self.power_t,
+            power_t=self.power_t,
+            n_epochs=self.max_iter,
+            warmup=self.warmup,
+            step_size=self.lr_step_size,
+            gamma=self.lr_gamma,
         )
         validation_score = None
         if self._early_stopping(incremental):
@@ -351,6 +429,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             incremental=incremental,
+            max_grad_norm=self.max_grad_norm,
         )
         progress = self._progress(incremental)
         outcome = fit_stochastic(
@@ -365,6 +444,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             random_state,
             validation_score=validation_score,
             log=self._log(),
+            dropout_random_state=self._dropout_random_state(network, random_state),
         )
         self._store_progress(progress, optimizer, incremental)
         self._check_finite(outcome, network)
@@ -380,29 +460,40 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
 
     def _optimizer(self, network, resume):
         """The update rule; its state carries over between partial_fit calls."""
+        options = {"learning_rate": self.learning_rate_init}
         if self.solver == "sgd":
-            optimizer = make_optimizer(
-                "sgd",
-                network.params.size,
-                network.dtype,
-                learning_rate=self.learning_rate_init,
-                momentum=self.momentum,
-                nesterov=self.nesterovs_momentum,
-            )
+            options.update(momentum=self.momentum, nesterov=self.nesterovs_momentum)
+        elif self.solver == "rmsprop":
+            options.update(rho=self.beta_2, epsilon=self.epsilon)
         else:
-            optimizer = make_optimizer(
-                "adam",
-                network.params.size,
-                network.dtype,
-                learning_rate=self.learning_rate_init,
-                beta_1=self.beta_1,
-                beta_2=self.beta_2,
-                epsilon=self.epsilon,
-            )
+            options.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+        if self.solver == "adamw":
+            options.update(weight_decay=self.weight_decay, n_decayed=network.n_coef_params)
+        optimizer = make_optimizer(self.solver, network.params.size, network.dtype, **options)
         state = getattr(self, "_optimizer_state", None)
         if resume and state is not None and state.get("solver") == self.solver:
             optimizer.load_state_dict(state)
         return optimizer
+
+    @staticmethod
+    def _dropout_random_state(network, random_state):
+        """Generator for dropout masks, seeded from ``random_state``.
+
+        Drawn only when the network has dropout, so that without it the
+        random stream (and thus shuffling) matches sklearn's exactly.
+        """
+        if not any(rate > 0 for rate in network.dropout):
+            return None
+        return np.random.default_rng(random_state.randint(2**31 - 1))
+
+    def _schedule_name(self):
+        # sklearn's Adam ignores its `learning_rate` schedule; skdeep keeps
+        # that for sklearn's schedules, so swapping the import changes nothing,
+        # and applies its own schedules ("cosine", "step") and every schedule
+        # of the solvers sklearn lacks.
+        if self.solver == "adam" and self.learning_rate in ("invscaling", "adaptive"):
+            return "constant"
+        return self.learning_rate
 
     def _early_stopping(self, incremental):
         """Early stopping applies to ``fit``; ``partial_fit`` uses all its data."""
@@ -548,7 +639,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         """Output-layer logits of the fitted model for validated ``X``."""
         hidden = getattr(self, "_hidden_activations", None)
         if hidden is None:
-            hidden = [self.activation] * (len(self.coefs_) - 1)
+            hidden = self._hidden_settings(len(self.coefs_) - 1)[0]
         return forward_logits(X, self.coefs_, self.intercepts_, hidden)
 
     def _logits(self, X):

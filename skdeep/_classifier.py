@@ -4,12 +4,13 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._base import BaseMultilayerPerceptron
-from ._compat import _fit_context
+from ._compat import StrOptions, _fit_context
 from ._engine import loss_for_output
 
 
@@ -27,11 +28,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         The ith element is the number of neurons in the ith hidden layer.
         ``()`` gives a network with no hidden layer: a (multinomial) logistic
         regression, one neuron per output.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation of the hidden layers: ``'identity'`` ``f(x) = x``;
-        ``'logistic'`` ``f(x) = 1 / (1 + exp(-x))``; ``'tanh'``;
-        ``'relu'`` ``f(x) = max(0, x)``.
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    activation : str or sequence of str, default='relu'
+        One of ``'identity'``, ``'logistic'``, ``'tanh'``, ``'relu'`` (as in
+        sklearn) or, as skdeep extensions, ``'leaky_relu'``, ``'elu'``,
+        ``'selu'``, ``'softplus'``, ``'gelu'``; or a sequence with one name
+        per hidden layer.
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop'}, default='adam'
+        ``'adamw'`` (Adam with decoupled ``weight_decay``) and ``'rmsprop'``
+        (decay rate ``beta_2``) are skdeep extensions.
         Weight optimisation: quasi-Newton L-BFGS (good for small data), plain
         stochastic gradient descent with momentum, or Adam.
     alpha : float, default=0.0001
@@ -40,8 +44,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     batch_size : int or "auto", default="auto"
         Mini-batch size for the stochastic solvers; "auto" is
         ``min(200, n_samples)``. Ignored by L-BFGS.
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule of the ``'sgd'`` solver. ``'invscaling'`` uses
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'step'}, \
+            default='constant'
+        Learning-rate schedule. As in sklearn, ``'adam'`` ignores
+        ``'invscaling'`` and ``'adaptive'``; every other stochastic solver
+        follows every schedule. ``'cosine'`` anneals to 0 over ``max_iter``
+        epochs and ``'step'`` multiplies by ``lr_gamma`` every
+        ``lr_step_size`` epochs, both after ``warmup`` epochs (skdeep
+        extensions). ``'invscaling'`` uses
         ``learning_rate_init / pow(t, power_t)`` with ``t`` the number of
         samples seen; ``'adaptive'`` divides the rate by 5 each time
         ``n_iter_no_change`` epochs fail to improve by ``tol``.
@@ -82,6 +92,32 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Number of epochs without ``tol`` improvement before stopping.
     max_fun : int, default=15000
         Maximum number of loss evaluations of the L-BFGS solver.
+    dropout : float or sequence of float, default=0.0
+        Dropout rate of the hidden layers, one value for all or one per
+        hidden layer (skdeep extension). Inverted dropout: during training
+        each hidden unit is zeroed with this probability and the others are
+        scaled by ``1 / (1 - rate)``; prediction is unaffected. Reproducible
+        under ``random_state``. Ignored by L-BFGS.
+    init : {'glorot', 'he', 'lecun'}, default='glorot'
+        Weight initialisation (skdeep extension): sklearn's uniform Glorot
+        rule, He (``sqrt(6 / fan_in)``, for the ReLU family) or LeCun
+        (``sqrt(3 / fan_in)``, for SELU).
+    weight_decay : float, default=0.01
+        Decoupled weight decay of the ``'adamw'`` solver (skdeep extension).
+    warmup : int, default=0
+        Epochs of linear learning-rate warm-up for the ``'cosine'`` and
+        ``'step'`` schedules (skdeep extension).
+    lr_step_size : int, default=10
+        Epochs between decays of the ``'step'`` schedule.
+    lr_gamma : float, default=0.5
+        Factor applied at each decay of the ``'step'`` schedule.
+    max_grad_norm : float or None, default=None
+        Clip the gradient's global Euclidean norm to this value before each
+        stochastic update (skdeep extension); None disables clipping.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes (skdeep extension), multiplied into
+        ``sample_weight`` as sklearn's linear models do. ``'balanced'`` uses
+        ``n_samples / (n_classes * np.bincount(y))``.
 
     Attributes
     ----------
@@ -149,6 +185,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     True
     """
 
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     def __init__(
         self,
         hidden_layer_sizes=(100,),
@@ -175,7 +216,16 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
+        init="glorot",
+        weight_decay=0.01,
+        warmup=0,
+        lr_step_size=10,
+        lr_gamma=0.5,
+        max_grad_norm=None,
+        class_weight=None,
     ):
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -201,6 +251,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            dropout=dropout,
+            init=init,
+            weight_decay=weight_decay,
+            warmup=warmup,
+            lr_step_size=lr_step_size,
+            lr_gamma=lr_gamma,
+            max_grad_norm=max_grad_norm,
         )
 
     # ------------------------------------------------------------------
@@ -239,6 +296,21 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 f"`y` has classes not in `self.classes_`. `self.classes_` has "
                 f"{self.classes_}. 'y' has {classes}."
             )
+
+    def _effective_sample_weight(self, Y, sample_weight, dtype):
+        """``sample_weight`` times the weight of each sample's class."""
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            # One output per label: sklearn weighs each column separately.
+            labels = Y.astype(int)
+        else:
+            class_index = Y[:, 0].astype(int) if Y.shape[1] == 1 else Y.argmax(axis=1)
+            labels = np.asarray(self.classes_)[class_index]
+        class_weight = compute_sample_weight(self.class_weight, labels).astype(dtype)
+        if sample_weight is None:
+            return class_weight
+        return class_weight * sample_weight
 
     def _output_activation(self):
         if self._label_binarizer.y_type_ == "multiclass":
@@ -326,6 +398,23 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             The predicted classes.
         """
         return self._decode(self._logits(X))
+
+    def decision_function(self, X):
+        """Output-layer logits: the scores before the softmax or sigmoid.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            For binary classification a 1-D array whose positive values mean
+            ``classes_[1]``; otherwise one column per class (or label).
+        """
+        logits = self._logits(X)
+        return logits[:, 0] if self.n_outputs_ == 1 else logits
 
     def predict_proba(self, X):
         """Probability estimates.

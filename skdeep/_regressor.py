@@ -7,10 +7,17 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._base import BaseMultilayerPerceptron
-from ._compat import StrOptions, _fit_context
-from ._engine import loss_for_output
+from numbers import Real
 
-_OUTPUT_ACTIVATION = {"squared_error": "identity", "poisson": "exp"}
+from ._compat import Interval, StrOptions, _fit_context
+from ._engine import LOSSES, loss_for_output
+
+_OUTPUT_ACTIVATION = {
+    "squared_error": "identity",
+    "poisson": "exp",
+    "huber": "identity",
+    "absolute_error": "identity",
+}
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
@@ -23,24 +30,38 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
+    loss : {'squared_error', 'poisson', 'huber', 'absolute_error'}, \
+            default='squared_error'
         ``'squared_error'`` minimises ``(y - f(x))**2 / 2`` with an identity
         output; ``'poisson'`` minimises half the Poisson deviance with an
         exponential output (predictions are positive; ``y`` must be
-        non-negative).
+        non-negative). skdeep extensions: ``'huber'`` (quadratic up to
+        ``huber_delta``, linear beyond: robust to outliers) and
+        ``'absolute_error'`` (the conditional median).
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
         ``()`` gives a network with no hidden layer: a linear model.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation of the hidden layers.
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+    activation : str or sequence of str, default='relu'
+        One of ``'identity'``, ``'logistic'``, ``'tanh'``, ``'relu'`` (as in
+        sklearn) or, as skdeep extensions, ``'leaky_relu'``, ``'elu'``,
+        ``'selu'``, ``'softplus'``, ``'gelu'``; or a sequence with one name
+        per hidden layer.
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop'}, default='adam'
+        ``'adamw'`` (Adam with decoupled ``weight_decay``) and ``'rmsprop'``
+        (decay rate ``beta_2``) are skdeep extensions.
         Weight optimisation: L-BFGS, SGD with momentum, or Adam.
     alpha : float, default=0.0001
         Strength of the L2 penalty, divided by the (weighted) batch size.
     batch_size : int or "auto", default="auto"
         Mini-batch size; "auto" is ``min(200, n_samples)``.
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule of the ``'sgd'`` solver.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'step'}, \
+            default='constant'
+        Learning-rate schedule. As in sklearn, ``'adam'`` ignores
+        ``'invscaling'`` and ``'adaptive'``; every other stochastic solver
+        follows every schedule. ``'cosine'`` anneals to 0 over ``max_iter``
+        epochs and ``'step'`` multiplies by ``lr_gamma`` every
+        ``lr_step_size`` epochs, both after ``warmup`` epochs (skdeep
+        extensions).
     learning_rate_init : float, default=0.001
         Initial step size of the stochastic solvers.
     power_t : float, default=0.5
@@ -74,6 +95,31 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         Number of epochs without ``tol`` improvement before stopping.
     max_fun : int, default=15000
         Maximum number of loss evaluations of the L-BFGS solver.
+    dropout : float or sequence of float, default=0.0
+        Dropout rate of the hidden layers, one value for all or one per
+        hidden layer (skdeep extension). Inverted dropout: during training
+        each hidden unit is zeroed with this probability and the others are
+        scaled by ``1 / (1 - rate)``; prediction is unaffected. Reproducible
+        under ``random_state``. Ignored by L-BFGS.
+    init : {'glorot', 'he', 'lecun'}, default='glorot'
+        Weight initialisation (skdeep extension): sklearn's uniform Glorot
+        rule, He (``sqrt(6 / fan_in)``, for the ReLU family) or LeCun
+        (``sqrt(3 / fan_in)``, for SELU).
+    weight_decay : float, default=0.01
+        Decoupled weight decay of the ``'adamw'`` solver (skdeep extension).
+    warmup : int, default=0
+        Epochs of linear learning-rate warm-up for the ``'cosine'`` and
+        ``'step'`` schedules (skdeep extension).
+    lr_step_size : int, default=10
+        Epochs between decays of the ``'step'`` schedule.
+    lr_gamma : float, default=0.5
+        Factor applied at each decay of the ``'step'`` schedule.
+    max_grad_norm : float or None, default=None
+        Clip the gradient's global Euclidean norm to this value before each
+        stochastic update (skdeep extension); None disables clipping.
+    huber_delta : float, default=1.0
+        Residual size at which ``loss='huber'`` turns from quadratic to
+        linear, in the units of ``y``.
 
     Attributes
     ----------
@@ -136,7 +182,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions(set(_OUTPUT_ACTIVATION))],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
     def __init__(
@@ -166,7 +213,16 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        dropout=0.0,
+        init="glorot",
+        weight_decay=0.01,
+        warmup=0,
+        lr_step_size=10,
+        lr_gamma=0.5,
+        max_grad_norm=None,
+        huber_delta=1.0,
     ):
+        self.huber_delta = huber_delta
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -192,6 +248,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            dropout=dropout,
+            init=init,
+            weight_decay=weight_decay,
+            warmup=warmup,
+            lr_step_size=lr_step_size,
+            lr_gamma=lr_gamma,
+            max_grad_norm=max_grad_norm,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -216,6 +279,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def _output_activation(self):
         return _OUTPUT_ACTIVATION[self.loss]
+
+    def _engine_loss(self):
+        if self.loss == "huber":
+            return LOSSES["huber"](self.huber_delta)
+        if self.loss == "absolute_error":
+            return LOSSES["absolute_error"]()
+        return None
 
     def _decode(self, logits):
         predictions = loss_for_output(self.out_activation_).inverse_link(logits)

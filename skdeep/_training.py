@@ -12,6 +12,8 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
+from ._engine import clip_by_global_norm
+
 __all__ = ["Progress", "StochasticConfig", "TrainingOutcome", "fit_stochastic", "fit_lbfgs"]
 
 
@@ -44,6 +46,7 @@ class StochasticConfig:
     tol: float = 1e-4
     n_iter_no_change: float = 10
     incremental: bool = False
+    max_grad_norm: float = None
 
 
 @dataclass
@@ -104,6 +107,8 @@ def _run_epoch(network, optimizer, gatherer, workspace, order, config):
         else:
             X_batch, Y_batch, weights = gatherer.take(order[start:stop])
         batch_loss = network.loss_and_gradient(X_batch, Y_batch, weights, config.alpha, workspace)
+        if config.max_grad_norm is not None:
+            clip_by_global_norm(network.grad, config.max_grad_norm)
         optimizer.step(network.params, network.grad)
         accumulated += batch_loss * (stop - start)
     return accumulated / n_samples
@@ -156,8 +161,9 @@ def fit_stochastic(
     random_state,
     validation_score=None,
     log=None,
+    dropout_random_state=None,
 ):
-    """Mini-batch training: the epoch loop of SGD and Adam.
+    """Mini-batch training: the epoch loop of the stochastic solvers.
 
     Parameters
     ----------
@@ -184,18 +190,24 @@ def fit_stochastic(
         given, it drives early stopping and the best weights are restored.
     log : callable, default=None
         Receives one line of text per epoch (verbose output).
+    dropout_random_state : numpy.random.Generator, default=None
+        Source of dropout masks, for networks with dropout.
 
     Returns
     -------
     outcome : TrainingOutcome
     """
     n_samples = X.shape[0]
-    workspace = network.new_workspace(config.batch_size)
+    uses_dropout = any(rate > 0 for rate in network.dropout)
+    workspace = network.new_workspace(
+        config.batch_size, dropout_random_state if uses_dropout else None
+    )
     gatherer = _BatchGatherer(X, Y, weights, config.batch_size)
     last_good = network.params.copy()
     best_params = network.params.copy() if validation_score is not None else None
     outcome = TrainingOutcome("max_iter")
     order = np.arange(n_samples) if config.shuffle else None
+    optimizer.learning_rate = schedule.start(optimizer.learning_rate, len(progress.loss_curve))
     try:
         for _ in range(config.max_iter):
             if config.shuffle:
@@ -217,7 +229,9 @@ def fit_stochastic(
             score = _update_stopping(progress, config, validation_score, network, best_params)
             if log is not None and score is not None:
                 log(f"Validation score: {score:f}")
-            optimizer.learning_rate = schedule.on_epoch_end(optimizer.learning_rate, progress.t)
+            optimizer.learning_rate = schedule.on_epoch_end(
+                optimizer.learning_rate, progress.t, len(progress.loss_curve)
+            )
             if progress.no_improvement_count > config.n_iter_no_change:
                 message = _plateau_message(config, validation_score is not None)
                 new_rate, stop = schedule.on_plateau(optimizer.learning_rate)

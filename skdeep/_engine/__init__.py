@@ -8,7 +8,7 @@ conventions (labels, validation, pandas) live in the layer above.
 from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS
 from .losses import LOSSES, loss_for_output
 from .network import Network, Workspace, forward_logits
-from .optimizers import SGD, Adam, make_optimizer
+from .optimizers import SGD, Adam, AdamW, RMSprop, clip_by_global_norm, make_optimizer
 from .schedules import make_schedule
 
 __all__ = [
@@ -22,6 +22,9 @@ __all__ = [
     "forward_logits",
     "SGD",
     "Adam",
+    "AdamW",
+    "RMSprop",
+    "clip_by_global_norm",
     "make_optimizer",
     "make_schedule",
 ]

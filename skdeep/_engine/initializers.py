@@ -7,7 +7,7 @@ forever), small so that activations neither vanish nor explode through depth.
 
 import numpy as np
 
-__all__ = ["glorot_uniform_bound", "init_layer"]
+__all__ = ["INITIALIZERS", "init_bound", "glorot_uniform_bound", "init_layer"]
 
 
 def glorot_uniform_bound(fan_in, fan_out, activation):
@@ -30,6 +30,32 @@ def glorot_uniform_bound(fan_in, fan_out, activation):
     """
     factor = 2.0 if activation == "logistic" else 6.0
     return np.sqrt(factor / (fan_in + fan_out))
+
+
+def he_uniform_bound(fan_in, fan_out, activation):
+    """He initialisation for ReLU-family layers: ``sqrt(6 / fan_in)``.
+
+    ReLU zeroes half of its inputs on average, so the variance that keeps
+    signals from shrinking through depth is twice Glorot's (He et al., 2015).
+    """
+    return np.sqrt(6.0 / fan_in)
+
+
+def lecun_uniform_bound(fan_in, fan_out, activation):
+    """LeCun initialisation, the one SELU's self-normalisation assumes: ``sqrt(3 / fan_in)``."""
+    return np.sqrt(3.0 / fan_in)
+
+
+INITIALIZERS = {
+    "glorot": glorot_uniform_bound,
+    "he": he_uniform_bound,
+    "lecun": lecun_uniform_bound,
+}
+
+
+def init_bound(name, fan_in, fan_out, activation):
+    """Half-width of the uniform interval of initialiser ``name``."""
+    return INITIALIZERS[name](fan_in, fan_out, activation)
 
 
 def init_layer(random_state, fan_in, fan_out, bound, coef_out, intercept_out):

@@ -33,6 +33,8 @@ __all__ = [
     "PoissonDeviance",
     "BinaryCrossEntropy",
     "CategoricalCrossEntropy",
+    "Huber",
+    "AbsoluteError",
     "loss_for_output",
 ]
 
@@ -229,9 +231,76 @@ class CategoricalCrossEntropy(_FusedLoss):
         return _weighted_mean(per_sample, weights)
 
 
+class Huber(_FusedLoss):
+    """Huber loss with the identity output activation.
+
+    Quadratic for residuals up to ``delta``, linear beyond, so outliers pull
+    with a bounded force: ``l = r**2 / 2`` if ``|r| <= delta`` else
+    ``delta * (|r| - delta / 2)``, and ``dl/dz = clip(r, -delta, delta)``
+    with ``r = z - y``.
+
+    Parameters
+    ----------
+    delta : float, default=1.0
+        Residual size where the loss turns from quadratic to linear.
+    """
+
+    name = "huber"
+    output_activation = "identity"
+
+    def __init__(self, delta=1.0):
+        self.delta = float(delta)
+
+    def inverse_link(self, Z):
+        return Z
+
+    def per_sample(self, Z, Y):
+        residual = np.abs(Z - Y)
+        quadratic = np.minimum(residual, self.delta)
+        return (0.5 * quadratic**2 + self.delta * (residual - quadratic)).sum(axis=1)
+
+    def value_and_delta(self, Z, Y, weights, delta):
+        loss = self.value(Z, Y, weights)
+        np.subtract(Z, Y, out=delta)
+        np.clip(delta, -self.delta, self.delta, out=delta)
+        delta *= _row_scale(Z.shape[0], weights, Z.dtype)
+        return loss
+
+
+class AbsoluteError(_FusedLoss):
+    """Absolute error with the identity output activation.
+
+    ``l = |z - y|``, whose (sub)gradient is ``sign(z - y)``; the model
+    estimates the conditional median.
+    """
+
+    name = "absolute_error"
+    output_activation = "identity"
+
+    def inverse_link(self, Z):
+        return Z
+
+    def per_sample(self, Z, Y):
+        return np.abs(Z - Y).sum(axis=1)
+
+    def value_and_delta(self, Z, Y, weights, delta):
+        np.subtract(Z, Y, out=delta)
+        loss = _weighted_mean(np.abs(delta).sum(axis=1), weights)
+        np.sign(delta, out=delta)
+        delta *= _row_scale(Z.shape[0], weights, Z.dtype)
+        return loss
+
+
 LOSSES = {
     loss.name: loss
-    for loss in (SquaredError, PoissonDeviance, BinaryCrossEntropy, CategoricalCrossEntropy)
+    for loss in (
+        SquaredError,
+        PoissonDeviance,
+        BinaryCrossEntropy,
+        CategoricalCrossEntropy,
+        Huber,
+        AbsoluteError,
+    )
 }
 
 _BY_OUTPUT = {

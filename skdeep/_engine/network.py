@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from ._linalg import axpy
 from .activations import ACTIVATIONS, DERIVATIVES, NEEDS_PREACTIVATION
-from .initializers import glorot_uniform_bound, init_layer
+from .initializers import init_bound, init_layer
 from .losses import loss_for_output
 
 __all__ = ["Network", "Workspace", "forward_logits"]
@@ -127,6 +127,10 @@ class Network:
         Dropout rate of each hidden layer (inverted dropout: kept units are
         scaled by ``1 / (1 - rate)`` during training, nothing changes at
         prediction). Applied only by workspaces that have a random state.
+    loss : fused loss object, default=None
+        Loss to train with; by default the canonical loss of
+        ``output_activation``. A loss must use ``output_activation`` as its
+        inverse link.
 
     Attributes
     ----------
@@ -140,7 +144,13 @@ class Network:
     """
 
     def __init__(
-        self, layer_units, hidden_activations, output_activation, dtype=np.float64, dropout=None
+        self,
+        layer_units,
+        hidden_activations,
+        output_activation,
+        dtype=np.float64,
+        dropout=None,
+        loss=None,
     ):
         self.layer_units = [int(u) for u in layer_units]
         n_hidden = len(self.layer_units) - 2
@@ -156,7 +166,7 @@ class Network:
                 f"Need one dropout rate in [0, 1) per hidden layer, got {dropout!r}."
             )
         self.output_activation = output_activation
-        self.loss = loss_for_output(output_activation)
+        self.loss = loss_for_output(output_activation) if loss is None else loss
         self.dtype = np.dtype(dtype)
         shapes = list(zip(self.layer_units[:-1], self.layer_units[1:]))
         self.coef_shapes = shapes
@@ -185,18 +195,21 @@ class Network:
             start += fan_out
         return coefs, intercepts
 
-    def initialize(self, random_state, activation_for_init):
-        """Draw starting weights layer by layer (sklearn's Glorot rule).
+    def initialize(self, random_state, activation_for_init, method="glorot"):
+        """Draw starting weights layer by layer.
 
         Parameters
         ----------
         random_state : numpy.random.RandomState
             Source of randomness.
         activation_for_init : str
-            Hidden activation name that selects the Glorot factor.
+            Hidden activation name that selects the Glorot factor (sklearn's
+            rule: 2 for logistic, 6 otherwise).
+        method : {"glorot", "he", "lecun"}, default="glorot"
+            Initialiser, see ``initializers.INITIALIZERS``.
         """
         for (fan_in, fan_out), W, b in zip(self.coef_shapes, self.coefs, self.intercepts):
-            bound = glorot_uniform_bound(fan_in, fan_out, activation_for_init)
+            bound = init_bound(method, fan_in, fan_out, activation_for_init)
             init_layer(random_state, fan_in, fan_out, bound, W, b)
 
     def load(self, coefs, intercepts):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._linalg import axpy
 
-__all__ = ["SGD", "Adam", "make_optimizer"]
+__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "clip_by_global_norm", "make_optimizer"]
 
 # Elements per chunk of the Adam update: four float64 chunks of this size
 # (parameters, gradient, two moments) fit in a typical 256 KiB L2 cache.
@@ -143,10 +143,109 @@ class Adam:
         self.v[...] = state["v"]
 
 
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    After each Adam step the weights (not the biases) shrink by
+    ``learning_rate * weight_decay`` times themselves. Unlike an L2 term in
+    the loss, the decay is not rescaled by Adam's per-parameter step sizes.
+
+    Parameters
+    ----------
+    n_params, dtype, learning_rate, beta_1, beta_2, epsilon
+        As for :class:`Adam`.
+    weight_decay : float, default=0.01
+        Decay rate per unit of learning rate.
+    n_decayed : int, default=None
+        Number of leading parameters that decay (the weights, in the flat
+        layout); None decays all.
+    """
+
+    def __init__(
+        self,
+        n_params,
+        dtype,
+        learning_rate,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        weight_decay=0.01,
+        n_decayed=None,
+    ):
+        super().__init__(n_params, dtype, learning_rate, beta_1, beta_2, epsilon)
+        self.weight_decay = float(weight_decay)
+        self.n_decayed = n_params if n_decayed is None else int(n_decayed)
+
+    def step(self, params, grad):
+        """Adam step, then decoupled decay of the weights."""
+        if self.weight_decay:
+            params[: self.n_decayed] *= 1.0 - self.learning_rate * self.weight_decay
+        super().step(params, grad)
+
+
+class RMSprop:
+    """RMSprop: divide the step by a running root mean square of the gradient.
+
+    ``v <- rho v + (1 - rho) g**2``, then ``params -= lr * g / (sqrt(v) + eps)``.
+
+    Parameters
+    ----------
+    n_params : int
+        Length of the parameter vector.
+    dtype : numpy dtype
+        Dtype of the parameters.
+    learning_rate : float
+        Step size.
+    rho : float, default=0.9
+        Decay rate of the running mean of squared gradients.
+    epsilon : float, default=1e-8
+        Added to the root mean square for numerical stability.
+    """
+
+    def __init__(self, n_params, dtype, learning_rate, rho=0.9, epsilon=1e-8):
+        self.learning_rate = float(learning_rate)
+        self.rho = float(rho)
+        self.epsilon = float(epsilon)
+        self.v = np.zeros(n_params, dtype=dtype)
+        self._scratch = np.empty(n_params, dtype=dtype)
+
+    def step(self, params, grad):
+        """Update ``params`` in place from ``grad``."""
+        scratch, v = self._scratch, self.v
+        np.multiply(grad, grad, out=scratch)
+        v *= self.rho
+        axpy(1.0 - self.rho, scratch, v)
+        np.sqrt(v, out=scratch)
+        scratch += self.epsilon
+        np.divide(grad, scratch, out=scratch)
+        axpy(-self.learning_rate, scratch, params)
+
+    def state_dict(self):
+        """Optimizer state as plain arrays and floats."""
+        return {"learning_rate": self.learning_rate, "v": self.v.copy()}
+
+    def load_state_dict(self, state):
+        """Restore a state produced by :meth:`state_dict`."""
+        self.learning_rate = float(state["learning_rate"])
+        self.v[...] = state["v"]
+
+
+def clip_by_global_norm(grad, max_norm):
+    """Scale ``grad`` in place so that its Euclidean norm is at most ``max_norm``.
+
+    Returns the norm before clipping.
+    """
+    norm = float(np.sqrt(np.dot(grad, grad)))
+    if norm > max_norm:
+        grad *= max_norm / norm
+    return norm
+
+
+_OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+
+
 def make_optimizer(name, n_params, dtype, **options):
-    """Build the optimizer called ``name`` ("sgd" or "adam")."""
-    if name == "sgd":
-        return SGD(n_params, dtype, **options)
-    if name == "adam":
-        return Adam(n_params, dtype, **options)
-    raise ValueError(f"Unknown optimizer {name!r}.")
+    """Build the optimizer called ``name``: "sgd", "adam", "adamw" or "rmsprop"."""
+    if name not in _OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {name!r}; choose from {sorted(_OPTIMIZERS)}.")
+    return _OPTIMIZERS[name](n_params, dtype, **options)

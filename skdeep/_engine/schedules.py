@@ -6,7 +6,9 @@ stops improving (``on_plateau``). It only returns numbers; the training loop
 applies them.
 """
 
-__all__ = ["Constant", "InvScaling", "Adaptive", "make_schedule"]
+import math
+
+__all__ = ["Constant", "InvScaling", "Adaptive", "Cosine", "Step", "make_schedule"]
 
 
 class Constant:
@@ -15,7 +17,14 @@ class Constant:
     def __init__(self, learning_rate_init):
         self.learning_rate_init = float(learning_rate_init)
 
-    def on_epoch_end(self, learning_rate, n_samples_seen):
+    def start(self, learning_rate, epochs_done):
+        """Learning rate when training (re)starts after ``epochs_done`` epochs.
+
+        ``learning_rate`` is the optimizer's current rate, kept by default.
+        """
+        return learning_rate
+
+    def on_epoch_end(self, learning_rate, n_samples_seen, epochs_done):
         """Learning rate for the next epoch."""
         return learning_rate
 
@@ -34,7 +43,7 @@ class InvScaling(Constant):
         super().__init__(learning_rate_init)
         self.power_t = float(power_t)
 
-    def on_epoch_end(self, learning_rate, n_samples_seen):
+    def on_epoch_end(self, learning_rate, n_samples_seen, epochs_done):
         return self.learning_rate_init / (n_samples_seen + 1) ** self.power_t
 
 
@@ -49,12 +58,76 @@ class Adaptive(Constant):
         return learning_rate / 5.0, False
 
 
-def make_schedule(name, learning_rate_init, power_t=0.5):
-    """Schedule called ``name``: "constant", "invscaling" or "adaptive"."""
+class _EpochSchedule(Constant):
+    """A schedule that is a function of the epoch number, with linear warm-up.
+
+    During the first ``warmup`` epochs the rate climbs linearly to
+    ``learning_rate_init``; afterwards ``_decayed(epoch)`` takes over.
+    """
+
+    def __init__(self, learning_rate_init, warmup=0):
+        super().__init__(learning_rate_init)
+        self.warmup = int(warmup)
+
+    def rate_at(self, epoch):
+        """Learning rate of (zero-based) epoch ``epoch``."""
+        if epoch < self.warmup:
+            return self.learning_rate_init * (epoch + 1) / (self.warmup + 1)
+        return self._decayed(epoch - self.warmup)
+
+    def start(self, learning_rate, epochs_done):
+        return self.rate_at(epochs_done)
+
+    def on_epoch_end(self, learning_rate, n_samples_seen, epochs_done):
+        return self.rate_at(epochs_done)
+
+    def _decayed(self, epoch):
+        raise NotImplementedError
+
+
+class Cosine(_EpochSchedule):
+    """Cosine annealing from ``learning_rate_init`` to 0 over ``n_epochs``.
+
+    ``lr = learning_rate_init * (1 + cos(pi * e / n_epochs)) / 2`` for the
+    epoch ``e`` after warm-up (Loshchilov & Hutter, 2017, without restarts).
+    """
+
+    def __init__(self, learning_rate_init, n_epochs, warmup=0):
+        super().__init__(learning_rate_init, warmup)
+        self.n_epochs = max(int(n_epochs) - self.warmup, 1)
+
+    def _decayed(self, epoch):
+        progress = min(epoch / self.n_epochs, 1.0)
+        return self.learning_rate_init * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+class Step(_EpochSchedule):
+    """Multiply the rate by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, learning_rate_init, step_size=10, gamma=0.5, warmup=0):
+        super().__init__(learning_rate_init, warmup)
+        self.step_size = int(step_size)
+        self.gamma = float(gamma)
+
+    def _decayed(self, epoch):
+        return self.learning_rate_init * self.gamma ** (epoch // self.step_size)
+
+
+def make_schedule(name, learning_rate_init, power_t=0.5, n_epochs=200, warmup=0,
+                  step_size=10, gamma=0.5):
+    """Schedule called ``name``.
+
+    One of "constant", "invscaling", "adaptive" (sklearn's), "cosine" or
+    "step"; ``warmup`` applies to the last two.
+    """
     if name == "constant":
         return Constant(learning_rate_init)
     if name == "invscaling":
         return InvScaling(learning_rate_init, power_t)
     if name == "adaptive":
         return Adaptive(learning_rate_init)
+    if name == "cosine":
+        return Cosine(learning_rate_init, n_epochs, warmup)
+    if name == "step":
+        return Step(learning_rate_init, step_size, gamma, warmup)
     raise ValueError(f"Unknown learning-rate schedule {name!r}.")

@@ -165,3 +165,20 @@ def test_dropout_is_inverted_and_absent_at_prediction():
     assert abs(kept.mean() - 0.7) < 0.05
     np.testing.assert_allclose(dropped[kept], 4.0 / 0.7)
     np.testing.assert_allclose(net.predict_logits(X), [[1.0 + 2000 * 4.0]])
+
+
+@pytest.mark.parametrize("loss_name", ["huber", "absolute_error"])
+def test_robust_regression_losses_gradient(loss_name):
+    from skdeep._engine import LOSSES
+
+    rng = np.random.RandomState(2)
+    X = rng.normal(size=(8, 3))
+    Y = rng.normal(scale=3.0, size=(8, 2))
+    loss = LOSSES[loss_name]()
+    net = Network([3, 4, 2], ["tanh"], "identity", loss=loss)
+    net.initialize(np.random.RandomState(0), "tanh")
+    net.loss_and_gradient(X, Y, None, 0.05, net.new_workspace(8))
+    analytic = net.grad.copy()
+    np.testing.assert_allclose(
+        analytic, _numerical_gradient(net, X, Y, None, 0.05), rtol=1e-5, atol=1e-7
+    )

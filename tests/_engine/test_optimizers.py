@@ -69,8 +69,50 @@ def test_state_round_trip_continues_identically(Optimizer):
 
 def test_schedules_follow_sklearn():
     inv = make_schedule("invscaling", 0.1, power_t=0.5)
-    assert inv.on_epoch_end(0.1, n_samples_seen=99) == pytest.approx(0.01)
+    assert inv.on_epoch_end(0.1, n_samples_seen=99, epochs_done=1) == pytest.approx(0.01)
     adaptive = make_schedule("adaptive", 0.1)
     assert adaptive.on_plateau(0.1) == (pytest.approx(0.02), False)
     assert adaptive.on_plateau(1e-7)[1] is True
     assert make_schedule("constant", 0.1).on_plateau(0.1) == (0.1, True)
+
+
+def test_cosine_schedule_with_warmup():
+    cosine = make_schedule("cosine", 0.1, n_epochs=12, warmup=2)
+    rates = [cosine.rate_at(epoch) for epoch in range(12)]
+    np.testing.assert_allclose(rates[:3], [0.1 / 3, 0.2 / 3, 0.1])
+    assert all(a > b for a, b in zip(rates[2:], rates[3:]))
+    assert cosine.rate_at(12) == pytest.approx(0.0, abs=1e-12)
+    assert cosine.start(0.5, epochs_done=2) == pytest.approx(0.1)
+
+
+def test_step_schedule_halves_every_step_size_epochs():
+    step = make_schedule("step", 0.1, step_size=3, gamma=0.5)
+    assert [step.rate_at(e) for e in (0, 2, 3, 6)] == pytest.approx([0.1, 0.1, 0.05, 0.025])
+
+
+def test_adamw_decays_weights_not_biases():
+    from skdeep._engine import AdamW
+
+    params = np.ones(4)
+    AdamW(4, np.float64, learning_rate=0.1, weight_decay=0.5, n_decayed=2).step(params, np.zeros(4))
+    np.testing.assert_allclose(params, [0.95, 0.95, 1.0, 1.0])
+
+
+def test_rmsprop_first_step():
+    from skdeep._engine import RMSprop
+
+    params = np.zeros(2)
+    RMSprop(2, np.float64, learning_rate=0.01, rho=0.9).step(params, np.array([2.0, -2.0]))
+    # v = 0.1 * 4 = 0.4, step = 0.01 * 2 / sqrt(0.4)
+    np.testing.assert_allclose(params, [-0.01 * 2 / np.sqrt(0.4), 0.01 * 2 / np.sqrt(0.4)])
+
+
+def test_clip_by_global_norm():
+    from skdeep._engine import clip_by_global_norm
+
+    grad = np.array([3.0, 4.0])
+    assert clip_by_global_norm(grad, 1.0) == pytest.approx(5.0)
+    np.testing.assert_allclose(grad, [0.6, 0.8])
+    small = np.array([0.3, 0.4])
+    clip_by_global_norm(small, 1.0)
+    np.testing.assert_allclose(small, [0.3, 0.4])

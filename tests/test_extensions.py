@@ -1,0 +1,214 @@
+"""skdeep's features beyond sklearn's MLP: behaviour through the estimators."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import StandardScaler
+
+from skdeep import MLPClassifier, MLPRegressor
+from skdeep._compat import InvalidParameterError
+
+NEW_ACTIVATIONS = ["leaky_relu", "elu", "selu", "softplus", "gelu"]
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.parametrize("activation", NEW_ACTIVATIONS)
+def test_new_activations_learn_iris(iris, activation):
+    X, y = iris
+    clf = MLPClassifier((16,), activation=activation, solver="lbfgs", random_state=0)
+    assert clf.fit(X, y).score(X, y) > 0.95
+
+
+def test_per_layer_activation_is_used_in_prediction(iris):
+    X, y = iris
+    clf = MLPClassifier((5, 4), activation=["tanh", "relu"], max_iter=20, random_state=0)
+    clf.fit(X, y)
+    hidden = np.maximum(np.tanh(X @ clf.coefs_[0] + clf.intercepts_[0]) @ clf.coefs_[1]
+                        + clf.intercepts_[1], 0)
+    logits = hidden @ clf.coefs_[2] + clf.intercepts_[2]
+    np.testing.assert_allclose(clf.decision_function(X), logits, rtol=1e-12)
+
+
+def test_per_layer_setting_of_the_wrong_length_is_rejected(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="2 hidden layers"):
+        MLPClassifier((5, 4), activation=["tanh"]).fit(X, y)
+    with pytest.raises(ValueError, match="Invalid activation"):
+        MLPClassifier((5, 4), activation=["tanh", "swish"]).fit(X, y)
+    with pytest.raises(InvalidParameterError):
+        MLPClassifier(dropout=1.0).fit(X, y)
+
+
+def test_dropout_is_deterministic_and_does_not_touch_prediction(iris):
+    X, y = iris
+    a = MLPClassifier((32,), dropout=0.3, max_iter=30, random_state=1).fit(X, y)
+    b = MLPClassifier((32,), dropout=0.3, max_iter=30, random_state=1).fit(X, y)
+    no_dropout = MLPClassifier((32,), max_iter=30, random_state=1).fit(X, y)
+    for wa, wb in zip(a.coefs_, b.coefs_):
+        np.testing.assert_array_equal(wa, wb)
+    assert not np.allclose(a.coefs_[0], no_dropout.coefs_[0])
+    # Prediction is deterministic: the same rows give the same probabilities.
+    np.testing.assert_array_equal(a.predict_proba(X), a.predict_proba(X))
+
+
+def test_dropout_zero_reproduces_the_sklearn_compatible_path(iris):
+    X, y = iris
+    a = MLPClassifier((8,), dropout=0.0, max_iter=10, random_state=0).fit(X, y)
+    b = MLPClassifier((8,), max_iter=10, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+
+
+@pytest.mark.parametrize("init, bound", [("he", np.sqrt(6 / 4)), ("lecun", np.sqrt(3 / 4))])
+def test_init_bounds(iris, init, bound):
+    X, y = iris
+    clf = MLPClassifier((200,), init=init, max_iter=1, learning_rate_init=1e-12, random_state=0)
+    first = clf.fit(X, y).coefs_[0]
+    assert np.abs(first).max() <= bound
+    assert np.abs(first).max() > 0.95 * bound
+
+
+@pytest.mark.parametrize("solver", ["adamw", "rmsprop"])
+def test_new_solvers_learn(iris, solver):
+    X, y = iris
+    clf = MLPClassifier((16,), solver=solver, learning_rate_init=0.01, max_iter=200,
+                        random_state=0)
+    assert clf.fit(X, y).score(X, y) > 0.95
+
+
+def test_adamw_weight_decay_shrinks_weights(iris):
+    X, y = iris
+    norms = []
+    for decay in (0.0, 5.0):
+        clf = MLPClassifier((16,), solver="adamw", weight_decay=decay, learning_rate_init=0.01,
+                            max_iter=100, random_state=0).fit(X, y)
+        norms.append(sum(np.square(W).sum() for W in clf.coefs_))
+    assert norms[1] < 0.5 * norms[0]
+
+
+def test_partial_fit_continues_adamw_and_rmsprop(iris):
+    X, y = iris
+    for solver in ("adamw", "rmsprop"):
+        clf = MLPClassifier((8,), solver=solver, random_state=0)
+        for _ in range(3):
+            clf.partial_fit(X, y, classes=np.unique(y))
+        assert clf._optimizer_state["solver"] == solver
+        assert len(clf.loss_curve_) == 3
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "step"])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "adamw", "rmsprop"])
+def test_new_schedules_apply_to_every_stochastic_solver(iris, schedule, solver):
+    X, y = iris
+    clf = MLPClassifier((8,), solver=solver, learning_rate=schedule, learning_rate_init=0.01,
+                        max_iter=12, lr_step_size=4, lr_gamma=0.1, tol=0, random_state=0)
+    clf.fit(X, y)
+    rate = clf._optimizer_state["learning_rate"]
+    expected = 0.0 if schedule == "cosine" else 0.01 * 0.1**3
+    assert rate == pytest.approx(expected, abs=1e-12)
+
+
+def test_adam_ignores_sklearn_schedules_like_sklearn(iris):
+    X, y = iris
+    a = MLPClassifier((8,), learning_rate="invscaling", max_iter=5, random_state=0).fit(X, y)
+    b = MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+
+
+def test_gradient_clipping_bounds_the_first_step():
+    X, y = make_regression(n_samples=64, n_features=3, noise=0, random_state=0)
+    y = y * 1000  # huge gradients
+    clip = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0, learning_rate_init=1.0,
+                        max_grad_norm=1e-3, batch_size=64, max_iter=1, shuffle=False,
+                        random_state=0)
+    ref = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0, learning_rate_init=1.0,
+                       batch_size=64, max_iter=1, shuffle=False, random_state=0)
+    start = MLPRegressor(hidden_layer_sizes=(4,), max_iter=1, learning_rate_init=1e-300, random_state=0).fit(X, y)
+    clip.fit(X, y)
+    moved = np.sqrt(sum(np.square(a - b).sum() for a, b in
+                        zip(clip.coefs_ + clip.intercepts_, start.coefs_ + start.intercepts_)))
+    assert moved <= 1e-3 * (1 + 1e-9)
+    ref.fit(X, y)
+    moved_unclipped = np.sqrt(sum(np.square(a - b).sum() for a, b in
+                                  zip(ref.coefs_ + ref.intercepts_,
+                                      start.coefs_ + start.intercepts_)))
+    assert moved_unclipped > 1000 * moved
+
+
+def test_class_weight_balanced_equals_matching_sample_weight():
+    X, y = make_classification(n_samples=120, weights=[0.8, 0.2], random_state=0)
+    weights = np.where(y == 1, 120 / (2 * np.sum(y == 1)), 120 / (2 * np.sum(y == 0)))
+    a = MLPClassifier((6,), solver="lbfgs", class_weight="balanced", random_state=0).fit(X, y)
+    b = MLPClassifier((6,), solver="lbfgs", random_state=0).fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(a.coefs_[0], b.coefs_[0], rtol=1e-10)
+
+
+def test_class_weight_dict_combines_with_sample_weight():
+    X, y = make_classification(n_samples=60, random_state=1)
+    sw = np.linspace(0.5, 1.5, 60)
+    a = MLPClassifier((4,), solver="lbfgs", class_weight={0: 1.0, 1: 3.0}, random_state=0)
+    a.fit(X, y, sample_weight=sw)
+    b = MLPClassifier((4,), solver="lbfgs", random_state=0)
+    b.fit(X, y, sample_weight=sw * np.where(y == 1, 3.0, 1.0))
+    np.testing.assert_allclose(a.coefs_[0], b.coefs_[0], rtol=1e-10)
+
+
+def test_decision_function_is_the_logits(iris):
+    X, y = iris
+    clf = MLPClassifier((6,), solver="lbfgs", random_state=0).fit(X, y)
+    scores = clf.decision_function(X)
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(clf.predict_proba(X), exp / exp.sum(axis=1, keepdims=True))
+    binary = MLPClassifier((6,), solver="lbfgs", random_state=0).fit(X, y == 2)
+    assert binary.decision_function(X).shape == (150,)
+    np.testing.assert_array_equal(binary.decision_function(X) > 0, binary.predict(X))
+
+
+def test_predict_log_proba_is_finite_where_proba_underflows(iris):
+    X, y = iris
+    clf = MLPClassifier((6,), solver="lbfgs", random_state=0).fit(X, y)
+    clf.coefs_[-1][...] *= 1e4
+    log_proba = clf.predict_log_proba(X)
+    assert np.isfinite(log_proba).all()
+    assert (clf.predict_proba(X) == 0).any()
+
+
+@pytest.mark.parametrize("loss", ["huber", "absolute_error"])
+def test_robust_losses_resist_outliers(loss):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(300, 1))
+    y = 2 * X[:, 0]
+    y_noisy = y.copy()
+    y_noisy[:30] += 50  # 10% gross outliers
+    robust = MLPRegressor(hidden_layer_sizes=(), loss=loss, solver="adam", learning_rate_init=0.05,
+                          max_iter=300, random_state=0).fit(X, y_noisy)
+    squared = MLPRegressor(hidden_layer_sizes=(), solver="adam", learning_rate_init=0.05,
+                           max_iter=300, random_state=0).fit(X, y_noisy)
+    robust_error = np.abs(robust.predict(X[30:]) - y[30:]).mean()
+    squared_error = np.abs(squared.predict(X[30:]) - y[30:]).mean()
+    assert robust_error < 0.3 * squared_error
+
+
+def test_new_parameters_are_searchable(iris):
+    X, y = iris
+    grid = GridSearchCV(
+        MLPClassifier((8,), max_iter=30, random_state=0),
+        {"dropout": [0.0, 0.2], "solver": ["adam", "adamw"], "activation": ["relu", "gelu"]},
+        cv=2,
+    ).fit(X, y)
+    assert set(grid.best_params_) == {"dropout", "solver", "activation"}

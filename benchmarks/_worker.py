@@ -55,6 +55,7 @@ def describe_env(skdeep_fallback: bool) -> dict:
             import skdeep
 
             info["skdeep"] = getattr(skdeep, "__version__", "unknown")
+            info["skdeep_path"] = os.path.dirname(os.path.abspath(skdeep.__file__))
         except Exception as exc:  # report, do not crash the suite
             info["skdeep"] = f"not importable: {exc!r}"
     return info

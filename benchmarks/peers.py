@@ -4,8 +4,8 @@ Each ``run_*`` function takes a :class:`~benchmarks.workloads.Workload` and the
 ``(X_train, X_test, y_train, y_test)`` tuple and returns a flat dict of
 metrics.  Training workloads report::
 
-    fit_seconds, epochs, sec_per_epoch, samples_per_sec, peak_mem_mb,
-    final_loss, score, score_name
+    fit_seconds, cpu_seconds, epochs, sec_per_epoch, cpu_sec_per_epoch,
+    samples_per_sec, peak_mem_mb, final_loss, score, score_name
 
 and the latency workload reports ``us_per_call`` (median over single calls)
 instead of the per-epoch numbers.  "Epoch" means one pass over the training
@@ -34,13 +34,34 @@ def _score_name(wl: Workload) -> str:
     return "accuracy" if wl.task == "clf" else "r2"
 
 
-def _fit_metrics(wl, n_train, fit_seconds, epochs, mem, final_loss, score):
-    """Assemble the common metric dict of a training run."""
+class Stopwatch:
+    """Wall-clock and process CPU time of a block (``wall``, ``cpu`` seconds).
+
+    CPU time (all threads of this process) is much less sensitive than wall
+    time to other programs competing for the cores; with one thread a
+    ``cpu / wall`` well below 1 reveals a contended measurement.
+    """
+
+    def __enter__(self):
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
+        return False
+
+
+def _fit_metrics(wl, n_train, clock, epochs, mem, final_loss, score):
+    """Assemble the common metric dict of a training run timed by ``clock``."""
     epochs = max(int(epochs), 1)
+    fit_seconds = clock.wall
     return dict(
         fit_seconds=fit_seconds,
+        cpu_seconds=clock.cpu,
         epochs=epochs,
         sec_per_epoch=fit_seconds / epochs,
+        cpu_sec_per_epoch=clock.cpu / epochs,
         samples_per_sec=n_train * epochs / fit_seconds,
         peak_mem_mb=mem.peak_mb,
         mem_method=mem.method,
@@ -114,11 +135,9 @@ def fit_estimator(wl: Workload, cls, data):
     with warnings.catch_warnings(), recorder as record:
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.filterwarnings("ignore", message=".*[Mm]aximum iter")
-        with PeakRSS() as mem:
-            t0 = time.perf_counter()
+        with PeakRSS() as mem, Stopwatch() as clock:
             est.fit(X_train, y_train)
-            fit_seconds = time.perf_counter() - t0
-    metrics = _fit_metrics(wl, len(X_train), fit_seconds, est.n_iter_, mem,
+    metrics = _fit_metrics(wl, len(X_train), clock, est.n_iter_, mem,
                            est.loss_, est.score(X_test, y_test))
     metrics["coef_dtype"] = str(est.coefs_[0].dtype)
     if wl.solver == "lbfgs":
@@ -340,12 +359,10 @@ def run_torch(wl: Workload, data, threads: int, warmup=True):
     torch.manual_seed(MODEL_SEED)
     X_train, X_test, y_train, y_test = data
     model, task, train = _torch_setup(wl, X_train, y_train)
-    with PeakRSS() as mem:
-        t0 = time.perf_counter()
+    with PeakRSS() as mem, Stopwatch() as clock:
         X_t = torch.from_numpy(X_train)
         final_loss, epochs, nfev = train(wl, model, task, X_t)
-        fit_seconds = time.perf_counter() - t0
-    metrics = _fit_metrics(wl, len(X_train), fit_seconds, epochs, mem,
+    metrics = _fit_metrics(wl, len(X_train), clock, epochs, mem,
                            final_loss, task.score(model, X_test, y_test))
     metrics["torch_version"] = torch.__version__
     if nfev is not None:
@@ -422,13 +439,11 @@ def run_gemm_floor(wl: Workload, data, warmup=True):
     if warmup:
         for rows, buf in bufs.items():
             _gemm_step(X_train[:rows], weights, grads, buf)
-    with PeakRSS() as mem:
-        t0 = time.perf_counter()
+    with PeakRSS() as mem, Stopwatch() as clock:
         for _ in range(wl.epochs):
             for sl in slices:
                 _gemm_step(X_train[sl], weights, grads, bufs[sl.stop - sl.start])
-        seconds = time.perf_counter() - t0
-    metrics = _fit_metrics(wl, n, seconds, wl.epochs, mem, None, None)
+    metrics = _fit_metrics(wl, n, clock, wl.epochs, mem, None, None)
     if wl.solver == "lbfgs":
         metrics["note"] = "time per full-batch forward+backward (one evaluation)"
     return metrics

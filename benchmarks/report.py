@@ -17,7 +17,7 @@ from pathlib import Path
 PEER_ORDER = ("skdeep", "sklearn", "torch", "gemm_floor")
 PEER_LABELS = {"skdeep": "skdeep", "sklearn": "sklearn", "torch": "PyTorch",
                "gemm_floor": "GEMM floor"}
-MEDIAN_FIELDS = ("sec_per_epoch", "samples_per_sec", "us_per_call",
+MEDIAN_FIELDS = ("sec_per_epoch", "cpu_sec_per_epoch", "samples_per_sec", "us_per_call",
                  "peak_mem_mb", "final_loss", "score", "epochs", "nfev",
                  "fit_seconds")
 RATIO_PEERS = ("sklearn", "torch", "gemm_floor")
@@ -52,28 +52,37 @@ def summarize(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def time_metric(row: dict):
-    """The time a ratio compares: µs per call (latency) or seconds per epoch."""
-    return row["us_per_call"] if row.get("latency") else row["sec_per_epoch"]
+def time_metric(row: dict, field: str = "sec_per_epoch"):
+    """The time a ratio compares: µs per call (latency) or ``field``.
+
+    With ``field="cpu_sec_per_epoch"`` latency rows have no value (their CPU
+    time is not measured).
+    """
+    if row.get("latency"):
+        return row["us_per_call"] if field == "sec_per_epoch" else None
+    return row.get(field)
 
 
-def compute_ratios(summary: list[dict], lbfgs_workloads=()) -> list[dict]:
+def compute_ratios(summary: list[dict], lbfgs_workloads=(),
+                   field: str = "sec_per_epoch") -> list[dict]:
     """skdeep time divided by each peer's time, per workload and dtype.
 
-    For L-BFGS workloads the GEMM floor is measured per function evaluation;
-    it is scaled by skdeep's own evaluations per iteration (nfev / n_iter,
-    1 when unknown) so that both sides are "per iteration".
+    ``field`` selects wall time (``"sec_per_epoch"``, the default) or process
+    CPU time (``"cpu_sec_per_epoch"``).  For L-BFGS workloads the GEMM floor
+    is measured per function evaluation; it is scaled by skdeep's own
+    evaluations per iteration (nfev / n_iter, 1 when unknown) so that both
+    sides are "per iteration".
     """
     index = {(r["workload"], r["dtype"], r["peer"]): r for r in summary}
     out = []
     for (wl, dtype, peer), row in index.items():
-        if peer != "skdeep" or time_metric(row) is None:
+        if peer != "skdeep" or time_metric(row, field) is None:
             continue
-        entry = dict(workload=wl, dtype=dtype, skdeep_time=time_metric(row),
+        entry = dict(workload=wl, dtype=dtype, skdeep_time=time_metric(row, field),
                      unit="us/call" if row["latency"] else "s/epoch")
         for other in RATIO_PEERS:
             ref = index.get((wl, dtype, other))
-            ref_time = time_metric(ref) if ref else None
+            ref_time = time_metric(ref, field) if ref else None
             if ref_time and other == "gemm_floor" and wl in lbfgs_workloads:
                 ref_time *= row.get("evals_per_iter") or 1.0
             entry[other] = entry["skdeep_time"] / ref_time if ref_time else None
@@ -120,20 +129,23 @@ def ratio_table(ratios: list[dict]) -> str:
 def raw_table(summary: list[dict]) -> str:
     """Markdown table of the raw medians of every (workload, dtype, peer)."""
     lines = [
-        "| workload | dtype | peer | time / epoch (or call) | samples/s "
-        "| peak mem (MB) | final train loss | held-out score | epochs | runs |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| workload | dtype | peer | time / epoch (or call) | CPU time / epoch "
+        "| samples/s | peak mem (MB) | final train loss | held-out score "
+        "| epochs | runs |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in summary:
         if row["repeats"] == 0:
             cells = ["error: " + (row["errors"][0] if row["errors"] else "?")[:60]]
-            cells += [""] * 6
+            cells += [""] * 7
         else:
             score = (f"{row['score_name']} {row['score']:.4f}"
                      if row["score"] is not None else "n/a")
             sps = (1e6 / row["us_per_call"] if row["latency"]
                    else row["samples_per_sec"])
-            cells = [_fmt_time(row), _fmt(sps, "{:,.0f}"),
+            cpu = ("–" if row["latency"]
+                   else _fmt_time({"sec_per_epoch": row["cpu_sec_per_epoch"]}))
+            cells = [_fmt_time(row), cpu, _fmt(sps, "{:,.0f}"),
                      _fmt(row["peak_mem_mb"], "{:.1f}"),
                      _fmt(row["final_loss"], "{:.4g}", "n/a"), score,
                      _fmt(row["epochs"], "{:.0f}", "n/a" if row["latency"] else "–"),
@@ -152,7 +164,8 @@ def _sort_key(workload_order, dtype_order):
     return key
 
 
-def render_markdown(meta: dict, ratios: list[dict], summary: list[dict]) -> str:
+def render_markdown(meta: dict, ratios: list[dict], summary: list[dict],
+                    cpu_ratios: list[dict] = ()) -> str:
     """The full Markdown report (ratios, notes, raw medians, environment)."""
     env = meta.get("env", {})
     blas = ", ".join(
@@ -179,6 +192,18 @@ def render_markdown(meta: dict, ratios: list[dict], summary: list[dict]) -> str:
     notes = list(meta.get("notes", []))
     if notes:
         parts += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
+    if cpu_ratios:
+        parts += [
+            "### The same ratios from process CPU time",
+            "",
+            "Process CPU time is much less affected than wall time by other "
+            "programs sharing the cores; for one-thread runs on a busy machine "
+            "this table is the more reliable one (latency rows have no CPU "
+            "time).",
+            "",
+            ratio_table(cpu_ratios).replace("skdeep time", "skdeep CPU time"),
+            "",
+        ]
     parts += ["### Raw medians", "", raw_table(summary), ""]
     return "\n".join(parts)
 
@@ -219,10 +244,13 @@ def write_outputs(meta: dict, runs: list[dict], out_dir: Path) -> str:
     out_dir.mkdir(parents=True, exist_ok=True)
     order = _sort_key(meta.get("workloads", []), meta.get("dtypes", []))
     summary = sorted(summarize(runs), key=order)
-    ratios = sorted(compute_ratios(summary, meta.get("lbfgs_workloads", ())), key=order)
-    markdown = render_markdown(meta, ratios, summary)
+    lbfgs = meta.get("lbfgs_workloads", ())
+    ratios = sorted(compute_ratios(summary, lbfgs), key=order)
+    cpu_ratios = sorted(compute_ratios(summary, lbfgs, "cpu_sec_per_epoch"), key=order)
+    markdown = render_markdown(meta, ratios, summary, cpu_ratios)
     (out_dir / "latest.json").write_text(json.dumps(
-        dict(meta=meta, ratios=ratios, summary=summary, runs=runs), indent=1))
+        dict(meta=meta, ratios=ratios, ratios_cpu=cpu_ratios, summary=summary,
+             runs=runs), indent=1))
     (out_dir / "latest.md").write_text(markdown)
     if ratios:
         plot_ratios(ratios, out_dir / "ratios.png",

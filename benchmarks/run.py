@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -149,21 +150,28 @@ def check_environment(args) -> tuple[dict, list[str], list[str]]:
     return env, peers, notes
 
 
-def workload_notes(workloads) -> list[str]:
+def workload_notes(workloads, quick=False) -> list[str]:
     """Explanations printed under the ratio table for special workloads."""
+    from benchmarks.peers import LATENCY_WARMUP
+    from benchmarks.workloads import WORKLOADS, quick_variant
+
+    latency = WORKLOADS["predict-latency"]
+    calls = (quick_variant(latency) if quick else latency).latency_calls
+    lbfgs_iters = (quick_variant if quick else (lambda w: w))(
+        WORKLOADS["lbfgs-small"]).epochs
     notes = []
     if "lbfgs-small" in workloads:
         notes.append(
             "lbfgs-small: time per L-BFGS iteration. skdeep/sklearn run scipy's "
-            "L-BFGS-B (max_iter=200, tol=0; scipy's ftol may stop it earlier); "
+            f"L-BFGS-B (max_iter={lbfgs_iters}, tol=0; scipy's ftol may stop it earlier); "
             "PyTorch runs torch.optim.LBFGS (strong Wolfe, history 10), a "
             "different algorithm. The GEMM floor is one full-batch "
             "forward+backward, scaled by skdeep's function evaluations per "
             "iteration.")
     if "predict-latency" in workloads:
         notes.append(
-            "predict-latency: median µs of one-row `predict_proba` over 2000 "
-            "calls after 200 warm-up calls, on a fitted clf-small model; PyTorch "
+            f"predict-latency: median µs of one-row `predict_proba` over {calls} "
+            f"calls after {LATENCY_WARMUP} warm-up calls, on a fitted clf-small model; PyTorch "
             "= numpy→tensor, model(x), softmax, →numpy under no_grad; GEMM "
             "floor = the raw per-layer matmuls only. Its 'samples/s' column is "
             "calls per second.")
@@ -216,6 +224,21 @@ def run_jobs(jobs, timeout) -> list[dict]:
     return runs
 
 
+def source_fingerprint(package_dir) -> str | None:
+    """Short hash of every ``.py`` file under ``package_dir`` (or ``None``).
+
+    Compared before and after the run to detect skdeep being edited while it
+    was measured.
+    """
+    if not package_dir or not Path(package_dir).is_dir():
+        return None
+    digest = hashlib.sha1()
+    for path in sorted(Path(package_dir).rglob("*.py")):
+        digest.update(str(path.relative_to(package_dir)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def prepare_data(args, cache_dir: str) -> None:
     """Generate every workload's data once; workers load it from ``cache_dir``."""
     from benchmarks.workloads import WORKLOADS, quick_variant, write_cache
@@ -232,6 +255,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     env, peers, notes = check_environment(args)
+    fingerprint = source_fingerprint(env.get("skdeep_path"))
     jobs = build_jobs(args, peers)
     print(f"{len(jobs)} measurements, {args.threads} thread(s), "
           f"{args.repeats} repeat(s)", file=sys.stderr)
@@ -240,6 +264,9 @@ def main(argv=None) -> int:
         for job in jobs:
             job["cache_dir"] = cache_dir
         runs = run_jobs(jobs, args.timeout)
+    if fingerprint != source_fingerprint(env.get("skdeep_path")):
+        notes.append("**skdeep's source files changed during the run: the "
+                     "repeats may have measured different code.**")
     if load_before is not None and load_before > 0.5 + args.threads:
         notes.append(f"The machine was busy when the run started (1-min load "
                      f"average {load_before:.1f}); timings may be noisy.")
@@ -253,9 +280,10 @@ def main(argv=None) -> int:
         repeats=args.repeats, quick=args.quick, warmup=not args.cold,
         skdeep_fallback=args.impl_skdeep_fallback, workloads=args.workloads,
         dtypes=args.dtypes, peers=peers, lbfgs_workloads=list(LBFGS_WORKLOADS),
-        notes=notes + workload_notes(args.workloads),
+        notes=notes + workload_notes(args.workloads, args.quick),
         wall_seconds=round(time.perf_counter() - started, 1),
         load_average_at_start=load_before,
+        skdeep_source_sha1=fingerprint,
     )
     print(report.write_outputs(meta, runs, args.out_dir))
     print(f"\nwrote {args.out_dir}/latest.json, latest.md, ratios.png "

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -32,6 +33,10 @@ def _check_sample_weight(sample_weight, n_samples, dtype):
     if sample_weight is None:
         return None
     if isinstance(sample_weight, Real):
+        if not np.isfinite(sample_weight) or sample_weight <= 0:
+            raise ValueError(
+                f"A scalar sample_weight must be finite and positive, got {sample_weight}."
+            )
         return np.full(n_samples, sample_weight, dtype=dtype)
     sample_weight = check_array(
         sample_weight, ensure_2d=False, dtype=dtype, input_name="sample_weight"
@@ -110,6 +115,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         "lr_step_size": [Interval(Integral, 1, None, closed="left")],
         "lr_gamma": [Interval(Real, 0, 1, closed="right")],
         "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
+        "scoring": [None, str, callable],
     }
 
     @abstractmethod
@@ -146,6 +152,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         lr_step_size=10,
         lr_gamma=0.5,
         max_grad_norm=None,
+        scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -178,6 +185,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         self.lr_step_size = lr_step_size
         self.lr_gamma = lr_gamma
         self.max_grad_norm = max_grad_norm
+        self.scoring = scoring
 
     # ------------------------------------------------------------------
     # Hooks implemented by the classifier and the regressor
@@ -203,6 +211,10 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         """Labels to stratify the early-stopping split by, or None."""
 
     @abstractmethod
+    def _encode_validation_target(self, y):
+        """Encode explicit validation targets like the training targets."""
+
+    @abstractmethod
     def _validation_target(self, Y):
         """Encoded validation targets back to what ``_score_predictions`` expects."""
 
@@ -210,7 +222,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
     # Fitting
     # ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -223,13 +235,32 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights. Each sample's contribution to the loss is scaled
             by its weight; the loss is the weighted mean.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            Explicit validation data (skdeep extension, the convention of
+            sklearn's ``HistGradientBoosting*``). The stochastic solvers score
+            it after every epoch (``validation_scores_``,
+            ``validation_loss_curve_``, ``history_``); with
+            ``early_stopping=True`` it replaces the internal
+            ``validation_fraction`` split. In a ``Pipeline``, request it with
+            ``set_fit_request(X_val=True, y_val=True)`` and let the pipeline
+            transform it with ``Pipeline(..., transform_input=["X_val"])``.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Sample weights of ``X_val``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        if (X_val is None) != (y_val is None):
+            raise ValueError("X_val and y_val must be passed together.")
+        validation_data = None
+        if X_val is not None:
+            validation_data = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
 
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -242,7 +273,21 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             )
         return [int(s) for s in sizes]
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _fit(self, X, y, sample_weight, incremental, validation_data=None):
+        """Train; a call that raises (or is interrupted) changes nothing.
+
+        Every fitted attribute is replaced rather than mutated during
+        training, so a shallow copy of ``__dict__`` is a complete snapshot.
+        """
+        snapshot = dict(self.__dict__)
+        try:
+            return self._fit_unsafe(X, y, sample_weight, incremental, validation_data)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    def _fit_unsafe(self, X, y, sample_weight, incremental, validation_data):
         hidden_layer_sizes = self._hidden_layer_sizes()
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
@@ -259,7 +304,8 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             self._fit_lbfgs(network, X, Y, sample_weight)
         else:
             self._fit_stochastic(
-                network, X, Y, sample_weight, random_state, first_pass, incremental
+                network, X, Y, sample_weight, random_state, first_pass, incremental,
+                validation_data,
             )
         return self
 
@@ -382,7 +428,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             self.tol,
             log=self._log(),
         )
-        self._check_finite(outcome, network)
+        self._check_finite(outcome, network, X)
         self._publish(network)
         self.n_iter_ = min(n_iter, self.max_iter)
         self.loss_ = loss
@@ -395,17 +441,32 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
             )
 
-    def _check_finite(self, outcome, network):
-        if outcome.status == "diverged" or not np.isfinite(network.params).all():
-            raise ValueError(
-                f"Training diverged ({outcome.message or 'non-finite weights'}). "
-                "The input data may contain large values and need to be "
-                "preprocessed (e.g. StandardScaler), or the learning rate "
-                f"(learning_rate_init={self.learning_rate_init}) is too large: "
-                "try a value 10 times smaller."
-            )
+    def _check_finite(self, outcome, network, X):
+        """Raise if training diverged: a non-finite loss or weights, or weights
+        so large that predictions on the training rows overflow. ``_fit`` then
+        restores the estimator to its state before the call.
+        """
+        if outcome.status != "diverged" and self._predicts_finite(network, X):
+            return
+        raise ValueError(
+            f"Training diverged ({outcome.message or 'predictions overflow'}); the "
+            "estimator was left as it was before this call. The input data may "
+            "contain large values and need to be preprocessed (e.g. StandardScaler), "
+            f"or the learning rate (learning_rate_init={self.learning_rate_init}) is "
+            f"too large: try {self.learning_rate_init / 10:g}."
+        )
 
-    def _fit_stochastic(self, network, X, Y, sample_weight, random_state, first_pass, incremental):
+    @staticmethod
+    def _predicts_finite(network, X):
+        """Finite weights, and finite outputs on (up to 256) training rows."""
+        if not np.isfinite(network.params).all():
+            return False
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return bool(np.isfinite(network.predict(X[:256])).all())
+
+    def _fit_stochastic(
+        self, network, X, Y, sample_weight, random_state, first_pass, incremental, validation_data
+    ):
         optimizer = self._optimizer(network, resume=incremental and not first_pass)
         schedule = make_schedule(
             self._schedule_name(),
@@ -416,11 +477,17 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             step_size=self.lr_step_size,
             gamma=self.lr_gamma,
         )
-        validation_score = None
-        if self._early_stopping(incremental):
-            X, Y, sample_weight, validation_score = self._split_validation(
+        validation = None
+        if validation_data is not None:
+            X_val, Y_val, sw_val = self._validate_validation_data(validation_data, network.dtype)
+            validation = self._validation(X_val, Y_val, sw_val)
+        elif self._early_stopping(incremental):
+            X, Y, sample_weight, X_val, Y_val, sw_val = self._split_validation(
                 X, Y, sample_weight, random_state
             )
+            validation = self._validation(X_val, Y_val, sw_val)
+        # Scorers call predict on the estimator: let it see the live weights.
+        self._publish(network)
         config = StochasticConfig(
             batch_size=_resolve_batch_size(self.batch_size, X.shape[0]),
             max_iter=self.max_iter,
@@ -430,6 +497,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             n_iter_no_change=self.n_iter_no_change,
             incremental=incremental,
             max_grad_norm=self.max_grad_norm,
+            early_stopping=self._early_stopping(incremental),
         )
         progress = self._progress(incremental)
         outcome = fit_stochastic(
@@ -442,12 +510,12 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             config,
             progress,
             random_state,
-            validation_score=validation_score,
+            validation=validation,
             log=self._log(),
             dropout_random_state=self._dropout_random_state(network, random_state),
         )
+        self._check_finite(outcome, network, X)
         self._store_progress(progress, optimizer, incremental)
-        self._check_finite(outcome, network)
         self._publish(network)
         if outcome.status == "interrupted":
             warnings.warn(outcome.message)
@@ -519,6 +587,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 else -np.inf
             ),
             no_improvement_count=getattr(self, "_no_improvement_count", 0),
+            history=list(getattr(self, "history_", None) or []),
         )
 
     def _store_progress(self, progress, optimizer, incremental):
@@ -537,6 +606,13 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             self.best_validation_score_ = None
         self._no_improvement_count = progress.no_improvement_count
         self._optimizer_state = {"solver": self.solver, **optimizer.state_dict()}
+        self.history_ = progress.history
+        validation_losses = [r["validation_loss"] for r in progress.history if "validation_loss" in r]
+        self.validation_loss_curve_ = validation_losses or None
+        if not self._early_stopping(incremental) and validation_losses:
+            self.validation_scores_ = [
+                r["validation_score"] for r in progress.history if "validation_score" in r
+            ]
 
     def _split_validation(self, X, Y, sample_weight, random_state):
         """Hold out ``validation_fraction`` of the data for early stopping."""
@@ -544,13 +620,55 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         parts = self._train_test_split(arrays, random_state)
         X_train, X_val, Y_train, Y_val = parts[:4]
         sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+        return X_train, Y_train, sw_train, X_val, Y_val, sw_val
+
+    def _validate_validation_data(self, validation_data, dtype):
+        """Validate an explicit validation set like the training data."""
+        X_val, y_val, sw_val = validation_data
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        X_val = self._as_training_array(X_val, dtype)
+        Y_val = np.ascontiguousarray(self._encode_validation_target(y_val), dtype=dtype)
+        sw_val = _check_sample_weight(sw_val, X_val.shape[0], dtype)
+        return X_val, Y_val, sw_val
+
+    def _validation(self, X_val, Y_val, sw_val):
+        """``evaluate(network) -> (score, loss)`` on the validation set."""
         y_val = self._validation_target(Y_val)
+        scorer = self._scorer()
 
-        def validation_score(network):
-            y_pred = self._decode(network.predict_logits(X_val))
-            return self._safe_score(y_val, y_pred, sw_val)
+        def evaluate(network):
+            logits = network.predict_logits(X_val)
+            loss = network.loss.value(logits, Y_val, sw_val)
+            if self.scoring == "loss":
+                return -loss, loss
+            if scorer is not None:
+                return self._call_scorer(scorer, X_val, y_val, sw_val), loss
+            y_pred = self._decode(logits)
+            return self._safe_score(y_val, y_pred, sw_val), loss
 
-        return X_train, Y_train, sw_train, validation_score
+        return evaluate
+
+    def _scorer(self):
+        if self.scoring is None or self.scoring == "loss":
+            return None
+        return check_scoring(self, scoring=self.scoring)
+
+    def _call_scorer(self, scorer, X_val, y_val, sw_val):
+        # The validation rows are already validated arrays: the scorer's
+        # predict call would warn that they lack the fitted feature names.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="X does not have valid feature names")
+            if sw_val is None:
+                return float(scorer(self, X_val, y_val))
+            return float(scorer(self, X_val, y_val, sample_weight=sw_val))
 
     def _train_test_split(self, arrays, random_state):
         """Stratified when possible; plain when the data is too small for it."""
@@ -632,8 +750,13 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             and not hasattr(self, "feature_names_in_")
         ):
             return False
-        # A NaN or infinity anywhere makes the sum non-finite.
-        return get_config()["assume_finite"] or bool(np.isfinite(X.sum()))
+        if get_config()["assume_finite"]:
+            return True
+        # A NaN or infinity anywhere makes the sum non-finite; a finite sum
+        # proves all values finite. (Huge finite values may overflow the sum:
+        # they then take the full path, which accepts them.)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return bool(np.isfinite(X.sum()))
 
     def _forward(self, X):
         """Output-layer logits of the fitted model for validated ``X``."""

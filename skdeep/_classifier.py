@@ -114,6 +114,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     max_grad_norm : float or None, default=None
         Clip the gradient's global Euclidean norm to this value before each
         stochastic update (skdeep extension); None disables clipping.
+    scoring : str, callable or None, default=None
+        What early stopping monitors on the validation data (skdeep
+        extension, as in ``HistGradientBoosting*``): None is sklearn's
+        choice (accuracy for the classifier, R^2 for the regressor),
+        ``'loss'`` the validation loss, and any other value a scorer name or
+        callable accepted by :func:`sklearn.metrics.check_scoring`.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes (skdeep extension), multiplied into
         ``sample_weight`` as sklearn's linear models do. ``'balanced'`` uses
@@ -134,6 +140,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Accuracy on the held-out set after each epoch, with early stopping.
     best_validation_score_ : float or None
         Best validation accuracy, with early stopping.
+    validation_loss_curve_ : list of float or None
+        Loss on the validation data after each epoch, when there is
+        validation data (skdeep extension).
+    history_ : list of dict
+        One record per epoch of the stochastic solvers (skdeep extension):
+        ``epoch``, ``loss``, ``learning_rate``, ``time`` (seconds) and, with
+        validation data, ``validation_score`` and ``validation_loss``.
+        ``loss_curve_`` and ``validation_scores_`` are its columns.
     t_ : int
         Number of training samples seen by the stochastic solvers.
     coefs_ : list of ndarray
@@ -143,7 +157,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         The ith element is the bias vector of layer i + 1.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
     n_iter_ : int
         Number of epochs (iterations for L-BFGS) run by the last call.
@@ -223,6 +237,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         lr_step_size=10,
         lr_gamma=0.5,
         max_grad_norm=None,
+        scoring=None,
         class_weight=None,
     ):
         self.class_weight = class_weight
@@ -258,6 +273,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             lr_step_size=lr_step_size,
             lr_gamma=lr_gamma,
             max_grad_norm=max_grad_norm,
+            scoring=scoring,
         )
 
     # ------------------------------------------------------------------
@@ -331,6 +347,14 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _split_stratify(self, Y):
         # As in sklearn, only single-output (binary) targets are stratified.
         return Y if Y.shape[1] == 1 else None
+
+    def _encode_validation_target(self, y):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        unknown = np.setdiff1d(unique_labels(y), self.classes_)
+        if len(unknown):
+            raise ValueError(f"y_val has classes not seen in y: {unknown}.")
+        return self._label_binarizer.transform(y)
 
     def _validation_target(self, Y):
         return self._label_binarizer.inverse_transform(Y)

@@ -117,6 +117,12 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     max_grad_norm : float or None, default=None
         Clip the gradient's global Euclidean norm to this value before each
         stochastic update (skdeep extension); None disables clipping.
+    scoring : str, callable or None, default=None
+        What early stopping monitors on the validation data (skdeep
+        extension, as in ``HistGradientBoosting*``): None is sklearn's
+        choice (accuracy for the classifier, R^2 for the regressor),
+        ``'loss'`` the validation loss, and any other value a scorer name or
+        callable accepted by :func:`sklearn.metrics.check_scoring`.
     huber_delta : float, default=1.0
         Residual size at which ``loss='huber'`` turns from quadratic to
         linear, in the units of ``y``.
@@ -134,6 +140,14 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         R^2 on the held-out set after each epoch, with early stopping.
     best_validation_score_ : float or None
         Best validation R^2, with early stopping.
+    validation_loss_curve_ : list of float or None
+        Loss on the validation data after each epoch, when there is
+        validation data (skdeep extension).
+    history_ : list of dict
+        One record per epoch of the stochastic solvers (skdeep extension):
+        ``epoch``, ``loss``, ``learning_rate``, ``time`` (seconds) and, with
+        validation data, ``validation_score`` and ``validation_loss``.
+        ``loss_curve_`` and ``validation_scores_`` are its columns.
     t_ : int
         Number of training samples seen by the stochastic solvers.
     coefs_ : list of ndarray
@@ -142,7 +156,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         Bias vectors, layer by layer; assignable.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
     n_iter_ : int
         Number of epochs (iterations for L-BFGS) run by the last call.
@@ -220,6 +234,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         lr_step_size=10,
         lr_gamma=0.5,
         max_grad_norm=None,
+        scoring=None,
         huber_delta=1.0,
     ):
         self.huber_delta = huber_delta
@@ -255,6 +270,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             lr_step_size=lr_step_size,
             lr_gamma=lr_gamma,
             max_grad_norm=max_grad_norm,
+            scoring=scoring,
         )
 
     def _validate_input(self, X, y, incremental, reset):
@@ -298,6 +314,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def _split_stratify(self, Y):
         return None
+
+    def _encode_validation_target(self, y):
+        return np.asarray(y).reshape(len(y), -1)
 
     def _validation_target(self, Y):
         return Y[:, 0] if Y.shape[1] == 1 else Y

@@ -6,6 +6,7 @@ conventions). It receives arrays already in the compute dtype and a network,
 and it reports what happened; it never validates user input.
 """
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,7 @@ class Progress:
     validation_scores: list = None
     best_validation_score: float = None
     no_improvement_count: int = 0
+    history: list = field(default_factory=list)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class StochasticConfig:
     n_iter_no_change: float = 10
     incremental: bool = False
     max_grad_norm: float = None
+    early_stopping: bool = False
 
 
 @dataclass
@@ -114,16 +117,14 @@ def _run_epoch(network, optimizer, gatherer, workspace, order, config):
     return accumulated / n_samples
 
 
-def _update_stopping(progress, config, validation_score, network, best_params):
+def _update_stopping(progress, config, score, network, best_params):
     """Track improvement of the monitored quantity (sklearn's rule).
 
-    With a validation set, the monitored quantity is the validation score
+    With early stopping, the monitored quantity is the validation score
     (higher is better) and the best weights are remembered; otherwise it is
     the training loss.
     """
-    if validation_score is not None:
-        score = validation_score(network)
-        progress.validation_scores.append(score)
+    if config.early_stopping:
         if score < progress.best_validation_score + config.tol:
             progress.no_improvement_count += 1
         else:
@@ -131,14 +132,39 @@ def _update_stopping(progress, config, validation_score, network, best_params):
         if score > progress.best_validation_score:
             progress.best_validation_score = score
             np.copyto(best_params, network.params)
-        return score
+        return
     loss = progress.loss_curve[-1]
     if loss > progress.best_loss - config.tol:
         progress.no_improvement_count += 1
     else:
         progress.no_improvement_count = 0
     progress.best_loss = min(progress.best_loss, loss)
-    return None
+
+
+def _epoch_record(progress, epoch_loss, learning_rate, seconds, validation, network):
+    """One row of the training history; appends the validation score too."""
+    record = {
+        "epoch": len(progress.history) + 1,
+        "loss": epoch_loss,
+        "learning_rate": learning_rate,
+        "time": seconds,
+    }
+    if validation is not None:
+        score, validation_loss = validation(network)
+        record["validation_score"] = score
+        record["validation_loss"] = validation_loss
+        if progress.validation_scores is not None:
+            progress.validation_scores.append(score)
+    progress.history.append(record)
+    return record
+
+
+def _format_record(record):
+    """sklearn's verbose line, plus validation and timing when known."""
+    line = f"Iteration {record['epoch']}, loss = {record['loss']:.8f}"
+    if "validation_score" in record:
+        line += f"\nValidation score: {record['validation_score']:f}"
+    return line
 
 
 def _plateau_message(config, early_stopping):
@@ -159,7 +185,7 @@ def fit_stochastic(
     config,
     progress,
     random_state,
-    validation_score=None,
+    validation=None,
     log=None,
     dropout_random_state=None,
 ):
@@ -185,9 +211,11 @@ def fit_stochastic(
         Counters and curves; updated in place.
     random_state : numpy.random.RandomState
         Source of the per-epoch shuffles.
-    validation_score : callable, default=None
-        ``validation_score(network) -> float`` (higher is better). When
-        given, it drives early stopping and the best weights are restored.
+    validation : callable, default=None
+        ``validation(network) -> (score, loss)`` on held-out data, called
+        after every epoch and recorded in the history. With
+        ``config.early_stopping`` the score (higher is better) drives
+        stopping and the best weights are restored.
     log : callable, default=None
         Receives one line of text per epoch (verbose output).
     dropout_random_state : numpy.random.Generator, default=None
@@ -204,7 +232,7 @@ def fit_stochastic(
     )
     gatherer = _BatchGatherer(X, Y, weights, config.batch_size)
     last_good = network.params.copy()
-    best_params = network.params.copy() if validation_score is not None else None
+    best_params = network.params.copy() if config.early_stopping else None
     outcome = TrainingOutcome("max_iter")
     order = np.arange(n_samples) if config.shuffle else None
     optimizer.learning_rate = schedule.start(optimizer.learning_rate, len(progress.loss_curve))
@@ -214,8 +242,12 @@ def fit_stochastic(
                 # Reshuffle the previous order (as sklearn does), so the same
                 # random_state visits the same batches as sklearn's MLP.
                 order = order[random_state.permutation(n_samples)]
-            epoch_loss = _run_epoch(network, optimizer, gatherer, workspace, order, config)
-            if not np.isfinite(epoch_loss):
+            started = time.perf_counter()
+            learning_rate = optimizer.learning_rate
+            # Overflow is how divergence shows; it is detected just below.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                epoch_loss = _run_epoch(network, optimizer, gatherer, workspace, order, config)
+            if not (np.isfinite(epoch_loss) and np.isfinite(network.params).all()):
                 network.params[...] = last_good
                 outcome = TrainingOutcome("diverged", f"loss became {epoch_loss}")
                 break
@@ -224,16 +256,18 @@ def fit_stochastic(
             progress.t += n_samples
             progress.loss = epoch_loss
             progress.loss_curve.append(epoch_loss)
+            record = _epoch_record(
+                progress, epoch_loss, learning_rate, time.perf_counter() - started,
+                validation, network,
+            )
             if log is not None:
-                log(f"Iteration {progress.n_iter}, loss = {epoch_loss:.8f}")
-            score = _update_stopping(progress, config, validation_score, network, best_params)
-            if log is not None and score is not None:
-                log(f"Validation score: {score:f}")
+                log(_format_record(record))
+            _update_stopping(progress, config, record.get("validation_score"), network, best_params)
             optimizer.learning_rate = schedule.on_epoch_end(
                 optimizer.learning_rate, progress.t, len(progress.loss_curve)
             )
             if progress.no_improvement_count > config.n_iter_no_change:
-                message = _plateau_message(config, validation_score is not None)
+                message = _plateau_message(config, config.early_stopping)
                 new_rate, stop = schedule.on_plateau(optimizer.learning_rate)
                 if stop:
                     outcome = TrainingOutcome("converged", message)
@@ -250,7 +284,7 @@ def fit_stochastic(
     except KeyboardInterrupt:
         network.params[...] = last_good
         outcome = TrainingOutcome("interrupted", "Training interrupted by user.")
-    if validation_score is not None:
+    if config.early_stopping:
         network.params[...] = best_params
     return outcome
 
@@ -286,7 +320,8 @@ def fit_lbfgs(network, X, Y, weights, alpha, max_iter, max_fun, tol, log=None):
 
     def loss_and_grad(flat_params):
         network.params[...] = flat_params
-        loss = network.loss_and_gradient(X, Y, weights, alpha, workspace)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss = network.loss_and_gradient(X, Y, weights, alpha, workspace)
         # SciPy may keep the returned gradient, so hand it a copy.
         return loss, network.grad.astype(np.float64)
 

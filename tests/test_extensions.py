@@ -212,3 +212,111 @@ def test_new_parameters_are_searchable(iris):
         cv=2,
     ).fit(X, y)
     assert set(grid.best_params_) == {"dropout", "solver", "activation"}
+
+
+# --------------------------------------------------------------------------
+# Training control and observability
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def digits_split():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, random_state=0)
+
+
+def test_history_is_the_source_of_the_curves(digits_split):
+    X_train, X_val, y_train, y_val = digits_split
+    clf = MLPClassifier((16,), max_iter=8, random_state=0, early_stopping=True)
+    clf.fit(X_train, y_train)
+    assert len(clf.history_) == clf.n_iter_ == 8
+    assert [r["loss"] for r in clf.history_] == clf.loss_curve_
+    assert [r["validation_score"] for r in clf.history_] == clf.validation_scores_
+    assert [r["validation_loss"] for r in clf.history_] == clf.validation_loss_curve_
+    assert all(r["time"] > 0 and r["learning_rate"] == 0.001 for r in clf.history_)
+    assert [r["epoch"] for r in clf.history_] == list(range(1, 9))
+
+
+def test_history_continues_across_partial_fit(digits_split):
+    X_train, _, y_train, _ = digits_split
+    clf = MLPClassifier((8,), random_state=0)
+    for _ in range(3):
+        clf.partial_fit(X_train, y_train, classes=np.arange(10))
+    assert [r["epoch"] for r in clf.history_] == [1, 2, 3]
+
+
+def test_explicit_validation_set_replaces_the_split(digits_split):
+    X_train, X_val, y_train, y_val = digits_split
+    clf = MLPClassifier((16,), max_iter=5, random_state=0, early_stopping=True)
+    clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    # All training rows were used: t_ counts them, no fraction held out.
+    assert clf.t_ == 5 * len(X_train)
+    assert clf.validation_scores_[-1] == pytest.approx(
+        clf.score(X_val, y_val), abs=0.05
+    )
+
+
+def test_explicit_validation_set_without_early_stopping_only_records(digits_split):
+    X_train, X_val, y_train, y_val = digits_split
+    a = MLPClassifier((16,), max_iter=5, random_state=0).fit(X_train, y_train)
+    b = MLPClassifier((16,), max_iter=5, random_state=0)
+    b.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+    assert len(b.validation_scores_) == 5 and a.validation_scores_ is None
+    assert b.validation_scores_[-1] == pytest.approx(b.score(X_val, y_val))
+
+
+def test_validation_set_errors(digits_split):
+    X_train, X_val, y_train, y_val = digits_split
+    with pytest.raises(ValueError, match="together"):
+        MLPClassifier(max_iter=1).fit(X_train, y_train, X_val=X_val)
+    with pytest.raises(ValueError, match="classes not seen"):
+        MLPClassifier(max_iter=1).fit(X_train, y_train, X_val=X_val, y_val=y_val + 100)
+
+
+@pytest.mark.parametrize("scoring", ["loss", "f1_macro", "neg_log_loss"])
+def test_early_stopping_on_any_scorer(digits_split, scoring):
+    X_train, X_val, y_train, y_val = digits_split
+    clf = MLPClassifier((16,), max_iter=15, random_state=0, early_stopping=True,
+                        scoring=scoring, n_iter_no_change=3)
+    clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+    best = int(np.argmax(clf.validation_scores_))
+    assert clf.best_validation_score_ == clf.validation_scores_[best]
+    if scoring == "loss":
+        np.testing.assert_allclose(clf.validation_scores_, -np.array(clf.validation_loss_curve_))
+    if scoring == "f1_macro":
+        from sklearn.metrics import f1_score
+
+        # The best weights are restored, so the final model scores the best.
+        assert f1_score(y_val, clf.predict(X_val), average="macro") == pytest.approx(
+            clf.best_validation_score_
+        )
+
+
+def test_validation_set_is_routed_through_pipeline_and_search(digits_split):
+    import sklearn
+    from sklearn.pipeline import Pipeline
+
+    X_train, X_val, y_train, y_val = digits_split
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = MLPClassifier((8,), max_iter=5, random_state=0, early_stopping=True)
+        pipe = Pipeline(
+            [("scale", StandardScaler()), ("mlp", clf.set_fit_request(X_val=True, y_val=True))],
+            transform_input=["X_val"],
+        )
+        search = GridSearchCV(pipe, {"mlp__alpha": [1e-4, 1e-1]}, cv=2)
+        search.fit(X_train, y_train, X_val=X_val, y_val=y_val)
+        fitted = search.best_estimator_[-1]
+        # Validation rows went through the scaler: the score matches the pipeline's.
+        assert fitted.validation_scores_[-1] == pytest.approx(
+            search.best_estimator_.score(X_val, y_val), abs=0.05
+        )
+        assert fitted.t_ == 5 * len(X_train)
+
+
+def test_lbfgs_records_its_loss_curve(iris):
+    X, y = iris
+    clf = MLPClassifier((8,), solver="lbfgs", max_iter=30, random_state=0).fit(X, y)
+    assert len(clf.loss_curve_) == clf.n_iter_
+    assert clf.loss_curve_[-1] == pytest.approx(clf.loss_)

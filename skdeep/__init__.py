@@ -7,6 +7,6 @@ from ._classifier import MLPClassifier
 from ._display import TrainingHistoryDisplay
 from ._regressor import MLPRegressor
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["MLPClassifier", "MLPRegressor", "TrainingHistoryDisplay", "__version__"]

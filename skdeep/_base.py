@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._compat import Interval, Options, StrOptions, _fit_context
 from ._engine import HIDDEN_ACTIVATIONS, Network, forward_logits, make_optimizer, make_schedule
 from ._training import Progress, StochasticConfig, fit_lbfgs, fit_stochastic
+from ._version import __version__
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -773,3 +774,22 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+    # ------------------------------------------------------------------
+    # Persistence
+    # ------------------------------------------------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skdeep_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved_version = state.pop("_skdeep_version", None)
+        if saved_version is not None and saved_version != __version__:
+            warnings.warn(
+                f"Trying to unpickle estimator {type(self).__name__} from skdeep "
+                f"version {saved_version} when using version {__version__}. This "
+                "might lead to breaking code or invalid results. Use at your own risk.",
+                UserWarning,
+            )
+        super().__setstate__(state)

@@ -294,7 +294,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         dtype = X.dtype if first_pass else self.coefs_[0].dtype
         X = self._as_training_array(X, dtype)
-        Y = np.ascontiguousarray(Y, dtype=dtype)
+        Y = np.ascontiguousarray(Y, dtype=self._target_dtype(dtype))
         sample_weight = _check_sample_weight(sample_weight, X.shape[0], dtype)
         sample_weight = self._effective_sample_weight(Y, sample_weight, dtype)
 
@@ -375,6 +375,10 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
                 ) from exc
         self._hidden_activations = list(network.hidden_activations)
         return network
+
+    def _target_dtype(self, dtype):
+        """Dtype of the encoded targets the engine trains on."""
+        return dtype
 
     def _effective_sample_weight(self, Y, sample_weight, dtype):
         """Hook: the classifier folds class weights into ``sample_weight``."""
@@ -636,7 +640,9 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             reset=False,
         )
         X_val = self._as_training_array(X_val, dtype)
-        Y_val = np.ascontiguousarray(self._encode_validation_target(y_val), dtype=dtype)
+        Y_val = np.ascontiguousarray(
+            self._encode_validation_target(y_val), dtype=self._target_dtype(dtype)
+        )
         sw_val = _check_sample_weight(sw_val, X_val.shape[0], dtype)
         return X_val, Y_val, sw_val
 

@@ -313,6 +313,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 f"{self.classes_}. 'y' has {classes}."
             )
 
+    def _target_dtype(self, dtype):
+        # One-hot targets as booleans take an eighth of the memory of floats;
+        # the fused losses read them directly.
+        return bool
+
     def _effective_sample_weight(self, Y, sample_weight, dtype):
         """``sample_weight`` times the weight of each sample's class."""
         if self.class_weight is None:

@@ -18,6 +18,9 @@ pre-activation ``z`` is simply ``prediction - y``. Computing the loss from
 probabilities keeps it finite for any logit: there is no ``log(0)`` and no
 overflow.
 
+Targets may be floats or, for classification, booleans (one-hot or label
+indicators), which take an eighth of the memory.
+
 The loss of a batch is the (sample-weighted) mean of the per-sample losses.
 Every ``value_and_delta`` writes into a caller-provided ``delta`` buffer the
 gradient of that mean with respect to ``z``, already divided by the batch's

@@ -14,8 +14,9 @@ from ._linalg import axpy
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "clip_by_global_norm", "make_optimizer"]
 
 # Elements per chunk of the Adam update: four float64 chunks of this size
-# (parameters, gradient, two moments) fit in a typical 256 KiB L2 cache.
-_CHUNK = 8192
+# (parameters, gradient, two moments) fit in a 1 MiB L2 cache; measured
+# fastest among 1k..32k on 147k- and 320k-parameter models.
+_CHUNK = 16384
 
 
 class SGD:

@@ -20,7 +20,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._compat import Interval, Options, StrOptions, _fit_context
+from ._callbacks import callback_hooks
+from ._compat import CallbackSupportMixin, Interval, Options, StrOptions, _fit_context, with_callbacks
 from ._engine import HIDDEN_ACTIVATIONS, Network, forward_logits, make_optimizer, make_schedule
 from ._training import Progress, StochasticConfig, fit_lbfgs, fit_stochastic
 from ._version import __version__
@@ -73,7 +74,7 @@ def _resolve_batch_size(batch_size, n_samples):
     return int(np.clip(batch_size, 1, n_samples))
 
 
-class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
+class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of skdeep's multi-layer perceptrons.
 
     Warning: this class should not be used directly; use
@@ -222,6 +223,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------
     # Fitting
     # ------------------------------------------------------------------
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.
@@ -282,11 +284,14 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
         """
         snapshot = dict(self.__dict__)
         try:
+            self._raw_data = (X, y, sample_weight)  # for sklearn callbacks
             return self._fit_unsafe(X, y, sample_weight, incremental, validation_data)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
+        finally:
+            self.__dict__.pop("_raw_data", None)
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, validation_data):
         hidden_layer_sizes = self._hidden_layer_sizes()
@@ -421,7 +426,15 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
     def _log(self):
         return print if self.verbose else None
 
+    def _hooks(self, network, task_name, max_subtasks):
+        """sklearn-callback hooks for this fit, with the root task begun."""
+        hooks = callback_hooks(self, *self._raw_data, max_subtasks, task_name)
+        if hooks is not None:
+            hooks.fit_begin(network)
+        return hooks
+
     def _fit_lbfgs(self, network, X, Y, sample_weight):
+        hooks = self._hooks(network, "lbfgs-iter", self.max_iter + 1)
         outcome, n_iter, loss, loss_curve = fit_lbfgs(
             network,
             X,
@@ -432,7 +445,10 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             self.max_fun,
             self.tol,
             log=self._log(),
+            hooks=hooks,
         )
+        if hooks is not None:
+            hooks.fit_end(network)
         self._check_finite(outcome, network, X)
         self._publish(network)
         self.n_iter_ = min(n_iter, self.max_iter)
@@ -493,6 +509,7 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             validation = self._validation(X_val, Y_val, sw_val)
         # Scorers call predict on the estimator: let it see the live weights.
         self._publish(network)
+        hooks = self._hooks(network, "epoch", 1 if incremental else self.max_iter)
         config = StochasticConfig(
             batch_size=_resolve_batch_size(self.batch_size, X.shape[0]),
             max_iter=self.max_iter,
@@ -518,7 +535,10 @@ class BaseMultilayerPerceptron(BaseEstimator, metaclass=ABCMeta):
             validation=validation,
             log=self._log(),
             dropout_random_state=self._dropout_random_state(network, random_state),
+            hooks=hooks,
         )
+        if hooks is not None:
+            hooks.fit_end(network)
         self._check_finite(outcome, network, X)
         self._store_progress(progress, optimizer, incremental)
         self._publish(network)

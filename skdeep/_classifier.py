@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._base import BaseMultilayerPerceptron
-from ._compat import StrOptions, _fit_context
+from ._compat import StrOptions, _fit_context, with_callbacks
 from ._engine import loss_for_output
 
 
@@ -368,6 +368,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     # Public API
     # ------------------------------------------------------------------
     @available_if(lambda est: est._check_solver())
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single epoch over the given data.

@@ -15,4 +15,34 @@ from sklearn.utils._param_validation import (
     StrOptions,
 )
 
-__all__ = ["_fit_context", "Interval", "InvalidParameterError", "Options", "StrOptions"]
+try:  # sklearn's callback API, new in scikit-learn 1.9
+    from sklearn.callback import CallbackSupportMixin, with_callbacks
+
+    SKLEARN_HAS_CALLBACKS = True
+except ImportError:  # older scikit-learn: estimators work, callbacks are refused
+    SKLEARN_HAS_CALLBACKS = False
+
+    class CallbackSupportMixin:
+        """Stand-in for ``sklearn.callback.CallbackSupportMixin``."""
+
+        def set_callbacks(self, *callbacks):
+            raise RuntimeError(
+                "set_callbacks needs scikit-learn >= 1.9 (sklearn.callback); "
+                "upgrade scikit-learn or use verbose=True and history_ instead."
+            )
+
+    def with_callbacks(method):
+        """Stand-in for ``sklearn.callback.with_callbacks``: no callbacks to manage."""
+        return method
+
+
+__all__ = [
+    "_fit_context",
+    "Interval",
+    "InvalidParameterError",
+    "Options",
+    "StrOptions",
+    "CallbackSupportMixin",
+    "with_callbacks",
+    "SKLEARN_HAS_CALLBACKS",
+]

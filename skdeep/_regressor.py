@@ -9,7 +9,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from ._base import BaseMultilayerPerceptron
 from numbers import Real
 
-from ._compat import Interval, StrOptions, _fit_context
+from ._compat import Interval, StrOptions, _fit_context, with_callbacks
 from ._engine import LOSSES, loss_for_output
 
 _OUTPUT_ACTIVATION = {
@@ -322,6 +322,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         return Y[:, 0] if Y.shape[1] == 1 else Y
 
     @available_if(lambda est: est._check_solver())
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with a single epoch over the given data.

@@ -188,6 +188,7 @@ def fit_stochastic(
     validation=None,
     log=None,
     dropout_random_state=None,
+    hooks=None,
 ):
     """Mini-batch training: the epoch loop of the stochastic solvers.
 
@@ -220,6 +221,9 @@ def fit_stochastic(
         Receives one line of text per epoch (verbose output).
     dropout_random_state : numpy.random.Generator, default=None
         Source of dropout masks, for networks with dropout.
+    hooks : EpochHooks, default=None
+        Called around every epoch (sklearn callbacks); ``hooks.epoch_end``
+        returning True stops training.
 
     Returns
     -------
@@ -242,6 +246,8 @@ def fit_stochastic(
                 # Reshuffle the previous order (as sklearn does), so the same
                 # random_state visits the same batches as sklearn's MLP.
                 order = order[random_state.permutation(n_samples)]
+            if hooks is not None:
+                hooks.epoch_begin(network)
             started = time.perf_counter()
             learning_rate = optimizer.learning_rate
             # Overflow is how divergence shows; it is detected just below.
@@ -278,6 +284,9 @@ def fit_stochastic(
                 progress.no_improvement_count = 0
                 if log is not None:
                     log(message + f" Setting learning rate to {new_rate:f}")
+            if hooks is not None and hooks.epoch_end(network):
+                outcome = TrainingOutcome("converged", "Stopped by a callback.")
+                break
             if config.incremental:
                 outcome = TrainingOutcome("incremental")
                 break
@@ -289,7 +298,7 @@ def fit_stochastic(
     return outcome
 
 
-def fit_lbfgs(network, X, Y, weights, alpha, max_iter, max_fun, tol, log=None):
+def fit_lbfgs(network, X, Y, weights, alpha, max_iter, max_fun, tol, log=None, hooks=None):
     """Full-batch training with SciPy's L-BFGS-B.
 
     Parameters
@@ -306,6 +315,9 @@ def fit_lbfgs(network, X, Y, weights, alpha, max_iter, max_fun, tol, log=None):
         Projected-gradient tolerance (``gtol``).
     log : callable, default=None
         Receives one line per iteration.
+    hooks : EpochHooks, default=None
+        Called around every iteration (sklearn callbacks); ``hooks.epoch_end``
+        returning True stops the optimisation.
 
     Returns
     -------
@@ -329,6 +341,14 @@ def fit_lbfgs(network, X, Y, weights, alpha, max_iter, max_fun, tol, log=None):
         loss_curve.append(float(intermediate_result.fun))
         if log is not None:
             log(f"Iteration {len(loss_curve)}, loss = {loss_curve[-1]:.8f}")
+        if hooks is not None:
+            network.params[...] = intermediate_result.x
+            if hooks.epoch_end(network):
+                raise StopIteration  # SciPy >= 1.11 ends the optimisation cleanly
+            hooks.epoch_begin(network)
+
+    if hooks is not None:
+        hooks.epoch_begin(network)
 
     result = scipy.optimize.minimize(
         loss_and_grad,

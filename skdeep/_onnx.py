@@ -1,0 +1,454 @@
+"""Export of fitted multi-layer perceptrons to ONNX.
+
+The graph is written directly with ``onnx.helper``: one ``MatMul`` and one
+``Add`` per layer, the hidden activations of the fitted model, and the output
+activation of the task. ``onnx`` is imported only when :func:`to_onnx` is
+called, so skdeep itself does not depend on it.
+
+Hidden activations map to ONNX operators as follows: ``Sigmoid``, ``Tanh``,
+``Relu``; in float32 ``LeakyRelu`` and ``Softplus`` (in float64 these two are
+composed from primitive operators, whose constants keep double precision and
+which onnxruntime implements for doubles). ELU and SELU are always composed
+from primitives: ONNX's ``Elu`` and ``Selu`` compute ``exp(z) - 1``, which
+loses all relative precision near 0 where skdeep uses ``expm1``. GELU (tanh
+approximation) is composed from primitives too, so the graph needs no recent
+opset.
+"""
+
+import importlib.util
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.utils.validation import check_is_fitted
+
+from ._engine.activations import LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE
+from ._version import __version__
+
+__all__ = ["to_onnx"]
+
+# Every operator of the graph exists with today's semantics since opset 13
+# (Softmax over one axis, Gather/ArgMax/Concat on all tensor types); 17 is
+# read by every onnxruntime release of the last years.
+_MIN_OPSET = 13
+_DEFAULT_OPSET = 17
+_GELU_CUBIC = 0.044715
+
+
+def _require_onnx():
+    try:
+        import onnx
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "to_onnx requires the 'onnx' package. Install it with "
+            "`python -m pip install onnx onnxruntime` (or skdeep's `onnx` extra)."
+        ) from exc
+    return onnx
+
+
+def _check_estimator(estimator):
+    """The estimator's kind ('classifier' or 'regressor'); raise if unusable."""
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+
+    from ._base import BaseMultilayerPerceptron
+
+    if not isinstance(estimator, (BaseMultilayerPerceptron, SkMLPClassifier, SkMLPRegressor)):
+        raise TypeError(
+            "to_onnx exports skdeep's MLPClassifier and MLPRegressor (and "
+            "scikit-learn's MLPs); got an instance of "
+            f"{type(estimator).__name__}. To export a Pipeline, export its "
+            "final MLP and apply the preprocessing before it."
+        )
+    check_is_fitted(
+        estimator,
+        attributes=["coefs_", "intercepts_"],
+        msg=(
+            f"This {type(estimator).__name__} instance is not fitted yet: call "
+            "'fit' with appropriate arguments before exporting it with to_onnx."
+        ),
+    )
+    return "classifier" if is_classifier(estimator) else "regressor"
+
+
+def _hidden_activations(estimator):
+    n_hidden = len(estimator.coefs_) - 1
+    names = getattr(estimator, "_hidden_activations", None)
+    if names is None:
+        activation = estimator.activation
+        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+    names = list(names)
+    if len(names) != n_hidden:
+        raise ValueError(
+            f"The estimator has {n_hidden} hidden layer(s) but {len(names)} "
+            "hidden activation(s); it cannot be exported."
+        )
+    return names
+
+
+def _check_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {dtype}.")
+    return dtype
+
+
+def _check_opset(opset, onnx):
+    if opset is None:
+        return _DEFAULT_OPSET
+    latest = onnx.defs.onnx_opset_version()
+    if not isinstance(opset, Integral) or isinstance(opset, bool) or not (
+        _MIN_OPSET <= opset <= latest
+    ):
+        raise ValueError(
+            f"opset must be an integer from {_MIN_OPSET} to {latest} (the newest "
+            f"opset of the installed onnx package), got {opset!r}."
+        )
+    return int(opset)
+
+
+class _GraphBuilder:
+    """Accumulates nodes and initializers; every value gets a fresh name."""
+
+    def __init__(self, onnx, dtype):
+        self.onnx = onnx
+        self.dtype = dtype
+        self.elem_type = onnx.helper.np_dtype_to_tensor_dtype(dtype)
+        self.nodes = []
+        self.initializers = []
+        self._count = 0
+
+    def _name(self, stem):
+        self._count += 1
+        return f"{stem}_{self._count}"
+
+    def constant(self, stem, values, dtype=None):
+        """An initializer holding ``values`` (in the graph's float dtype by default)."""
+        array = np.asarray(values, dtype=self.dtype if dtype is None else dtype)
+        name = self._name(stem)
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def string_constant(self, stem, values):
+        """A 1-D STRING initializer (UTF-8 encoded)."""
+        name = self._name(stem)
+        encoded = [str(value).encode("utf-8") for value in values]
+        self.initializers.append(
+            self.onnx.helper.make_tensor(
+                name, self.onnx.TensorProto.STRING, [len(encoded)], encoded
+            )
+        )
+        return name
+
+    def op(self, op_type, *inputs, output=None, **attributes):
+        """Append a node; return the name of its (single) output."""
+        output = output or self._name(op_type.lower())
+        self.nodes.append(
+            self.onnx.helper.make_node(
+                op_type, list(inputs), [output], name=self._name(f"{op_type}_node"),
+                **attributes,
+            )
+        )
+        return output
+
+    # -- activations -------------------------------------------------------
+    def hidden_activation(self, name, z):
+        native = self.dtype == np.float32
+        if name == "identity":
+            return z
+        if name == "logistic":
+            return self.op("Sigmoid", z)
+        if name == "tanh":
+            return self.op("Tanh", z)
+        if name == "relu":
+            return self.op("Relu", z)
+        if name == "leaky_relu":
+            if native:
+                return self.op("LeakyRelu", z, alpha=LEAKY_SLOPE)
+            # max(z, slope * z), as the engine computes it.
+            return self.op("Max", z, self.op("Mul", z, self.constant("leaky_slope", LEAKY_SLOPE)))
+        if name == "elu":
+            return self._where_negative(z, self._expm1(z))
+        if name == "selu":
+            # Scale each branch rather than the result: onnxruntime would fuse
+            # a scalar Mul before the next MatMul into a FusedMatMul whose
+            # float32 ``alpha`` attribute rounds the scale (and the order of
+            # the products would differ from the engine's).
+            scale = self.constant("selu_scale", SELU_SCALE)
+            negative = self.op("Mul", self.constant("selu_alpha", SELU_ALPHA), self._expm1(z))
+            return self._where_negative(
+                z, self.op("Mul", negative, scale), positive_branch=self.op("Mul", z, scale)
+            )
+        if name == "softplus":
+            if native:
+                return self.op("Softplus", z)
+            # log(1 + e**z) = max(z, 0) + log(1 + e**-|z|): no overflow.
+            tail = self.op("Exp", self.op("Neg", self.op("Abs", z)))
+            log_tail = self.op("Log", self.op("Add", self.constant("one", 1.0), tail))
+            return self.op("Add", self.op("Relu", z), log_tail)
+        if name == "gelu":
+            # z / 2 * (1 + tanh(sqrt(2 / pi) * (z + 0.044715 z**3)))
+            cube = self.op("Mul", self.op("Mul", z, z), z)
+            inner = self.op(
+                "Add", z, self.op("Mul", self.constant("gelu_cubic", _GELU_CUBIC), cube)
+            )
+            scaled = self.op("Mul", self.constant("sqrt_2_over_pi", np.sqrt(2.0 / np.pi)), inner)
+            gate = self.op("Add", self.constant("one", 1.0), self.op("Tanh", scaled))
+            half_gate = self.op("Mul", self.constant("half", 0.5), gate)
+            return self.op("Mul", z, half_gate)
+        raise ValueError(f"Cannot export the hidden activation {name!r} to ONNX.")
+
+    def _expm1(self, z):
+        """``exp(z) - 1`` to full relative precision near 0 (there is no Expm1 op).
+
+        ``exp(z) - 1`` cancels for small ``|z|``, and the error grows through
+        the next layers; ``2 t / (1 - t)`` with ``t = tanh(z / 2)`` is the
+        same function without cancellation for the ``z < 0`` where it is used.
+        """
+        t = self.op("Tanh", self.op("Mul", z, self.constant("half", 0.5)))
+        numerator = self.op("Add", t, t)
+        return self.op("Div", numerator, self.op("Sub", self.constant("one", 1.0), t))
+
+    def _where_negative(self, z, negative_branch, positive_branch=None):
+        is_negative = self.op("Less", z, self.constant("zero", 0.0))
+        return self.op("Where", is_negative, negative_branch, positive_branch or z)
+
+
+def _class_table(builder, classes):
+    """Initializer of the class labels and the ONNX element type of ``label``."""
+    onnx = builder.onnx
+    classes = np.asarray(classes)
+    if len(classes) == 1:
+        # A model fitted on one class predicts it whatever the probability.
+        classes = np.concatenate([classes, classes])
+    kind = classes.dtype.kind
+    if kind == "b":
+        return builder.constant("classes", classes, np.bool_), onnx.TensorProto.BOOL
+    if kind in "iu":
+        if kind == "u" and classes.max() > np.iinfo(np.int64).max:
+            raise ValueError("Class labels above 2**63 - 1 cannot be exported.")
+        return builder.constant("classes", classes, np.int64), onnx.TensorProto.INT64
+    if kind == "f":
+        float_type = classes.dtype if classes.dtype == np.float32 else np.float64
+        return (
+            builder.constant("classes", classes, float_type),
+            onnx.helper.np_dtype_to_tensor_dtype(np.dtype(float_type)),
+        )
+    if kind in "US" or (kind == "O" and all(isinstance(c, str) for c in classes)):
+        return builder.string_constant("classes", classes), onnx.TensorProto.STRING
+    raise TypeError(
+        f"Class labels of dtype {classes.dtype} cannot be exported to ONNX; use "
+        "integers, floats, booleans or strings."
+    )
+
+
+def _classifier_outputs(builder, estimator, logits):
+    """Nodes from the logits to 'label' and 'probabilities'; their value infos."""
+    onnx = builder.onnx
+    make_info = onnx.helper.make_tensor_value_info
+    n_outputs = int(estimator.n_outputs_)
+    out_activation = estimator.out_activation_
+    if out_activation == "softmax":
+        kind = "multiclass"
+    elif out_activation == "logistic":
+        kind = "binary" if n_outputs == 1 else "multilabel"
+    else:
+        raise ValueError(f"Unknown classifier output activation {out_activation!r}.")
+
+    if kind == "multilabel":
+        builder.op("Sigmoid", logits, output="probabilities")
+        exceeds = builder.op("Greater", "probabilities", builder.constant("threshold", 0.5))
+        builder.op("Cast", exceeds, output="label", to=onnx.TensorProto.INT64)
+        return [
+            make_info("label", onnx.TensorProto.INT64, [None, n_outputs]),
+            make_info("probabilities", builder.elem_type, [None, n_outputs]),
+        ]
+
+    if kind == "binary":
+        # [sigmoid(-z), sigmoid(z)]: no cancellation in 1 - sigmoid(z), and
+        # class 1 where its probability exceeds 0.5 (sklearn's threshold).
+        negative = builder.op("Sigmoid", builder.op("Neg", logits))
+        positive = builder.op("Sigmoid", logits)
+        builder.op("Concat", negative, positive, output="probabilities", axis=1)
+        index = builder.op(
+            "Cast",
+            builder.op("Greater", positive, builder.constant("threshold", 0.5)),
+            to=onnx.TensorProto.INT64,
+        )
+        index = builder.op("Reshape", index, builder.constant("flat", [-1], np.int64))
+        n_classes = 2
+    else:
+        builder.op("Softmax", logits, output="probabilities", axis=1)
+        # The first maximum on ties, like numpy's argmax.
+        index = builder.op("ArgMax", "probabilities", axis=1, keepdims=0)
+        n_classes = n_outputs
+
+    classes, label_type = _class_table(builder, estimator.classes_)
+    builder.op("Gather", classes, index, output="label", axis=0)
+    return [
+        make_info("label", label_type, [None]),
+        make_info("probabilities", builder.elem_type, [None, n_classes]),
+    ]
+
+
+def _regressor_outputs(builder, estimator, logits):
+    onnx = builder.onnx
+    if estimator.out_activation_ == "exp":
+        builder.op("Exp", logits, output="variable")
+    elif estimator.out_activation_ == "identity":
+        builder.op("Identity", logits, output="variable")
+    else:
+        raise ValueError(
+            f"Unknown regressor output activation {estimator.out_activation_!r}."
+        )
+    n_outputs = int(estimator.n_outputs_)
+    return [onnx.helper.make_tensor_value_info("variable", builder.elem_type, [None, n_outputs])]
+
+
+def to_onnx(estimator, *, dtype=np.float32, opset=None):
+    """Export a fitted MLP to an ONNX model.
+
+    The graph computes what ``predict`` (and, for classifiers,
+    ``predict_proba``) computes: one ``MatMul`` and ``Add`` per layer, the
+    fitted hidden activations, then the output activation. It is built with
+    the ``onnx`` package alone and can be run by any ONNX runtime, for
+    instance ``onnxruntime``.
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+        A fitted skdeep estimator (scikit-learn's own
+        :class:`~sklearn.neural_network.MLPClassifier` and
+        :class:`~sklearn.neural_network.MLPRegressor` are accepted too).
+    dtype : {numpy.float32, numpy.float64}, default=numpy.float32
+        Element type of the input, the weights and the float outputs. The
+        weights are cast to it: a model fitted in float64 and exported in
+        float32 agrees with ``predict`` to float32 precision.
+    opset : int, default=None
+        ONNX opset of the default domain, from 13 to the newest opset of the
+        installed ``onnx``. None uses 17, which every recent runtime reads.
+
+    Returns
+    -------
+    model : onnx.ModelProto
+        A checked ONNX model with one input, ``"X"``, of shape
+        ``(None, n_features_in_)`` (columns in training order, dense). A
+        classifier has two outputs: ``"label"``, of shape ``(None,)``, holding
+        the predicted classes with the type of ``classes_`` (int64, float,
+        bool or string), or for multilabel targets an int64 indicator matrix
+        of shape ``(None, n_outputs_)``; and ``"probabilities"``, of shape
+        ``(None, n_classes)``. A regressor has one output, ``"variable"``,
+        always 2-D, of shape ``(None, n_outputs_)``: where ``predict``
+        returns a 1-D array for a single target, the ONNX output has one
+        column.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator has not been fitted.
+    TypeError
+        If ``estimator`` is not a multi-layer perceptron, or its class labels
+        have a type ONNX cannot hold.
+    ImportError
+        If the ``onnx`` package is not installed.
+
+    See Also
+    --------
+    MLPClassifier.predict_proba : The probabilities the graph reproduces.
+
+    Notes
+    -----
+    The ONNX input must have the dtype of the export: feed float32 arrays to
+    a float32 model. Sparse input is not supported by the graph; densify it.
+    Feature names are not part of the graph: pass columns in the order of
+    ``feature_names_in_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from skdeep import MLPClassifier, to_onnx
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X = X.astype(np.float32)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs",
+    ...                     max_iter=300, random_state=0).fit(X, y)
+    >>> model = to_onnx(clf)
+    >>> [output.name for output in model.graph.output]
+    ['label', 'probabilities']
+
+    Run it with onnxruntime:
+
+    >>> import onnxruntime as ort
+    >>> session = ort.InferenceSession(model.SerializeToString(),
+    ...                                providers=["CPUExecutionProvider"])
+    >>> label, probabilities = session.run(None, {"X": X[:5]})
+    >>> bool(np.array_equal(label, clf.predict(X[:5])))
+    True
+    >>> bool(np.allclose(probabilities, clf.predict_proba(X[:5]), atol=1e-6))
+    True
+
+    Save it with ``onnx.save(model, "model.onnx")``.
+    """
+    onnx = _require_onnx()
+    kind = _check_estimator(estimator)
+    dtype = _check_dtype(dtype)
+    opset = _check_opset(opset, onnx)
+    hidden_activations = _hidden_activations(estimator)
+
+    builder = _GraphBuilder(onnx, dtype)
+    n_features = int(estimator.coefs_[0].shape[0])
+    activation = "X"
+    last = len(estimator.coefs_) - 1
+    for i, (W, b) in enumerate(zip(estimator.coefs_, estimator.intercepts_)):
+        weights = builder.constant(f"coefficient_{i}", W)
+        bias = builder.constant(f"intercept_{i}", b)
+        z = builder.op("Add", builder.op("MatMul", activation, weights), bias)
+        activation = z if i == last else builder.hidden_activation(hidden_activations[i], z)
+
+    if kind == "classifier":
+        outputs = _classifier_outputs(builder, estimator, activation)
+    else:
+        outputs = _regressor_outputs(builder, estimator, activation)
+
+    graph = onnx.helper.make_graph(
+        builder.nodes,
+        f"skdeep_{type(estimator).__name__}",
+        [onnx.helper.make_tensor_value_info("X", builder.elem_type, [None, n_features])],
+        outputs,
+        initializer=builder.initializers,
+    )
+    opset_imports = [onnx.helper.make_opsetid("", opset)]
+    model = onnx.helper.make_model(
+        graph,
+        opset_imports=opset_imports,
+        # The oldest IR version that can carry this opset: readable by as
+        # many runtimes as possible.
+        ir_version=onnx.helper.find_min_ir_version_for(opset_imports),
+        producer_name="skdeep",
+        producer_version=__version__,
+        doc_string=f"{type(estimator).__name__} exported by skdeep {__version__}.",
+    )
+    onnx.helper.set_model_props(
+        model,
+        {
+            "estimator": f"{type(estimator).__module__}.{type(estimator).__name__}",
+            "out_activation": str(estimator.out_activation_),
+            "hidden_activations": ",".join(hidden_activations),
+        },
+    )
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _examples_runnable():
+    return all(
+        importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime")
+    )
+
+
+if not _examples_runnable() and to_onnx.__doc__:  # pragma: no cover
+    # The examples need onnx and onnxruntime; without them doctest skips them.
+    to_onnx.__doc__ = "\n".join(
+        line + "  # doctest: +SKIP" if line.lstrip().startswith(">>>") else line
+        for line in to_onnx.__doc__.splitlines()
+    )

@@ -160,11 +160,11 @@ def _epoch_record(progress, epoch_loss, learning_rate, seconds, validation, netw
 
 
 def _format_record(record):
-    """sklearn's verbose line, plus validation and timing when known."""
+    """One compact verbose line per epoch: sklearn's, plus score and time."""
     line = f"Iteration {record['epoch']}, loss = {record['loss']:.8f}"
     if "validation_score" in record:
-        line += f"\nValidation score: {record['validation_score']:f}"
-    return line
+        line += f", validation score = {record['validation_score']:.6f}"
+    return line + f", time = {record['time']:.3f}s"
 
 
 def _plateau_message(config, early_stopping):

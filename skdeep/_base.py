@@ -805,7 +805,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
     # Persistence
     # ------------------------------------------------------------------
     def __getstate__(self):
-        state = super().__getstate__()
+        # sklearn may hand back the instance's own __dict__: copy before tagging.
+        state = dict(super().__getstate__())
         state["_skdeep_version"] = __version__
         return state
 

@@ -4,8 +4,8 @@ scikit-learn's plotting helpers (``RocCurveDisplay``, ``LearningCurveDisplay``
 ...) share one convention: the constructor stores the numbers to draw,
 ``plot`` draws them and keeps the matplotlib objects as attributes ending in
 ``_``, and ``from_estimator`` builds the display from a fitted estimator.
-:class:`TrainingHistoryDisplay` follows it for ``loss_curve_`` and
-``validation_scores_``.
+:class:`TrainingHistoryDisplay` follows it for ``loss_curve_``,
+``validation_loss_curve_`` and ``validation_scores_``.
 
 matplotlib is an optional dependency; it is imported only when plotting.
 """
@@ -39,11 +39,14 @@ def _as_curve(values, name):
 
 
 class TrainingHistoryDisplay:
-    """Training loss and validation score of a network, epoch by epoch.
+    """Training loss, validation loss and validation score, epoch by epoch.
 
-    The training loss is drawn on the left axis; the validation score (held
-    out by ``early_stopping=True``), when there is one, on a twin axis on the
-    right, because the two quantities have different scales. Build it with
+    The training loss is drawn on the left axis, with the loss on the
+    validation data (held out by ``early_stopping=True`` or passed to ``fit``
+    as ``X_val, y_val``), when there is one, as a dashed line on the same
+    axis: both are the same quantity, so the gap between them shows
+    overfitting directly. The validation score, when there is one, goes on a
+    twin axis on the right, because its scale is different. Build it with
     :meth:`from_estimator` from a fitted :class:`~skdeep.MLPClassifier` or
     :class:`~skdeep.MLPRegressor` (scikit-learn's MLPs work too), or directly
     from the numbers, then call :meth:`plot`.
@@ -58,6 +61,10 @@ class TrainingHistoryDisplay:
         ``validation_scores_``. ``None`` draws the loss only.
     estimator_name : str, default=None
         Name shown as the title of the plot. ``None`` shows no title.
+    validation_loss_curve : array-like of shape (n_epochs,), default=None
+        Loss on the validation data after each epoch, as in
+        ``validation_loss_curve_``, drawn dashed on the loss axis. ``None``
+        draws no validation loss.
 
     Attributes
     ----------
@@ -70,6 +77,9 @@ class TrainingHistoryDisplay:
         Figure containing the axes.
     lines_ : list of matplotlib Line2D
         The loss line, followed by the validation-score line if there is one.
+    validation_loss_line_ : matplotlib Line2D or None
+        The dashed validation-loss line, or ``None`` when there is no
+        validation loss. It is in the legend but not in ``lines_``.
 
     See Also
     --------
@@ -88,16 +98,21 @@ class TrainingHistoryDisplay:
     >>> display = TrainingHistoryDisplay.from_estimator(clf)
     >>> [line.get_label() for line in display.lines_]
     ['Training loss', 'Validation score']
+    >>> display.validation_loss_line_.get_label()
+    'Validation loss'
     >>> display.ax_.get_xlabel()
     'Epoch'
     >>> import matplotlib.pyplot as plt
     >>> plt.close(display.figure_)
     """
 
-    def __init__(self, loss_curve, validation_scores=None, estimator_name=None):
+    def __init__(
+        self, loss_curve, validation_scores=None, estimator_name=None, validation_loss_curve=None
+    ):
         self.loss_curve = loss_curve
         self.validation_scores = validation_scores
         self.estimator_name = estimator_name
+        self.validation_loss_curve = validation_loss_curve
 
     def plot(self, ax=None, **kwargs):
         """Draw the training history.
@@ -109,13 +124,15 @@ class TrainingHistoryDisplay:
             The validation score, if any, goes on a twin of these axes.
         **kwargs : dict
             Keyword arguments passed to matplotlib's ``plot`` for the loss
-            line (for example ``color`` or ``label``).
+            line (for example ``color`` or ``label``). The validation-loss
+            line takes the same color, dashed, and the label
+            ``"<label> (validation)"`` when a ``label`` is given.
 
         Returns
         -------
         display : TrainingHistoryDisplay
-            The display, with ``ax_``, ``ax_validation_``, ``figure_`` and
-            ``lines_`` set.
+            The display, with ``ax_``, ``ax_validation_``, ``figure_``,
+            ``lines_`` and ``validation_loss_line_`` set.
         """
         plt = _import_pyplot()
         loss = _as_curve(self.loss_curve, "loss_curve")
@@ -128,6 +145,19 @@ class TrainingHistoryDisplay:
         ax.set_xlabel("Epoch")
         ax.set_ylabel("Training loss")
         lines = [loss_line]
+
+        validation_loss_line = None
+        if self.validation_loss_curve is not None:
+            validation_loss = _as_curve(self.validation_loss_curve, "validation_loss_curve")
+            label = f"{kwargs['label']} (validation)" if "label" in kwargs else "Validation loss"
+            (validation_loss_line,) = ax.plot(
+                np.arange(1, validation_loss.size + 1),
+                validation_loss,
+                label=label,
+                color=loss_line.get_color(),
+                linestyle="--",
+            )
+            ax.set_ylabel("Loss")
 
         ax_validation = None
         if self.validation_scores is not None:
@@ -143,8 +173,11 @@ class TrainingHistoryDisplay:
             lines.append(score_line)
 
         # One legend for both axes, on the axes drawn last so it stays on top.
+        legend_lines = list(lines)
+        if validation_loss_line is not None:
+            legend_lines.insert(1, validation_loss_line)
         legend_ax = ax if ax_validation is None else ax_validation
-        legend_ax.legend(lines, [line.get_label() for line in lines], loc="best")
+        legend_ax.legend(legend_lines, [line.get_label() for line in legend_lines], loc="best")
         if self.estimator_name is not None:
             ax.set_title(self.estimator_name)
 
@@ -152,10 +185,11 @@ class TrainingHistoryDisplay:
         self.ax_validation_ = ax_validation
         self.figure_ = ax.figure
         self.lines_ = lines
+        self.validation_loss_line_ = validation_loss_line
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, ax=None, **kwargs):
+    def from_estimator(cls, estimator, ax=None, *, validation_loss=True, **kwargs):
         """Plot the training history of a fitted network.
 
         Parameters
@@ -167,6 +201,11 @@ class TrainingHistoryDisplay:
             last step is one.
         ax : matplotlib Axes, default=None
             Axes to draw on. ``None`` creates a new figure and axes.
+        validation_loss : bool, default=True
+            Whether to draw the estimator's ``validation_loss_curve_`` (a
+            skdeep attribute, set when the network was trained with
+            validation data) dashed on the loss axis. ``False`` draws the
+            training loss and the validation score only.
         **kwargs : dict
             Keyword arguments passed to matplotlib's ``plot`` for the loss
             line.
@@ -202,9 +241,16 @@ class TrainingHistoryDisplay:
                 "a fitted neural network such as skdeep.MLPClassifier or "
                 "skdeep.MLPRegressor."
             )
+        validation_loss_curve = None
+        if validation_loss:
+            curve = getattr(network, "validation_loss_curve_", None)
+            # None or empty (no validation data, or sklearn's MLP): nothing to draw.
+            if curve is not None and len(curve) > 0:
+                validation_loss_curve = curve
         display = cls(
             loss_curve=loss_curve,
             validation_scores=getattr(network, "validation_scores_", None),
             estimator_name=name,
+            validation_loss_curve=validation_loss_curve,
         )
         return display.plot(ax=ax, **kwargs)

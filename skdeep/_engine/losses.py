@@ -19,7 +19,8 @@ probabilities keeps it finite for any logit: there is no ``log(0)`` and no
 overflow.
 
 Targets may be floats or, for classification, booleans (one-hot or label
-indicators), which take an eighth of the memory.
+indicators), which take an eighth of the memory. Classification targets must
+be 0/1: the cross-entropies sum the true-class logits through a boolean mask.
 
 The loss of a batch is the (sample-weighted) mean of the per-sample losses.
 Every ``value_and_delta`` writes into a caller-provided ``delta`` buffer the
@@ -59,7 +60,8 @@ def _row_scale(n_samples, weights, dtype):
 def _weighted_mean(per_sample, weights):
     """Mean of per-sample losses, weighted by ``weights`` when given."""
     if weights is None:
-        return float(per_sample.mean())
+        # add.reduce skips np.mean's Python-level overhead (per mini-batch).
+        return float(np.add.reduce(per_sample, axis=None)) / per_sample.shape[0]
     total = weights.sum()
     if total <= 0:
         return 0.0
@@ -185,6 +187,22 @@ class BinaryCrossEntropy(_FusedLoss):
         """``log(sigmoid(z))`` computed stably."""
         return -np.logaddexp(0.0, -Z)
 
+    def value_and_delta(self, Z, Y, weights, delta):
+        # Elementwise loss softplus(z) - y z, with the y z term summed through
+        # a boolean mask instead of a product array.
+        np.logaddexp(0.0, Z, out=delta)
+        mask = Y.astype(bool, copy=False)
+        if weights is None:
+            total = np.add.reduce(delta, axis=None) - np.add.reduce(Z, axis=None, where=mask)
+            loss = float(total) / Z.shape[0]
+        else:
+            per_sample = np.add.reduce(delta, axis=1) - np.add.reduce(Z, axis=1, where=mask)
+            loss = _weighted_mean(per_sample, weights)
+        expit(Z, out=delta)
+        delta -= Y
+        delta *= _row_scale(Z.shape[0], weights, Z.dtype)
+        return loss
+
 
 class CategoricalCrossEntropy(_FusedLoss):
     """Cross-entropy with the softmax output activation (multiclass).
@@ -222,16 +240,19 @@ class CategoricalCrossEntropy(_FusedLoss):
 
     def value_and_delta(self, Z, Y, weights, delta):
         # The softmax and the log-sum-exp share the shifted exponentials.
-        row_max = Z.max(axis=1, keepdims=True)
-        np.subtract(Z, row_max, out=delta)
+        row_max = np.maximum.reduce(Z, axis=1)
+        np.subtract(Z, row_max[:, np.newaxis], out=delta)
         np.exp(delta, out=delta)
-        row_sum = delta.sum(axis=1, keepdims=True)
-        delta /= row_sum
-        log_sum_exp = (row_max + np.log(row_sum))[:, 0]
-        per_sample = log_sum_exp - np.einsum("ij,ij->i", Y, Z)
+        row_sum = np.add.reduce(delta, axis=1)
+        log_sum_exp = np.log(row_sum)
+        log_sum_exp += row_max
+        # The logit of the true class, summed without materialising Y * Z.
+        true_logit = np.add.reduce(Z, axis=1, where=Y.astype(bool, copy=False))
+        delta /= row_sum[:, np.newaxis]
         delta -= Y
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)
-        return _weighted_mean(per_sample, weights)
+        log_sum_exp -= true_logit
+        return _weighted_mean(log_sum_exp, weights)
 
 
 class Huber(_FusedLoss):

@@ -68,6 +68,29 @@ def _weighted_mean(per_sample, weights):
     return float(np.dot(weights, per_sample) / total)
 
 
+def _row_max(Z):
+    """Maximum of each row; a loop over columns is faster for few columns."""
+    if Z.shape[1] > 16:
+        return np.maximum.reduce(Z, axis=1)
+    row_max = Z[:, 0].copy()
+    for j in range(1, Z.shape[1]):
+        np.maximum(row_max, Z[:, j], out=row_max)
+    return row_max
+
+
+def _mean_minus_true_logits(per_sample, Z, Y, weights):
+    """(Weighted) mean over rows of ``per_sample - sum_k y_k z_k``, for 0/1 ``Y``.
+
+    Without weights only the grand total of ``y * z`` is needed: one dot
+    product, no product array.
+    """
+    if weights is None:
+        total = np.add.reduce(per_sample, axis=None) - np.vdot(Y, Z)
+        return float(total) / Z.shape[0]
+    true_logits = np.add.reduce(Z, axis=1, where=Y.astype(bool, copy=False))
+    return _weighted_mean(per_sample - true_logits, weights)
+
+
 class _FusedLoss:
     """Base of the fused output-activation + loss pairs.
 
@@ -191,13 +214,8 @@ class BinaryCrossEntropy(_FusedLoss):
         # Elementwise loss softplus(z) - y z, with the y z term summed through
         # a boolean mask instead of a product array.
         np.logaddexp(0.0, Z, out=delta)
-        mask = Y.astype(bool, copy=False)
-        if weights is None:
-            total = np.add.reduce(delta, axis=None) - np.add.reduce(Z, axis=None, where=mask)
-            loss = float(total) / Z.shape[0]
-        else:
-            per_sample = np.add.reduce(delta, axis=1) - np.add.reduce(Z, axis=1, where=mask)
-            loss = _weighted_mean(per_sample, weights)
+        softplus = delta @ np.ones(Z.shape[1], dtype=Z.dtype)
+        loss = _mean_minus_true_logits(softplus, Z, Y, weights)
         expit(Z, out=delta)
         delta -= Y
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)
@@ -240,19 +258,18 @@ class CategoricalCrossEntropy(_FusedLoss):
 
     def value_and_delta(self, Z, Y, weights, delta):
         # The softmax and the log-sum-exp share the shifted exponentials.
-        row_max = np.maximum.reduce(Z, axis=1)
+        row_max = _row_max(Z)
         np.subtract(Z, row_max[:, np.newaxis], out=delta)
         np.exp(delta, out=delta)
-        row_sum = np.add.reduce(delta, axis=1)
+        # A matrix-vector product sums short rows faster than add.reduce(axis=1).
+        row_sum = delta @ np.ones(Z.shape[1], dtype=Z.dtype)
         log_sum_exp = np.log(row_sum)
         log_sum_exp += row_max
-        # The logit of the true class, summed without materialising Y * Z.
-        true_logit = np.add.reduce(Z, axis=1, where=Y.astype(bool, copy=False))
+        loss = _mean_minus_true_logits(log_sum_exp, Z, Y, weights)
         delta /= row_sum[:, np.newaxis]
         delta -= Y
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)
-        log_sum_exp -= true_logit
-        return _weighted_mean(log_sum_exp, weights)
+        return loss
 
 
 class Huber(_FusedLoss):

@@ -14,11 +14,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from ._callbacks import callback_hooks
 from ._compat import CallbackSupportMixin, Interval, Options, StrOptions, _fit_context, with_callbacks
@@ -779,9 +779,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             return False
         if get_config()["assume_finite"]:
             return True
+        if X.size <= 4096:
+            return bool(np.isfinite(X).all())
         # A NaN or infinity anywhere makes the sum non-finite; a finite sum
-        # proves all values finite. (Huge finite values may overflow the sum:
-        # they then take the full path, which accepts them.)
+        # proves all values finite, without a boolean copy of a large X. (Huge
+        # finite values may overflow the sum: they take the full path.)
         with np.errstate(over="ignore", invalid="ignore"):
             return bool(np.isfinite(X.sum()))
 
@@ -793,8 +795,18 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         return forward_logits(X, self.coefs_, self.intercepts_, hidden)
 
     def _logits(self, X):
-        check_is_fitted(self)
+        self._check_is_fitted()
         return self._forward(self._validate_predict_input(X))
+
+    def _check_is_fitted(self):
+        # sklearn's check_is_fitted scans every attribute name; on one-row
+        # predictions that scan was half of the latency. coefs_ is set exactly
+        # when the model is fitted.
+        if "coefs_" not in self.__dict__:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                "with appropriate arguments before using this estimator."
+            )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

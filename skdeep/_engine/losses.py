@@ -236,9 +236,9 @@ class CategoricalCrossEntropy(_FusedLoss):
     def inverse_link(self, Z):
         # Shifting by the row maximum changes nothing mathematically and keeps
         # exp() from overflowing.
-        Z -= Z.max(axis=1, keepdims=True)
+        Z -= _row_max(Z)[:, np.newaxis]
         np.exp(Z, out=Z)
-        Z /= Z.sum(axis=1, keepdims=True)
+        Z /= (Z @ np.ones(Z.shape[1], dtype=Z.dtype))[:, np.newaxis]
         return Z
 
     def log_predict(self, Z):

@@ -117,16 +117,26 @@ class _GraphBuilder:
         self.nodes = []
         self.initializers = []
         self._count = 0
+        self._scalars = {}
 
     def _name(self, stem):
         self._count += 1
         return f"{stem}_{self._count}"
 
-    def constant(self, stem, values, dtype=None):
-        """An initializer holding ``values`` (in the graph's float dtype by default)."""
+    def constant(self, stem, values, dtype=None, *, name=None):
+        """An initializer holding ``values`` (in the graph's float dtype by default).
+
+        Scalars are stored once and shared by every node that uses them;
+        ``name`` gives an initializer an exact name instead of a numbered one.
+        """
         array = np.asarray(values, dtype=self.dtype if dtype is None else dtype)
-        name = self._name(stem)
+        key = (stem, array.dtype.str, array.item()) if array.ndim == 0 else None
+        if key in self._scalars:
+            return self._scalars[key]
+        name = name or self._name(stem)
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        if key is not None:
+            self._scalars[key] = name
         return name
 
     def string_constant(self, stem, values):
@@ -340,7 +350,8 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
         ``(None, n_classes)``. A regressor has one output, ``"variable"``,
         always 2-D, of shape ``(None, n_outputs_)``: where ``predict``
         returns a 1-D array for a single target, the ONNX output has one
-        column.
+        column. The weights are the initializers ``coefficient_<i>`` and
+        ``intercept_<i>`` of layer ``i``.
 
     Raises
     ------
@@ -349,6 +360,8 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
     TypeError
         If ``estimator`` is not a multi-layer perceptron, or its class labels
         have a type ONNX cannot hold.
+    ValueError
+        If ``dtype`` is not float32 or float64, or ``opset`` is out of range.
     ImportError
         If the ``onnx`` package is not installed.
 
@@ -400,8 +413,8 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
     activation = "X"
     last = len(estimator.coefs_) - 1
     for i, (W, b) in enumerate(zip(estimator.coefs_, estimator.intercepts_)):
-        weights = builder.constant(f"coefficient_{i}", W)
-        bias = builder.constant(f"intercept_{i}", b)
+        weights = builder.constant("coefficient", W, name=f"coefficient_{i}")
+        bias = builder.constant("intercept", b, name=f"intercept_{i}")
         z = builder.op("Add", builder.op("MatMul", activation, weights), bias)
         activation = z if i == last else builder.hidden_activation(hidden_activations[i], z)
 
@@ -441,9 +454,13 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
 
 
 def _examples_runnable():
-    return all(
-        importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime")
-    )
+    """Whether onnx and onnxruntime are importable (without importing them)."""
+    try:
+        return all(
+            importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime")
+        )
+    except (ImportError, ValueError):
+        return False
 
 
 if not _examples_runnable() and to_onnx.__doc__:  # pragma: no cover

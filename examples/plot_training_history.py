@@ -4,10 +4,11 @@ Plotting the training history
 
 Every fitted network records its training loss after each epoch in
 ``loss_curve_`` and, with ``early_stopping=True``, the score on the held-out
-validation set in ``validation_scores_``.
-:class:`~skdeep.TrainingHistoryDisplay` draws both: the loss on the left
-axis and the validation score on a second axis on the right, because the
-two live on different scales. Like scikit-learn's displays, it is created
+validation set in ``validation_scores_`` and the loss on it in
+``validation_loss_curve_``. :class:`~skdeep.TrainingHistoryDisplay` draws
+them all: the two losses on the left axis (the validation loss dashed) and
+the validation score on a second axis on the right, because losses and
+scores live on different scales. Like scikit-learn's displays, it is created
 from a fitted estimator with ``from_estimator`` and keeps the matplotlib
 objects it drew (``ax_``, ``figure_``, ``lines_``) for further styling.
 """
@@ -46,7 +47,11 @@ plt.show()
 # %%
 # The training loss keeps falling while the validation accuracy levels off:
 # from there on the network improves on the data it sees without getting
-# better on new data, which is what early stopping watches for.
+# better on new data, which is what early stopping watches for. The dashed
+# validation loss follows the training loss closely here; a widening gap
+# between the two is the sign of overfitting (see
+# :ref:`sphx_glr_auto_examples_plot_regularization.py`), and
+# ``from_estimator(clf, validation_loss=False)`` leaves it out.
 #
 # Several models on one axes
 # --------------------------

@@ -45,6 +45,14 @@ def _script_params():
     return params
 
 
+# Pages whose examples need a module that skdeep's minimum requirements do
+# not guarantee: the page is skipped without it.
+PAGE_REQUIRES = {
+    # The callback examples use sklearn.callback (scikit-learn >= 1.9).
+    "user_guide/beyond_sklearn.rst": "sklearn.callback",
+}
+
+
 def _rst_pages():
     pages = sorted(DOCS.glob("*.rst")) + sorted((DOCS / "user_guide").glob("*.rst"))
     return [pytest.param(page, id=str(page.relative_to(DOCS))) for page in pages]
@@ -80,6 +88,9 @@ def test_gallery_script_runs(script, pyplot, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("page", _rst_pages())
 def test_rst_page_doctests(page):
+    required = PAGE_REQUIRES.get(page.relative_to(DOCS).as_posix())
+    if required is not None:
+        pytest.importorskip(required)
     output = io.StringIO()
     with threadpool_limits(limits=1, user_api="blas"), contextlib.redirect_stdout(output):
         failed, attempted = doctest.testfile(
@@ -155,6 +166,64 @@ def test_display_from_estimator_with_early_stopping(pyplot, digits):
     np.testing.assert_allclose(display.lines_[0].get_ydata(), clf.loss_curve_)
     np.testing.assert_allclose(display.lines_[1].get_ydata(), clf.validation_scores_)
     assert display.ax_.get_title() == "MLPClassifier"
+
+
+def test_display_draws_validation_loss_dashed_on_the_loss_axis(pyplot, digits):
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[:400], y[:400], X_val=X[400:], y_val=y[400:])
+    assert len(clf.validation_loss_curve_) == clf.n_iter_ == 5
+
+    display = TrainingHistoryDisplay.from_estimator(clf, color="black")
+    line = display.validation_loss_line_
+    # On the loss axes (not the twin score axes), dashed, in the loss color.
+    assert line.axes is display.ax_
+    assert line.get_linestyle() == "--"
+    assert line.get_color() == "black"
+    assert line.get_label() == "Validation loss"
+    np.testing.assert_array_equal(line.get_xdata(), [1, 2, 3, 4, 5])
+    np.testing.assert_allclose(line.get_ydata(), clf.validation_loss_curve_)
+    assert display.ax_.get_ylabel() == "Loss"
+    # lines_ keeps its meaning (loss, then score); the legend shows all three.
+    labels = [drawn.get_label() for drawn in display.lines_]
+    assert labels == ["Training loss", "Validation score"]
+    legend = display.ax_validation_.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == [
+        "Training loss",
+        "Validation loss",
+        "Validation score",
+    ]
+
+    # Turned off: the display of before, no validation-loss line.
+    off = TrainingHistoryDisplay.from_estimator(clf, validation_loss=False)
+    assert off.validation_loss_line_ is None
+    assert len(off.ax_.get_lines()) == 1
+    assert off.ax_.get_ylabel() == "Training loss"
+
+
+def test_display_validation_loss_from_numbers_takes_the_label(pyplot):
+    display = TrainingHistoryDisplay([1.0, 0.5, 0.4], validation_loss_curve=[1.1, 0.7, 0.8])
+    display.plot(label="adam")
+    assert display.ax_validation_ is None
+    assert display.validation_loss_line_.get_label() == "adam (validation)"
+    legend = display.ax_.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == ["adam", "adam (validation)"]
+    with pytest.raises(ValueError, match="validation_loss_curve must be a 1-D"):
+        TrainingHistoryDisplay([1.0], validation_loss_curve=[[1.0]]).plot()
+
+
+def test_display_without_validation_data_draws_no_validation_loss(pyplot, digits):
+    X, y = digits
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.validation_loss_curve_ is None
+    display = TrainingHistoryDisplay.from_estimator(clf)
+    assert display.validation_loss_line_ is None
+    assert len(display.ax_.get_lines()) == 1
 
 
 def test_display_from_estimator_without_validation(pyplot):

@@ -328,6 +328,7 @@ def fit_lbfgs(network, X, Y, weights, alpha, max_iter, max_fun, tol, log=None, h
         Loss after every iteration.
     """
     workspace = network.new_workspace(X.shape[0])
+    network.loss.precise_value = True
     loss_curve = []
 
     def loss_and_grad(flat_params):

@@ -384,3 +384,18 @@ def test_callbacks_leave_no_state_behind(iris):
     assert not hasattr(clf, "_callback_fit_ctx") and not hasattr(clf, "_raw_data")
     clf.partial_fit(X, y)
     assert clf.n_iter_ == 1
+
+
+def test_float32_lbfgs_runs_as_long_as_float64():
+    # The loss value is accumulated in float64 for L-BFGS: in float32 the
+    # line search otherwise stalls once the loss is small (24 vs 160 iterations).
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    iters = {}
+    for dtype in (np.float64, np.float32):
+        clf = MLPClassifier((64,), solver="lbfgs", max_iter=200, tol=0, random_state=0)
+        iters[dtype] = clf.fit(X.astype(dtype), y).n_iter_
+        assert clf.coefs_[0].dtype == dtype
+    assert iters[np.float32] > 0.7 * iters[np.float64]

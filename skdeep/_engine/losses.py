@@ -101,6 +101,11 @@ class _FusedLoss:
 
     name = None
     output_activation = None
+    #: Compute the loss value (not the gradient) in float64 for float32 logits.
+    #: L-BFGS's line search compares loss values that differ by less than
+    #: float32's resolution once the loss is small; mini-batch training only
+    #: reports the value and keeps the faster float32 path.
+    precise_value = False
 
     def inverse_link(self, Z):
         """Turn pre-activations ``Z`` into predictions, in place."""
@@ -213,9 +218,12 @@ class BinaryCrossEntropy(_FusedLoss):
     def value_and_delta(self, Z, Y, weights, delta):
         # Elementwise loss softplus(z) - y z, with the y z term summed through
         # a boolean mask instead of a product array.
-        np.logaddexp(0.0, Z, out=delta)
-        softplus = delta @ np.ones(Z.shape[1], dtype=Z.dtype)
-        loss = _mean_minus_true_logits(softplus, Z, Y, weights)
+        if self.precise_value and Z.dtype != np.float64:
+            loss = self.value(Z.astype(np.float64), Y, weights)
+        else:
+            np.logaddexp(0.0, Z, out=delta)
+            softplus = delta @ np.ones(Z.shape[1], dtype=Z.dtype)
+            loss = _mean_minus_true_logits(softplus, Z, Y, weights)
         expit(Z, out=delta)
         delta -= Y
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)
@@ -257,6 +265,10 @@ class CategoricalCrossEntropy(_FusedLoss):
         return row_max + np.log(shifted.sum(axis=1))
 
     def value_and_delta(self, Z, Y, weights, delta):
+        if self.precise_value and Z.dtype != np.float64:
+            loss = self.value(Z.astype(np.float64), Y, weights)
+            self._softmax_delta(Z, Y, weights, delta)
+            return loss
         # The softmax and the log-sum-exp share the shifted exponentials.
         row_max = _row_max(Z)
         np.subtract(Z, row_max[:, np.newaxis], out=delta)
@@ -270,6 +282,12 @@ class CategoricalCrossEntropy(_FusedLoss):
         delta -= Y
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)
         return loss
+
+    def _softmax_delta(self, Z, Y, weights, delta):
+        np.copyto(delta, Z)
+        self.inverse_link(delta)
+        delta -= Y
+        delta *= _row_scale(Z.shape[0], weights, Z.dtype)
 
 
 class Huber(_FusedLoss):

@@ -561,7 +561,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         else:
             options.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
         if self.solver == "adamw":
-            options.update(weight_decay=self.weight_decay, n_decayed=network.n_coef_params)
+            options.update(weight_decay=self.weight_decay, n_decayed=network.n_penalized_params)
         optimizer = make_optimizer(self.solver, network.params.size, network.dtype, **options)
         state = getattr(self, "_optimizer_state", None)
         if resume and state is not None and state.get("solver") == self.solver:

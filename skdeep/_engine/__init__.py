@@ -6,6 +6,7 @@ conventions (labels, validation, pandas) live in the layer above.
 """
 
 from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS
+from .embeddings import EmbeddingLayout
 from .losses import LOSSES, loss_for_output
 from .network import Network, Workspace, forward_logits
 from .optimizers import SGD, Adam, AdamW, RMSprop, clip_by_global_norm, make_optimizer
@@ -15,6 +16,7 @@ __all__ = [
     "ACTIVATIONS",
     "DERIVATIVES",
     "HIDDEN_ACTIVATIONS",
+    "EmbeddingLayout",
     "LOSSES",
     "loss_for_output",
     "Network",

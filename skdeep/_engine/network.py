@@ -97,6 +97,11 @@ class Workspace:
         self.activations = [np.empty((batch_size, u), dtype) for u in units]
         self.deltas = [np.empty((batch_size, u), dtype) for u in units]
         self.ones = np.ones(batch_size, dtype)
+        self.embedded = (
+            None
+            if network.embeddings is None
+            else np.empty((batch_size, network.layer_units[0]), dtype)
+        )
         hidden = list(zip(units[:-1], network.hidden_activations, network.dropout))
         self.preactivations = [
             np.empty((batch_size, u), dtype) if act in NEEDS_PREACTIVATION else None
@@ -151,8 +156,15 @@ class Network:
         dtype=np.float64,
         dropout=None,
         loss=None,
+        embeddings=None,
     ):
         self.layer_units = [int(u) for u in layer_units]
+        self.embeddings = embeddings
+        if embeddings is not None and embeddings.n_inputs != self.layer_units[0]:
+            raise ValueError(
+                f"The embedded input has {embeddings.n_inputs} columns but the first "
+                f"layer expects {self.layer_units[0]}."
+            )
         n_hidden = len(self.layer_units) - 2
         self.hidden_activations = list(hidden_activations)
         if len(self.hidden_activations) != n_hidden:
@@ -171,11 +183,25 @@ class Network:
         shapes = list(zip(self.layer_units[:-1], self.layer_units[1:]))
         self.coef_shapes = shapes
         self.n_coef_params = sum(fan_in * fan_out for fan_in, fan_out in shapes)
-        n_params = self.n_coef_params + sum(self.layer_units[1:])
+        table_shapes = [] if embeddings is None else embeddings.table_shapes
+        n_table_params = sum(rows * cols for rows, cols in table_shapes)
+        # Weights and embedding tables come first: the L2 penalty and weight
+        # decay cover this contiguous region, never the biases.
+        self.n_penalized_params = self.n_coef_params + n_table_params
+        n_params = self.n_penalized_params + sum(self.layer_units[1:])
         self.params = np.zeros(n_params, dtype=self.dtype)
         self.grad = np.zeros(n_params, dtype=self.dtype)
         self.coefs, self.intercepts = self.layer_views(self.params)
         self._grad_coefs, self._grad_intercepts = self.layer_views(self.grad)
+        self.tables = self._table_views(self.params, table_shapes)
+        self._grad_tables = self._table_views(self.grad, table_shapes)
+
+    def _table_views(self, flat, table_shapes):
+        tables, start = [], self.n_coef_params
+        for rows, cols in table_shapes:
+            tables.append(flat[start : start + rows * cols].reshape(rows, cols))
+            start += rows * cols
+        return tables
 
     @property
     def n_layers(self):
@@ -190,6 +216,7 @@ class Network:
             stop = start + fan_in * fan_out
             coefs.append(flat[start:stop].reshape(fan_in, fan_out))
             start = stop
+        start = self.n_penalized_params
         for _, fan_out in self.coef_shapes:
             intercepts.append(flat[start : start + fan_out])
             start += fan_out
@@ -211,6 +238,9 @@ class Network:
         for (fan_in, fan_out), W, b in zip(self.coef_shapes, self.coefs, self.intercepts):
             bound = init_bound(method, fan_in, fan_out, activation_for_init)
             init_layer(random_state, fan_in, fan_out, bound, W, b)
+        # Tables are drawn last, so dense layers start as without embeddings.
+        for table in self.tables:
+            table[...] = random_state.uniform(-0.05, 0.05, table.shape)
 
     def load(self, coefs, intercepts):
         """Copy per-layer weights and biases into ``params``.
@@ -244,7 +274,7 @@ class Network:
         """Forward pass into the workspace buffers; returns the logits view."""
         n_samples = X.shape[0]
         last = len(self.coefs) - 1
-        A = X
+        A = self._first_input(X, workspace, n_samples)
         for i, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
             Z = workspace.activations[i][:n_samples]
             _matmul(A, W, out=Z)
@@ -267,10 +297,16 @@ class Network:
         np.multiply(uniform < keep, Z.dtype.type(1.0 / keep), out=mask)
         return np.multiply(Z, mask, out=workspace.dropped[i][:n_samples])
 
+    def _first_input(self, X, workspace, n_samples):
+        """The first layer's input: X itself, or X with its codes embedded."""
+        if self.embeddings is None:
+            return X
+        return self.embeddings.embed(X, self.tables, out=workspace.embedded)
+
     def _layer_input(self, i, X, workspace, n_samples):
         """What layer ``i`` received in the forward pass."""
         if i == 0:
-            return X
+            return X if self.embeddings is None else workspace.embedded[:n_samples]
         dropped = workspace.dropped[i - 1]
         source = workspace.activations[i - 1] if dropped is None else dropped
         return source[:n_samples]
@@ -321,6 +357,11 @@ class Network:
                 np.matmul(delta, self.coefs[i].T, out=prev_delta)
                 self._through_activation(i - 1, prev_delta, workspace, n_samples)
                 delta = prev_delta
+        if self.embeddings is not None:
+            # The tables' gradient: the input gradient of their columns only.
+            n_numeric = len(self.embeddings.numeric_columns)
+            input_grad = delta @ self.coefs[0][n_numeric:].T
+            self.embeddings.scatter_gradient(X, input_grad, self._grad_tables)
 
     def _through_activation(self, i, delta, workspace, n_samples):
         """Turn the gradient w.r.t. layer ``i``'s output into one w.r.t. its Z."""
@@ -334,12 +375,14 @@ class Network:
 
     def _add_l2_penalty(self, scale):
         """Add ``scale * W`` to the weight gradient; return the penalty value."""
-        weights = self.params[: self.n_coef_params]
-        axpy(scale, weights, self.grad[: self.n_coef_params])
+        weights = self.params[: self.n_penalized_params]
+        axpy(scale, weights, self.grad[: self.n_penalized_params])
         return 0.5 * scale * float(np.dot(weights, weights))
 
     def predict_logits(self, X):
         """Logits for ``X`` with the current parameters (allocates)."""
+        if self.embeddings is not None:
+            X = self.embeddings.embed(X, self.tables)
         return forward_logits(X, self.coefs, self.intercepts, self.hidden_activations)
 
     def predict(self, X):

@@ -182,3 +182,45 @@ def test_robust_regression_losses_gradient(loss_name):
     np.testing.assert_allclose(
         analytic, _numerical_gradient(net, X, Y, None, 0.05), rtol=1e-5, atol=1e-7
     )
+
+
+@pytest.mark.parametrize("output_activation", ["softmax", "identity"])
+def test_embedding_gradient_matches_finite_differences(output_activation):
+    from skdeep._engine import EmbeddingLayout
+
+    rng = np.random.RandomState(3)
+    n_samples = 12
+    # Raw columns: numeric, codes (5 levels incl. unknown 0), numeric, codes (3 levels).
+    X = np.column_stack([
+        rng.normal(size=n_samples),
+        rng.randint(0, 5, n_samples),
+        rng.normal(size=n_samples),
+        rng.randint(0, 3, n_samples),
+    ]).astype(float)
+    layout = EmbeddingLayout(4, [1, 3], n_levels=[5, 3], dims=[2, 3])
+    Y = _targets(output_activation, rng, n_samples, 3)
+    net = Network([layout.n_inputs, 6, 3], ["tanh"], output_activation, embeddings=layout)
+    net.initialize(np.random.RandomState(0), "tanh")
+    for table in net.tables:
+        table[...] = rng.normal(size=table.shape)
+    net.loss_and_gradient(X, Y, None, 0.2, net.new_workspace(n_samples))
+    analytic = net.grad.copy()
+    numerical = _numerical_gradient(net, X, Y, None, 0.2)
+    np.testing.assert_allclose(analytic, numerical, rtol=1e-5, atol=1e-7)
+    # Rows of codes never used get only the L2 term's gradient.
+    unused = np.setdiff1d(np.arange(5), X[:, 1].astype(int))
+    if unused.size:
+        np.testing.assert_allclose(
+            net._grad_tables[0][unused], 0.2 / n_samples * net.tables[0][unused]
+        )
+
+
+def test_embedding_lookup_and_unknown_codes():
+    from skdeep._engine import EmbeddingLayout
+
+    layout = EmbeddingLayout(2, [1], n_levels=[3], dims=[2])
+    table = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]])
+    X = np.array([[5.0, 2.0], [6.0, 1.0], [7.0, 9.0], [8.0, -1.0]])
+    np.testing.assert_array_equal(
+        layout.embed(X, [table]), [[5, 3, 4], [6, 1, 2], [7, 0, 0], [8, 0, 0]]
+    )

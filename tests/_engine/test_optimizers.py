@@ -116,3 +116,29 @@ def test_clip_by_global_norm():
     small = np.array([0.3, 0.4])
     clip_by_global_norm(small, 1.0)
     np.testing.assert_allclose(small, [0.3, 0.4])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 8192, 8193, 50_000])
+def test_axpy_is_exact_and_never_hands_blas_a_threaded_size(monkeypatch, dtype, n):
+    # SciPy's OpenBLAS threads axpy above 10,000 elements, and its thread pool
+    # then fights NumPy's for the cores: every call must stay below that.
+    from skdeep._engine import _linalg
+
+    sizes = []
+    routine = _linalg._AXPY[np.dtype(dtype)]
+
+    def recording(x, y, a):
+        sizes.append(x.size)
+        return routine(x, y, a=a)
+
+    monkeypatch.setitem(_linalg._AXPY, np.dtype(dtype), recording)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=n).astype(dtype)
+    y = rng.normal(size=n).astype(dtype)
+    expected = y + dtype(0.5) * x
+    out = _linalg.axpy(0.5, x, y)
+    assert out is y
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+    assert sum(sizes) == n
+    assert max(sizes) <= 10_000

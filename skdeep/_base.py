@@ -11,6 +11,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.base import BaseEstimator
@@ -18,11 +19,25 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import check_array, check_X_y, validate_data
 
 from ._callbacks import callback_hooks
+from ._categorical import (
+    embedding_dims,
+    encode,
+    feature_name,
+    learn_categories,
+    resolve_categorical_mask,
+)
 from ._compat import CallbackSupportMixin, Interval, Options, StrOptions, _fit_context, with_callbacks
-from ._engine import HIDDEN_ACTIVATIONS, Network, forward_logits, make_optimizer, make_schedule
+from ._engine import (
+    HIDDEN_ACTIVATIONS,
+    EmbeddingLayout,
+    Network,
+    forward_logits,
+    make_optimizer,
+    make_schedule,
+)
 from ._training import Progress, StochasticConfig, fit_lbfgs, fit_stochastic
 from ._version import __version__
 
@@ -118,6 +133,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         "lr_gamma": [Interval(Real, 0, 1, closed="right")],
         "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
         "scoring": [None, str, callable],
+        "categorical_features": [None, StrOptions({"from_dtype"}), "array-like"],
+        "embedding_dim": [None, Interval(Integral, 1, None, closed="left"), callable],
     }
 
     @abstractmethod
@@ -155,6 +172,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         lr_gamma=0.5,
         max_grad_norm=None,
         scoring=None,
+        categorical_features=None,
+        embedding_dim=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -188,6 +207,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         self.lr_gamma = lr_gamma
         self.max_grad_norm = max_grad_norm
         self.scoring = scoring
+        self.categorical_features = categorical_features
+        self.embedding_dim = embedding_dim
 
     # ------------------------------------------------------------------
     # Hooks implemented by the classifier and the regressor
@@ -292,6 +313,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             raise
         finally:
             self.__dict__.pop("_raw_data", None)
+            self.__dict__.pop("_inputs_encoded", None)
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, validation_data):
         hidden_layer_sizes = self._hidden_layer_sizes()
@@ -303,9 +325,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         sample_weight = _check_sample_weight(sample_weight, X.shape[0], dtype)
         sample_weight = self._effective_sample_weight(Y, sample_weight, dtype)
 
-        layer_units = [X.shape[1], *hidden_layer_sizes, Y.shape[1]]
+        layout = self._embedding_layout()
+        n_inputs = X.shape[1] if layout is None else layout.n_inputs
+        layer_units = [n_inputs, *hidden_layer_sizes, Y.shape[1]]
         random_state = check_random_state(self.random_state)
-        network = self._network(layer_units, dtype, first_pass, random_state)
+        network = self._network(layer_units, dtype, first_pass, random_state, layout)
         if self.solver == "lbfgs":
             self._fit_lbfgs(network, X, Y, sample_weight)
         else:
@@ -314,6 +338,98 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
                 validation_data,
             )
         return self
+
+    # ------------------------------------------------------------------
+    # Input validation, with categorical columns
+    # ------------------------------------------------------------------
+    def _validate_data_and_target(self, X, y, reset, y_numeric=False):
+        """``validate_data`` for X and y; categorical columns become codes.
+
+        On a first fit (``reset=True``) this also decides which columns are
+        categorical (``is_categorical_``) and learns their ``categories_``;
+        later calls encode with what was learned.
+        """
+        check_params = dict(
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=y_numeric,
+            dtype=(np.float64, np.float32),
+        )
+        mask = self._categorical_mask(X, reset)
+        if mask is None:
+            return self._validate_numeric(X, y, reset, check_params)
+        if reset:
+            self.categories_ = self._learn_categories(X, mask)
+        X = encode(X, mask, self.categories_, type(self).__name__)
+        return check_X_y(X, y, estimator=self, **check_params)
+
+    def _validate_numeric(self, X, y, reset, check_params):
+        """sklearn's validation, with a hint when X has categorical columns."""
+        try:
+            return validate_data(self, X, y, reset=reset, **check_params)
+        except ValueError as exc:
+            dtypes = getattr(X, "dtypes", None)
+            if dtypes is None or "convert" not in str(exc):
+                raise
+            non_numeric = [
+                str(name)
+                for name, dtype in dtypes.items()
+                if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
+            ]
+            if not non_numeric:
+                raise
+            raise ValueError(
+                f"{exc} X has categorical or string columns {non_numeric}: pass "
+                "categorical_features='from_dtype' to learn an embedding for each, "
+                "or encode them before this estimator."
+            ) from exc
+
+    def _categorical_mask(self, X, reset):
+        """Mask of categorical columns (None if none); feature names checked."""
+        if reset:
+            # Tables of an earlier fit never carry over to a fresh one.
+            self.__dict__.pop("embeddings_", None)
+        if self.categorical_features is None and reset:
+            self.is_categorical_ = None
+            self.__dict__.pop("categories_", None)
+            return None
+        if not reset:
+            mask = getattr(self, "is_categorical_", None)
+            if mask is not None:
+                validate_data(self, X, skip_check_array=True, reset=False)
+            return mask
+        validate_data(self, X, skip_check_array=True, reset=True)
+        feature_names = getattr(self, "feature_names_in_", None)
+        mask = resolve_categorical_mask(self.categorical_features, X, feature_names)
+        self.is_categorical_ = mask
+        if mask is None:
+            self.__dict__.pop("categories_", None)
+        return mask
+
+    def _learn_categories(self, X, mask):
+        feature_names = getattr(self, "feature_names_in_", None)
+        columns = np.flatnonzero(mask)
+        if hasattr(X, "iloc"):
+            return [
+                learn_categories(X.iloc[:, j], feature_name(feature_names, j)) for j in columns
+            ]
+        X = np.asarray(X) if not hasattr(X, "shape") else X
+        return [learn_categories(X[:, j], feature_name(feature_names, j)) for j in columns]
+
+    def _embedding_layout(self):
+        """The engine's view of the categorical columns (None without any)."""
+        mask = getattr(self, "is_categorical_", None)
+        if mask is None:
+            return None
+        tables = getattr(self, "embeddings_", None)
+        if tables is not None:
+            n_levels = [table.shape[0] for table in tables]
+            dims = [table.shape[1] for table in tables]
+        else:
+            n_categories = [len(categories) for categories in self.categories_]
+            n_levels = [n + 1 for n in n_categories]
+            dims = embedding_dims(self.embedding_dim, n_categories)
+        return EmbeddingLayout(mask.size, np.flatnonzero(mask), n_levels, dims)
 
     @staticmethod
     def _as_training_array(X, dtype):
@@ -350,7 +466,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         )
         return activations, dropout
 
-    def _network(self, layer_units, dtype, first_pass, random_state):
+    def _network(self, layer_units, dtype, first_pass, random_state, layout=None):
         """A fresh network, or one loaded with the current weights."""
         n_hidden = len(layer_units) - 2
         activations, dropout = self._hidden_settings(n_hidden)
@@ -362,6 +478,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             dtype,
             dropout=dropout if self.solver != "lbfgs" else None,
             loss=self._engine_loss(),
+            embeddings=layout,
         )
         if first_pass:
             # sklearn's Glorot factor depends on the (first) hidden activation.
@@ -370,7 +487,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             self._reset_fitted_state(network)
         else:
             try:
-                network.load(self.coefs_, self.intercepts_)
+                network.load(self.coefs_, self.intercepts_, getattr(self, "embeddings_", ()))
             except ValueError as exc:
                 raise ValueError(
                     "Cannot continue training: the layer sizes implied by "
@@ -422,6 +539,10 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         """Expose the network's weights as sklearn's fitted attributes."""
         self.coefs_ = network.coefs
         self.intercepts_ = network.intercepts
+        if network.embeddings is not None:
+            self.embeddings_ = network.tables
+        else:
+            self.__dict__.pop("embeddings_", None)
 
     def _log(self):
         return print if self.verbose else None
@@ -650,15 +771,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
     def _validate_validation_data(self, validation_data, dtype):
         """Validate an explicit validation set like the training data."""
         X_val, y_val, sw_val = validation_data
-        X_val, y_val = validate_data(
-            self,
-            X_val,
-            y_val,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=False,
-        )
+        X_val, y_val = self._validate_data_and_target(X_val, y_val, reset=False)
         X_val = self._as_training_array(X_val, dtype)
         Y_val = np.ascontiguousarray(
             self._encode_validation_target(y_val), dtype=self._target_dtype(dtype)
@@ -693,9 +806,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         # predict call would warn that they lack the fitted feature names.
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            if sw_val is None:
-                return float(scorer(self, X_val, y_val))
-            return float(scorer(self, X_val, y_val, sample_weight=sw_val))
+            # ...and their categorical columns already hold codes.
+            self._inputs_encoded = True
+            try:
+                if sw_val is None:
+                    return float(scorer(self, X_val, y_val))
+                return float(scorer(self, X_val, y_val, sample_weight=sw_val))
+            finally:
+                del self._inputs_encoded
 
     def _train_test_split(self, arrays, random_state):
         """Stratified when possible; plain when the data is too small for it."""
@@ -749,6 +867,12 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
     # Prediction
     # ------------------------------------------------------------------
     def _validate_predict_input(self, X):
+        mask = getattr(self, "is_categorical_", None)
+        if mask is not None:
+            if getattr(self, "_inputs_encoded", False):
+                return X
+            validate_data(self, X, skip_check_array=True, reset=False)
+            return encode(X, mask, self.categories_, type(self).__name__)
         if self._is_clean_array(X):
             return X
         return validate_data(
@@ -792,6 +916,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         hidden = getattr(self, "_hidden_activations", None)
         if hidden is None:
             hidden = self._hidden_settings(len(self.coefs_) - 1)[0]
+        layout = self._embedding_layout()
+        if layout is not None:
+            X = layout.embed(X, self.embeddings_)
         return forward_logits(X, self.coefs_, self.intercepts_, hidden)
 
     def _logits(self, X):
@@ -810,7 +937,13 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        explicit_columns = self.categorical_features is not None and not isinstance(
+            self.categorical_features, str
+        )
+        # Explicit categorical columns need dense input; "from_dtype" finds
+        # none in a sparse matrix and trains on it as before.
+        tags.input_tags.sparse = not explicit_columns
+        tags.input_tags.categorical = self.categorical_features is not None
         return tags
 
     # ------------------------------------------------------------------

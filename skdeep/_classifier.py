@@ -7,7 +7,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseMultilayerPerceptron
 from ._compat import StrOptions, _fit_context, with_callbacks
@@ -239,6 +239,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         max_grad_norm=None,
         scoring=None,
         class_weight=None,
+        categorical_features=None,
+        embedding_dim=None,
     ):
         self.class_weight = class_weight
         super().__init__(
@@ -274,21 +276,15 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             lr_gamma=lr_gamma,
             max_grad_norm=max_grad_norm,
             scoring=scoring,
+            categorical_features=categorical_features,
+            embedding_dim=embedding_dim,
         )
 
     # ------------------------------------------------------------------
     # Hooks of the base class
     # ------------------------------------------------------------------
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
+        X, y = self._validate_data_and_target(X, y, reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseMultilayerPerceptron
 from numbers import Real
@@ -236,6 +236,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         max_grad_norm=None,
         scoring=None,
         huber_delta=1.0,
+        categorical_features=None,
+        embedding_dim=None,
     ):
         self.huber_delta = huber_delta
         super().__init__(
@@ -271,19 +273,12 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             lr_gamma=lr_gamma,
             max_grad_norm=max_grad_norm,
             scoring=scoring,
+            categorical_features=categorical_features,
+            embedding_dim=embedding_dim,
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            y_numeric=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
+        X, y = self._validate_data_and_target(X, y, reset, y_numeric=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):

@@ -96,8 +96,11 @@ class EmbeddingLayout:
         """
         start = 0
         for j, grad in enumerate(table_grads):
-            codes = self.codes(X, j)
-            block = input_grad[:, start : start + self.dims[j]]
-            for k in range(self.dims[j]):
-                grad[:, k] = np.bincount(codes, weights=block[:, k], minlength=self.n_levels[j])
-            start += self.dims[j]
+            dim = self.dims[j]
+            block = input_grad[:, start : start + dim]
+            # One bincount over (code, component) pairs fills the whole table.
+            slots = self.codes(X, j)[:, None] * dim + np.arange(dim)
+            grad[...] = np.bincount(
+                slots.ravel(), weights=block.ravel(), minlength=grad.size
+            ).reshape(grad.shape)
+            start += dim

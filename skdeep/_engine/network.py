@@ -239,11 +239,14 @@ class Network:
             bound = init_bound(method, fan_in, fan_out, activation_for_init)
             init_layer(random_state, fan_in, fan_out, bound, W, b)
         # Tables are drawn last, so dense layers start as without embeddings.
+        # Row 0 (unknown or missing) starts at zero: an unseen category adds
+        # nothing to the first layer until training data teaches it a value.
         for table in self.tables:
             table[...] = random_state.uniform(-0.05, 0.05, table.shape)
+            table[0] = 0.0
 
-    def load(self, coefs, intercepts):
-        """Copy per-layer weights and biases into ``params``.
+    def load(self, coefs, intercepts, tables=()):
+        """Copy per-layer weights, biases and embedding tables into ``params``.
 
         Raises
         ------
@@ -254,7 +257,12 @@ class Network:
             raise ValueError(
                 f"Expected {len(self.coefs)} layers of weights, got {len(coefs)}."
             )
-        for target, source in zip(self.coefs + self.intercepts, list(coefs) + list(intercepts)):
+        if len(tables) != len(self.tables):
+            raise ValueError(
+                f"Expected {len(self.tables)} embedding tables, got {len(tables)}."
+            )
+        targets = self.coefs + self.intercepts + self.tables
+        for target, source in zip(targets, [*coefs, *intercepts, *tables]):
             source = np.asarray(source)
             if source.shape != target.shape:
                 raise ValueError(

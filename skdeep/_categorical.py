@@ -1,0 +1,253 @@
+"""Categorical columns of the input: which they are, their categories, codes.
+
+This is the estimator-side half of entity embeddings. It decides which input
+columns are categorical (``categorical_features``), learns each one's
+categories, and turns raw inputs into one float array in which a categorical
+column holds integer codes: ``1..K`` for the ``K`` known categories, ``0``
+for anything else (a category unseen in training, ``NaN``, ``None``,
+``pd.NA``). The engine's :class:`~skdeep._engine.EmbeddingLayout` looks the
+codes up in its tables.
+"""
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils.validation import check_array
+
+#: Most categories one column may have. Codes are stored as floats, exact in
+#: float32 up to 2**24; the limit keeps a table and its optimizer state at a
+#: size a CPU handles (1,000,000 x 50 float64 values are 400 MB).
+MAX_CATEGORIES = 1_000_000
+
+_MAX_DEFAULT_DIM = 50
+
+
+def default_embedding_dim(n_categories):
+    """Embedding width for a column of ``n_categories`` known categories.
+
+    ``round(1.6 * n_categories ** 0.56)``, the rule of thumb popularised by
+    fast.ai, capped at 50 and at least 1: 2 categories get 2 dimensions, 10
+    get 6, 100 get 21, 1,000 and more get 50.
+
+    Parameters
+    ----------
+    n_categories : int
+        Number of categories known at fit time.
+
+    Returns
+    -------
+    dim : int
+    """
+    return int(min(_MAX_DEFAULT_DIM, max(1, round(1.6 * n_categories**0.56))))
+
+
+def embedding_dims(embedding_dim, n_categories_per_column):
+    """One width per categorical column, from ``embedding_dim``."""
+    dims = []
+    for n_categories in n_categories_per_column:
+        if embedding_dim is None:
+            dim = default_embedding_dim(n_categories)
+        elif callable(embedding_dim):
+            dim = embedding_dim(n_categories)
+            if not isinstance(dim, Integral) or isinstance(dim, bool) or dim < 1:
+                raise ValueError(
+                    "embedding_dim must return a positive integer for each "
+                    f"cardinality; for {n_categories} categories it returned {dim!r}."
+                )
+        else:
+            dim = embedding_dim
+        dims.append(int(dim))
+    return dims
+
+
+def _is_dataframe(X):
+    return isinstance(X, pd.DataFrame)
+
+
+def _is_categorical_dtype(dtype):
+    """Columns ``"from_dtype"`` treats as categorical: category, object, string."""
+    return isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
+
+
+def resolve_categorical_mask(categorical_features, X, feature_names):
+    """Boolean mask of the categorical columns, or None if there are none.
+
+    Parameters
+    ----------
+    categorical_features : None, "from_dtype", or array-like
+        The estimator parameter: column names, column indices or a boolean
+        mask.
+    X : array-like or DataFrame
+        The training input.
+    feature_names : ndarray of str or None
+        Column names of ``X`` if it is a DataFrame with string names.
+
+    Returns
+    -------
+    mask : ndarray of bool of shape (n_features,) or None
+    """
+    if categorical_features is None:
+        return None
+    n_features = X.shape[1] if hasattr(X, "shape") else len(X[0])
+    if isinstance(categorical_features, str):  # "from_dtype"
+        if not _is_dataframe(X):
+            return None
+        mask = np.array([_is_categorical_dtype(dtype) for dtype in X.dtypes], dtype=bool)
+    else:
+        mask = _mask_from_spec(categorical_features, n_features, feature_names)
+    return mask if mask.any() else None
+
+
+def _mask_from_spec(spec, n_features, feature_names):
+    """A mask from explicit column names, indices or booleans."""
+    spec = np.asarray(spec)
+    if spec.ndim != 1:
+        raise ValueError(
+            "categorical_features must be 'from_dtype', None, or a 1-D list of column "
+            f"names, indices or booleans; got an array of shape {spec.shape}."
+        )
+    mask = np.zeros(n_features, dtype=bool)
+    if spec.size == 0:
+        return mask
+    if spec.dtype.kind == "b":
+        if spec.size != n_features:
+            raise ValueError(
+                f"categorical_features as a boolean mask has {spec.size} entries but "
+                f"X has {n_features} features."
+            )
+        return spec.copy()
+    if spec.dtype.kind in "iu":
+        out_of_range = spec[(spec < -n_features) | (spec >= n_features)]
+        if out_of_range.size:
+            raise ValueError(
+                f"categorical_features index {int(out_of_range[0])} is out of range for "
+                f"X with {n_features} features."
+            )
+        mask[spec] = True
+        return mask
+    if spec.dtype.kind in "OUS":
+        if feature_names is None:
+            raise ValueError(
+                "categorical_features names columns, but X has no feature names; pass "
+                "a pandas DataFrame or give column indices."
+            )
+        positions = {name: i for i, name in enumerate(feature_names)}
+        missing = [name for name in spec if name not in positions]
+        if missing:
+            raise ValueError(
+                f"categorical_features has names not found in X's columns: {missing}."
+            )
+        mask[[positions[name] for name in spec]] = True
+        return mask
+    raise ValueError(
+        "categorical_features must contain column names, integer indices or "
+        f"booleans; got values of dtype {spec.dtype}."
+    )
+
+
+def _column(X, j):
+    """Column ``j`` of a DataFrame (as a Series) or of a 2-D array."""
+    if _is_dataframe(X):
+        return X.iloc[:, j]
+    return X[:, j]
+
+
+def learn_categories(column, name, max_categories=MAX_CATEGORIES):
+    """The known categories of one column, in a stable order.
+
+    A pandas categorical column contributes its declared categories (so every
+    chunk of a ``partial_fit`` stream shares one vocabulary); any other column
+    its distinct non-missing values, sorted when they are mutually comparable
+    and in order of first appearance otherwise.
+    """
+    if isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
+        categories = np.asarray(column.cat.categories)
+    else:
+        series = column if isinstance(column, pd.Series) else pd.Series(column)
+        categories = np.asarray(series.dropna().unique())
+        try:
+            categories = np.sort(categories)
+        except TypeError:
+            pass  # mixed types (say str and int): keep order of appearance
+    if len(categories) > max_categories:
+        raise ValueError(
+            f"Categorical feature {name} has {len(categories):,} categories; skdeep "
+            f"embeds at most {max_categories:,} per feature. Group rare categories "
+            "(e.g. map those seen fewer than k times to one value), hash them into "
+            "fewer buckets, or treat the column as numeric."
+        )
+    return categories
+
+
+def category_codes(column, categories):
+    """Codes ``1..K`` of known categories; 0 for unseen and missing values."""
+    return pd.Index(categories).get_indexer(column) + 1
+
+
+def feature_name(feature_names, j):
+    """How an error message refers to column ``j``."""
+    if feature_names is not None:
+        return repr(str(feature_names[j]))
+    return f"at index {j}"
+
+
+def encode(X, mask, categories, estimator_name):
+    """Numeric columns validated as floats, categorical columns as codes.
+
+    Parameters
+    ----------
+    X : DataFrame or array-like of shape (n_samples, n_features)
+        Raw input, already checked for its number of features.
+    mask : ndarray of bool of shape (n_features,)
+        Which columns are categorical.
+    categories : list of ndarray
+        Known categories of each categorical column, in column order.
+    estimator_name : str
+        Named in validation errors.
+
+    Returns
+    -------
+    X_encoded : ndarray of shape (n_samples, n_features)
+        float64, or float32 when every numeric column is float32.
+    """
+    if sp.issparse(X):
+        raise TypeError(
+            "categorical_features needs dense input (a pandas DataFrame or an array); "
+            "got a sparse matrix. Densify it or set categorical_features=None."
+        )
+    if not _is_dataframe(X):
+        X = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected 2D array, got {X.ndim}D array instead. Reshape your data "
+                "with array.reshape(-1, 1) for a single feature or "
+                "array.reshape(1, -1) for a single sample."
+            )
+    numeric_columns = np.flatnonzero(~mask)
+    categorical_columns = np.flatnonzero(mask)
+    numeric = _validated_numeric(X, numeric_columns, estimator_name)
+    encoded = np.empty((numeric.shape[0], mask.size), dtype=numeric.dtype)
+    encoded[:, numeric_columns] = numeric
+    for j, known in zip(categorical_columns, categories):
+        encoded[:, j] = category_codes(_column(X, j), known)
+    return encoded
+
+
+def _validated_numeric(X, numeric_columns, estimator_name):
+    """The numeric columns through sklearn's usual checks (finite, 2-D, >= 1 row)."""
+    if _is_dataframe(X):
+        part = X.iloc[:, numeric_columns]
+    else:
+        part = X[:, numeric_columns]
+    if len(numeric_columns) == 0:
+        n_samples = X.shape[0]
+        part = np.empty((n_samples, 0))
+    return check_array(
+        part,
+        dtype=(np.float64, np.float32),
+        ensure_min_features=0,
+        estimator=estimator_name,
+        input_name="X",
+    )

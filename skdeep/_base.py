@@ -23,6 +23,8 @@ from sklearn.utils.validation import check_array, check_X_y, validate_data
 
 from ._callbacks import callback_hooks
 from ._categorical import (
+    as_dense_2d,
+    column,
     embedding_dims,
     encode,
     feature_name,
@@ -408,13 +410,11 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
 
     def _learn_categories(self, X, mask):
         feature_names = getattr(self, "feature_names_in_", None)
-        columns = np.flatnonzero(mask)
-        if hasattr(X, "iloc"):
-            return [
-                learn_categories(X.iloc[:, j], feature_name(feature_names, j)) for j in columns
-            ]
-        X = np.asarray(X) if not hasattr(X, "shape") else X
-        return [learn_categories(X[:, j], feature_name(feature_names, j)) for j in columns]
+        X = as_dense_2d(X)
+        return [
+            learn_categories(column(X, j), feature_name(feature_names, j))
+            for j in np.flatnonzero(mask)
+        ]
 
     def _embedding_layout(self):
         """The engine's view of the categorical columns (None without any)."""

@@ -134,7 +134,7 @@ def _mask_from_spec(spec, n_features, feature_names):
                 "a pandas DataFrame or give column indices."
             )
         positions = {name: i for i, name in enumerate(feature_names)}
-        missing = [name for name in spec if name not in positions]
+        missing = [str(name) for name in spec if name not in positions]
         if missing:
             raise ValueError(
                 f"categorical_features has names not found in X's columns: {missing}."
@@ -147,14 +147,7 @@ def _mask_from_spec(spec, n_features, feature_names):
     )
 
 
-def _column(X, j):
-    """Column ``j`` of a DataFrame (as a Series) or of a 2-D array."""
-    if _is_dataframe(X):
-        return X.iloc[:, j]
-    return X[:, j]
-
-
-def learn_categories(column, name, max_categories=MAX_CATEGORIES):
+def learn_categories(column, name):
     """The known categories of one column, in a stable order.
 
     A pandas categorical column contributes its declared categories (so every
@@ -171,10 +164,10 @@ def learn_categories(column, name, max_categories=MAX_CATEGORIES):
             categories = np.sort(categories)
         except TypeError:
             pass  # mixed types (say str and int): keep order of appearance
-    if len(categories) > max_categories:
+    if len(categories) > MAX_CATEGORIES:
         raise ValueError(
             f"Categorical feature {name} has {len(categories):,} categories; skdeep "
-            f"embeds at most {max_categories:,} per feature. Group rare categories "
+            f"embeds at most {MAX_CATEGORIES:,} per feature. Group rare categories "
             "(e.g. map those seen fewer than k times to one value), hash them into "
             "fewer buckets, or treat the column as numeric."
         )
@@ -191,6 +184,33 @@ def feature_name(feature_names, j):
     if feature_names is not None:
         return repr(str(feature_names[j]))
     return f"at index {j}"
+
+
+def as_dense_2d(X):
+    """A DataFrame as it is; anything else as a 2-D ndarray. Sparse is refused."""
+    if sp.issparse(X):
+        raise TypeError(
+            "categorical_features needs dense input (a pandas DataFrame or an array); "
+            "got a sparse matrix. Densify it or set categorical_features=None."
+        )
+    if _is_dataframe(X):
+        return X
+    if not isinstance(X, np.ndarray):
+        X = np.asarray(X, dtype=object)
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected 2D array, got {X.ndim}D array instead. Reshape your data with "
+            "array.reshape(-1, 1) for a single feature or array.reshape(1, -1) for a "
+            "single sample."
+        )
+    return X
+
+
+def column(X, j):
+    """Column ``j`` of a DataFrame (as a Series) or of a 2-D array."""
+    if _is_dataframe(X):
+        return X.iloc[:, j]
+    return X[:, j]
 
 
 def encode(X, mask, categories, estimator_name):
@@ -212,26 +232,14 @@ def encode(X, mask, categories, estimator_name):
     X_encoded : ndarray of shape (n_samples, n_features)
         float64, or float32 when every numeric column is float32.
     """
-    if sp.issparse(X):
-        raise TypeError(
-            "categorical_features needs dense input (a pandas DataFrame or an array); "
-            "got a sparse matrix. Densify it or set categorical_features=None."
-        )
-    if not _is_dataframe(X):
-        X = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
-        if X.ndim != 2:
-            raise ValueError(
-                f"Expected 2D array, got {X.ndim}D array instead. Reshape your data "
-                "with array.reshape(-1, 1) for a single feature or "
-                "array.reshape(1, -1) for a single sample."
-            )
+    X = as_dense_2d(X)
     numeric_columns = np.flatnonzero(~mask)
     categorical_columns = np.flatnonzero(mask)
     numeric = _validated_numeric(X, numeric_columns, estimator_name)
     encoded = np.empty((numeric.shape[0], mask.size), dtype=numeric.dtype)
     encoded[:, numeric_columns] = numeric
     for j, known in zip(categorical_columns, categories):
-        encoded[:, j] = category_codes(_column(X, j), known)
+        encoded[:, j] = category_codes(column(X, j), known)
     return encoded
 
 

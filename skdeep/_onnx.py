@@ -68,6 +68,13 @@ def _check_estimator(estimator):
             "'fit' with appropriate arguments before exporting it with to_onnx."
         ),
     )
+    if getattr(estimator, "is_categorical_", None) is not None:
+        raise ValueError(
+            "to_onnx cannot export a model with categorical_features: its categorical "
+            "columns hold categories (strings, ids) that are looked up in learned "
+            "embedding tables, which the exported float-tensor graph does not do. "
+            "Keep such models in Python (pickle, joblib or skops)."
+        )
     return "classifier" if is_classifier(estimator) else "regressor"
 
 

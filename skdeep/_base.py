@@ -357,7 +357,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             y_numeric=y_numeric,
             dtype=(np.float64, np.float32),
         )
-        mask = self._categorical_mask(X, reset)
+        mask, X = self._categorical_mask(X, reset)
         if mask is None:
             return self._validate_numeric(X, y, reset, check_params)
         if reset:
@@ -387,34 +387,67 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             ) from exc
 
     def _categorical_mask(self, X, reset):
-        """Mask of categorical columns (None if none); feature names checked."""
+        """The categorical columns' mask (None if none) and X, ready to encode.
+
+        With categorical columns, X comes back as a DataFrame or a 2-D array
+        whose feature names and count have been checked (and, on a first
+        fit, recorded); otherwise X is returned untouched, for the numeric
+        path to validate as sklearn does.
+        """
         if reset:
             # Tables of an earlier fit never carry over to a fresh one.
-            self.__dict__.pop("embeddings_", None)
-        if self.categorical_features is None and reset:
+            for name in ("embeddings_", "categories_"):
+                self.__dict__.pop(name, None)
             self.is_categorical_ = None
-            self.__dict__.pop("categories_", None)
-            return None
-        if not reset:
-            mask = getattr(self, "is_categorical_", None)
-            if mask is not None:
-                validate_data(self, X, skip_check_array=True, reset=False)
-            return mask
-        validate_data(self, X, skip_check_array=True, reset=True)
-        feature_names = getattr(self, "feature_names_in_", None)
-        mask = resolve_categorical_mask(self.categorical_features, X, feature_names)
-        self.is_categorical_ = mask
-        if mask is None:
-            self.__dict__.pop("categories_", None)
-        return mask
+            if not self._may_have_categorical_columns(X):
+                return None, X
+            X = as_dense_2d(X)
+            if X.shape[1] == 0:
+                return None, X  # the numeric path reports empty input as sklearn does
+            validate_data(self, X, skip_check_array=True, reset=True)
+            feature_names = getattr(self, "feature_names_in_", None)
+            self.is_categorical_ = resolve_categorical_mask(
+                self.categorical_features, X, feature_names
+            )
+        elif getattr(self, "is_categorical_", None) is not None:
+            X = as_dense_2d(X)
+            validate_data(self, X, skip_check_array=True, reset=False)
+        return getattr(self, "is_categorical_", None), X
+
+    def _may_have_categorical_columns(self, X):
+        """Whether ``categorical_features`` can select any column of ``X``."""
+        spec = self.categorical_features
+        if spec is None:
+            return False
+        if isinstance(spec, str):  # "from_dtype" reads a DataFrame's dtypes
+            return hasattr(X, "dtypes") and hasattr(X, "iloc")
+        return True
 
     def _learn_categories(self, X, mask):
         feature_names = getattr(self, "feature_names_in_", None)
-        X = as_dense_2d(X)
+        X = self._rows_with_weight(X)
         return [
             learn_categories(column(X, j), feature_name(feature_names, j))
             for j in np.flatnonzero(mask)
         ]
+
+    def _rows_with_weight(self, X):
+        """The rows of X whose sample weight is not zero.
+
+        A row of weight 0 must not change the model, so its categories are
+        not learned either: fitting with zero weights equals fitting without
+        those rows. Weights are validated (with their errors) later.
+        """
+        sample_weight = getattr(self, "_raw_data", (None, None, None))[2]
+        if sample_weight is None:
+            return X
+        try:
+            keep = np.asarray(sample_weight, dtype=float) != 0
+        except (TypeError, ValueError):
+            return X
+        if keep.shape != (X.shape[0],) or keep.all():
+            return X
+        return X.iloc[keep] if hasattr(X, "iloc") else X[keep]
 
     def _embedding_layout(self):
         """The engine's view of the categorical columns (None without any)."""
@@ -871,7 +904,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         if mask is not None:
             if getattr(self, "_inputs_encoded", False):
                 return X
-            validate_data(self, X, skip_check_array=True, reset=False)
+            mask, X = self._categorical_mask(X, reset=False)
             return encode(X, mask, self.categories_, type(self).__name__)
         if self._is_clean_array(X):
             return X

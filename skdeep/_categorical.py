@@ -79,7 +79,7 @@ def resolve_categorical_mask(categorical_features, X, feature_names):
     categorical_features : None, "from_dtype", or array-like
         The estimator parameter: column names, column indices or a boolean
         mask.
-    X : array-like or DataFrame
+    X : DataFrame or ndarray of shape (n_samples, n_features)
         The training input.
     feature_names : ndarray of str or None
         Column names of ``X`` if it is a DataFrame with string names.
@@ -90,7 +90,7 @@ def resolve_categorical_mask(categorical_features, X, feature_names):
     """
     if categorical_features is None:
         return None
-    n_features = X.shape[1] if hasattr(X, "shape") else len(X[0])
+    n_features = X.shape[1]
     if isinstance(categorical_features, str):  # "from_dtype"
         if not _is_dataframe(X):
             return None
@@ -159,7 +159,10 @@ def learn_categories(column, name):
         categories = np.asarray(column.cat.categories)
     else:
         series = column if isinstance(column, pd.Series) else pd.Series(column)
-        categories = np.asarray(series.dropna().unique())
+        try:
+            categories = np.asarray(series.dropna().unique())
+        except TypeError as exc:
+            raise _unhashable_error(exc) from exc
         try:
             categories = np.sort(categories)
         except TypeError:
@@ -176,7 +179,17 @@ def learn_categories(column, name):
 
 def category_codes(column, categories):
     """Codes ``1..K`` of known categories; 0 for unseen and missing values."""
-    return pd.Index(categories).get_indexer(column) + 1
+    try:
+        return pd.Index(categories).get_indexer(column) + 1
+    except TypeError as exc:
+        raise _unhashable_error(exc) from exc
+
+
+def _unhashable_error(exc):
+    return TypeError(
+        "Each value of a categorical feature must be hashable: the argument must be "
+        f"a string or a number (or missing). {exc}"
+    )
 
 
 def feature_name(feature_names, j):
@@ -196,7 +209,9 @@ def as_dense_2d(X):
     if _is_dataframe(X):
         return X
     if not isinstance(X, np.ndarray):
-        X = np.asarray(X, dtype=object)
+        # Array-likes keep their dtype; nested lists become object arrays so
+        # that numbers and strings in one row keep their own types.
+        X = np.asarray(X) if hasattr(X, "__array__") else np.asarray(X, dtype=object)
     if X.ndim != 2:
         raise ValueError(
             f"Expected 2D array, got {X.ndim}D array instead. Reshape your data with "

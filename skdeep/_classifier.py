@@ -124,6 +124,25 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Weights of the classes (skdeep extension), multiplied into
         ``sample_weight`` as sklearn's linear models do. ``'balanced'`` uses
         ``n_samples / (n_classes * np.bincount(y))``.
+    categorical_features : {"from_dtype"}, array-like of str, int or bool, \
+            or None, default=None
+        Columns to learn an embedding for (skdeep extension; the convention
+        of sklearn's ``HistGradientBoosting*``). None: every column is
+        numeric, as in sklearn. ``"from_dtype"``: the pandas ``category``,
+        ``object`` and ``string`` columns of a DataFrame (an array or sparse
+        matrix has none). Or the categorical columns by name, by index, or as
+        a boolean mask. Each categorical column's categories (the declared
+        categories of a ``category`` column, else the distinct non-missing
+        values) are fixed at the first ``fit`` or ``partial_fit``; each
+        becomes a learned vector, and categories unseen then, ``NaN``,
+        ``None`` and ``pd.NA`` share a reserved "unknown" vector. At most
+        1,000,000 categories per column. See the user guide's
+        "Categorical columns" page.
+    embedding_dim : int, callable or None, default=None
+        Length of each category's vector: one int for every categorical
+        column, a callable mapping a column's number of categories to its
+        length, or None for ``min(50, round(1.6 * n_categories ** 0.56))``
+        (2 categories: 2; 10: 6; 100: 21; 1,000 and more: 50).
 
     Attributes
     ----------
@@ -152,11 +171,23 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Number of training samples seen by the stochastic solvers.
     coefs_ : list of ndarray
         The ith element is the weight matrix between layer i and i + 1.
-        Assigning new matrices changes the model's predictions.
+        Assigning new matrices changes the model's predictions. With
+        categorical columns, the rows of ``coefs_[0]`` are the numeric
+        columns in order, then each embedding's components.
     intercepts_ : list of ndarray
         The ith element is the bias vector of layer i + 1.
     n_features_in_ : int
         Number of features seen during fit.
+    is_categorical_ : ndarray of bool of shape (n_features_in_,) or None
+        Which input columns were embedded; None when none were.
+    categories_ : list of ndarray
+        Known categories of each categorical column, in column order. Only
+        with categorical columns.
+    embeddings_ : list of ndarray of shape (n_categories + 1, dim)
+        The learned embedding table of each categorical column (row ``k``
+        for ``categories_[j][k - 1]``, row 0 for unknown and missing
+        values), trained with the weights and penalised by ``alpha`` (and
+        ``weight_decay``) like them. Only with categorical columns.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
     n_iter_ : int

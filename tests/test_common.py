@@ -39,6 +39,9 @@ def _estimators():
     yield MLPClassifier(class_weight="balanced", **_EXTENSIONS)
     yield MLPRegressor(loss="huber", **_EXTENSIONS)
     yield MLPClassifier(solver="rmsprop", activation="selu", init="lecun", max_iter=100)
+    # Column 0 embedded: the checks' continuous values become categories.
+    yield MLPClassifier(categorical_features=[0], embedding_dim=2, max_iter=100)
+    yield MLPRegressor(categorical_features=[-1], max_iter=100)
 
 
 # check_classifiers_train compares predict_log_proba with log(predict_proba).
@@ -70,7 +73,31 @@ _EARLY_STOPPING_CLASS_WEIGHT = (
 )
 
 
+# In a categorical column NaN is a missing category, which by design maps to
+# the "unknown" embedding instead of raising (as does inf: just a value).
+_MISSING_CATEGORY = (
+    "NaN in a categorical column is a missing value, embedded as the unknown "
+    "category by design, so fit does not raise"
+)
+
+# With the categorical input tag, sklearn's checks feed X rounded to the
+# integers 0..7. On that data check_regressors_train's R^2 > 0.5 is out of
+# reach for any MLP here: sklearn's own MLPRegressor (and skdeep's without
+# embeddings) stops at R^2 0.32 after 19 epochs with the check's settings.
+_ROUNDED_REGRESSION_DATA = (
+    "the categorical tag makes the check round X to integers 0..7, on which "
+    "sklearn's MLPRegressor also scores R^2 0.32 < 0.5"
+)
+
+
 def _expected_failed_checks(estimator):
+    if estimator.categorical_features is not None:
+        failures = {}
+        if 0 in estimator.categorical_features:  # the check puts NaN in column 0
+            failures["check_estimators_nan_inf"] = _MISSING_CATEGORY
+        if isinstance(estimator, MLPRegressor):
+            failures["check_regressors_train"] = _ROUNDED_REGRESSION_DATA
+        return failures
     if np.any(np.asarray(estimator.dropout) > 0):
         return {
             "check_sample_weight_equivalence_on_dense_data": _DROPOUT_WEIGHTS,

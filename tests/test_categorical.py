@@ -531,3 +531,30 @@ def test_embeddings_beat_one_hot_on_a_1000_level_column_with_less_input_memory()
     dense_bytes = one_hot_input.shape[0] * one_hot_input.shape[1] * 8
     assert embedded_input.nbytes < sparse_bytes
     assert embedded_input.nbytes * 100 < dense_bytes
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_skops_round_trip_trusts_only_the_estimator(Estimator):
+    sio = pytest.importorskip("skops.io")
+    frame, signal = make_frame()
+    model, target = fit_model(Estimator, frame, signal, categorical_features="from_dtype")
+    data = sio.dumps(model)
+    qualified_name = f"{Estimator.__module__}.{Estimator.__qualname__}"
+    assert sio.get_untrusted_types(data=data) == [qualified_name]
+    loaded = sio.loads(data, trusted=[qualified_name])
+    np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
+    for a, b in zip(loaded.categories_, model.categories_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_partial_fit_continues_identically_after_pickling():
+    frame, signal = make_frame(n=400)
+    target = (signal > 0).astype(int)
+    model = MLPClassifier(hidden_layer_sizes=(16,), random_state=0,
+                          categorical_features="from_dtype")
+    model.partial_fit(frame.iloc[:200], target[:200], classes=[0, 1])
+    copy = pickle.loads(pickle.dumps(model))
+    model.partial_fit(frame.iloc[200:], target[200:])
+    copy.partial_fit(frame.iloc[200:], target[200:])
+    for a, b in zip(model.embeddings_ + model.coefs_, copy.embeddings_ + copy.coefs_):
+        np.testing.assert_array_equal(a, b)

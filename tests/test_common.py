@@ -1,7 +1,6 @@
 """sklearn's estimator checks on both estimators, default and non-default."""
 
 import numpy as np
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdeep import MLPClassifier, MLPRegressor

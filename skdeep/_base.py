@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_array, check_X_y, validate_data
 from ._callbacks import callback_hooks
 from ._categorical import (
     as_dense_2d,
+    category_lookups,
     column,
     embedding_dims,
     encode,
@@ -362,7 +363,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             return self._validate_numeric(X, y, reset, check_params)
         if reset:
             self.categories_ = self._learn_categories(X, mask)
-        X = encode(X, mask, self.categories_, type(self).__name__)
+            self._category_lookups = category_lookups(self.categories_)
+        X = encode(X, mask, self._lookups(), type(self).__name__)
         return check_X_y(X, y, estimator=self, **check_params)
 
     def _validate_numeric(self, X, y, reset, check_params):
@@ -396,7 +398,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         """
         if reset:
             # Tables of an earlier fit never carry over to a fresh one.
-            for name in ("embeddings_", "categories_"):
+            for name in ("embeddings_", "categories_", "_category_lookups"):
                 self.__dict__.pop(name, None)
             self.is_categorical_ = None
             if not self._may_have_categorical_columns(X):
@@ -422,6 +424,14 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         if isinstance(spec, str):  # "from_dtype" reads a DataFrame's dtypes
             return hasattr(X, "dtypes") and hasattr(X, "iloc")
         return True
+
+    def _lookups(self):
+        """Lookups of ``categories_``: built at fit and on unpickling, not
+        stored by ``predict`` (which must leave the estimator unchanged)."""
+        lookups = self.__dict__.get("_category_lookups")
+        if lookups is None or len(lookups) != len(self.categories_):
+            return category_lookups(self.categories_)
+        return lookups
 
     def _learn_categories(self, X, mask):
         feature_names = getattr(self, "feature_names_in_", None)
@@ -905,7 +915,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             if getattr(self, "_inputs_encoded", False):
                 return X
             mask, X = self._categorical_mask(X, reset=False)
-            return encode(X, mask, self.categories_, type(self).__name__)
+            return encode(X, mask, self._lookups(), type(self).__name__)
         if self._is_clean_array(X):
             return X
         return validate_data(
@@ -986,6 +996,9 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         # sklearn may hand back the instance's own __dict__: copy before tagging.
         state = dict(super().__getstate__())
         state["_skdeep_version"] = __version__
+        # A cache of categories_, rebuilt on loading: pickles and skops files
+        # hold only arrays.
+        state.pop("_category_lookups", None)
         return state
 
     def __setstate__(self, state):
@@ -998,3 +1011,5 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
                 UserWarning,
             )
         super().__setstate__(state)
+        if getattr(self, "categories_", None) is not None:
+            self._category_lookups = category_lookups(self.categories_)

@@ -177,10 +177,20 @@ def learn_categories(column, name):
     return categories
 
 
+def category_lookups(categories):
+    """Hash-table lookups of each column's categories, to reuse across calls."""
+    return [pd.Index(known) for known in categories]
+
+
 def category_codes(column, categories):
-    """Codes ``1..K`` of known categories; 0 for unseen and missing values."""
+    """Codes ``1..K`` of known categories; 0 for unseen and missing values.
+
+    ``categories`` is an array, or its ``pd.Index`` from
+    :func:`category_lookups` (building one costs more than a small lookup).
+    """
+    lookup = categories if isinstance(categories, pd.Index) else pd.Index(categories)
     try:
-        return pd.Index(categories).get_indexer(column) + 1
+        return lookup.get_indexer(column) + 1
     except TypeError as exc:
         raise _unhashable_error(exc) from exc
 
@@ -237,7 +247,7 @@ def encode(X, mask, categories, estimator_name):
         Raw input, already checked for its number of features.
     mask : ndarray of bool of shape (n_features,)
         Which columns are categorical.
-    categories : list of ndarray
+    categories : list of ndarray or pd.Index
         Known categories of each categorical column, in column order.
     estimator_name : str
         Named in validation errors.
@@ -258,10 +268,25 @@ def encode(X, mask, categories, estimator_name):
     return encoded
 
 
+def _numpy_columns(frame, columns):
+    """The columns as one ndarray when they all have NumPy number dtypes.
+
+    Checking a DataFrame costs far more than checking the same values as an
+    array (most of a one-row prediction); other dtypes (nullable integers,
+    ...) keep the DataFrame so that sklearn's checks see them as they are.
+    """
+    series = [frame.iloc[:, j] for j in columns]
+    if not series or not all(
+        isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiub" for s in series
+    ):
+        return frame.iloc[:, columns]
+    return np.column_stack([s.to_numpy() for s in series])
+
+
 def _validated_numeric(X, numeric_columns, estimator_name):
     """The numeric columns through sklearn's usual checks (finite, 2-D, >= 1 row)."""
     if _is_dataframe(X):
-        part = X.iloc[:, numeric_columns]
+        part = _numpy_columns(X, numeric_columns)
     else:
         part = X[:, numeric_columns]
     if len(numeric_columns) == 0:

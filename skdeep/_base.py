@@ -333,6 +333,8 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         layer_units = [n_inputs, *hidden_layer_sizes, Y.shape[1]]
         random_state = check_random_state(self.random_state)
         network = self._network(layer_units, dtype, first_pass, random_state, layout)
+        if first_pass:
+            network.zero_unseen_embeddings(X)
         if self.solver == "lbfgs":
             self._fit_lbfgs(network, X, Y, sample_weight)
         else:

@@ -558,3 +558,21 @@ def test_partial_fit_continues_identically_after_pickling():
     copy.partial_fit(frame.iloc[200:], target[200:])
     for a, b in zip(model.embeddings_ + model.coefs_, copy.embeddings_ + copy.coefs_):
         np.testing.assert_array_equal(a, b)
+
+
+def test_declared_but_unseen_categories_behave_as_unknown():
+    rng = np.random.default_rng(0)
+    city = rng.choice(["a", "b", "c"], 600)
+    frame = pd.DataFrame({
+        "x": rng.normal(size=600),
+        "city": pd.Categorical(city, categories=["a", "b", "c", "never"]),
+    })
+    model = MLPRegressor(hidden_layer_sizes=(8,), categorical_features="from_dtype",
+                         random_state=0, max_iter=50)
+    model.fit(frame, frame["x"] + 2 * (city == "a"))
+    assert list(model.categories_[0]) == ["a", "b", "c", "never"]
+    np.testing.assert_array_equal(model.embeddings_[0][4], 0.0)
+    new = frame.iloc[[0, 0]].copy()
+    new["city"] = pd.Categorical(["never", "zzz"], categories=["a", "b", "c", "never", "zzz"])
+    first, second = model.predict(new)
+    assert first == second

@@ -245,6 +245,21 @@ class Network:
             table[...] = random_state.uniform(-0.05, 0.05, table.shape)
             table[0] = 0.0
 
+    def zero_unseen_embeddings(self, X):
+        """Zero the table rows of categories that no row of ``X`` uses.
+
+        Such rows (row 0, and categories declared but absent from the
+        training data) get no gradient from ``X``: at zero they behave
+        exactly like the unknown category, instead of like a random vector.
+        """
+        if self.embeddings is None:
+            return
+        for j, table in enumerate(self.tables):
+            used = np.zeros(table.shape[0], dtype=bool)
+            used[self.embeddings.codes(X, j)] = True
+            used[0] = False
+            table[~used] = 0.0
+
     def load(self, coefs, intercepts, tables=()):
         """Copy per-layer weights, biases and embedding tables into ``params``.
 

@@ -6,7 +6,9 @@ Usage (normally called by ``run.py``)::
                                    "peer": "sklearn", "threads": 1}'
 
 The BLAS/OpenMP thread count is fixed through environment variables *before*
-NumPy is imported and again with ``threadpoolctl`` once it is.  The result is
+NumPy is imported and again with ``threadpoolctl`` once it is; with
+``"threads": "default"`` nothing is limited and every library uses its own
+default thread count (what users get).  The result is
 printed on one stdout line starting with ``BENCH_RESULT `` (anything the
 libraries print is ignored by the parent).  ``{"peer": "env"}`` reports library
 versions and the effective thread-pool configuration instead.
@@ -19,15 +21,59 @@ import os
 import sys
 
 MARKER = "BENCH_RESULT "
+DEFAULT_THREADS = "default"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                "NUMEXPR_NUM_THREADS")
 
 
-def set_thread_env(threads: int, environ=os.environ) -> None:
-    """Pin every common BLAS/OpenMP thread-count variable to ``threads``."""
+def parse_threads(value) -> int | None:
+    """Thread limit of a spec value: an int >= 1, or ``None`` for "default".
+
+    Parameters
+    ----------
+    value : int, str or None
+        A positive thread count (int or numeric string), ``"default"`` or
+        ``None``.
+
+    Returns
+    -------
+    int or None
+        The thread count, or ``None`` for the libraries' defaults (no limit).
+    """
+    if value is None or value == DEFAULT_THREADS:
+        return None
+    threads = int(value)
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1 or {DEFAULT_THREADS!r}, got {value!r}")
+    return threads
+
+
+def set_thread_env(threads, environ=os.environ) -> None:
+    """Pin every common BLAS/OpenMP thread-count variable to ``threads``.
+
+    With ``threads`` equal to ``"default"`` (or ``None``) the variables are
+    removed instead, so every library picks its own default.
+    """
+    limit = parse_threads(threads)
     for var in THREAD_VARS:
-        environ[var] = str(threads)
+        if limit is None:
+            environ.pop(var, None)
+        else:
+            environ[var] = str(limit)
+
+
+def thread_limits(threads):
+    """Context manager limiting the BLAS/OpenMP pools to ``threads``.
+
+    A ``threadpoolctl.threadpool_limits`` block, or a no-op for ``"default"``.
+    """
+    from contextlib import nullcontext
+
+    from threadpoolctl import threadpool_limits
+
+    limit = parse_threads(threads)
+    return nullcontext() if limit is None else threadpool_limits(limits=limit)
 
 
 def describe_env(skdeep_fallback: bool) -> dict:
@@ -46,6 +92,7 @@ def describe_env(skdeep_fallback: bool) -> dict:
         import torch
 
         info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
     except ImportError:
         info["torch"] = None
     if skdeep_fallback:
@@ -77,7 +124,7 @@ def measure(spec: dict) -> dict:
         return peers.run_estimator(wl, data, peer,
                                    spec.get("skdeep_fallback", False), warmup)
     if peer == "torch":
-        return peers.run_torch(wl, data, spec["threads"], warmup)
+        return peers.run_torch(wl, data, parse_threads(spec["threads"]), warmup)
     if peer == "gemm_floor":
         return peers.run_gemm_floor(wl, data, warmup)
     raise ValueError(f"unknown peer {peer!r}")
@@ -87,12 +134,10 @@ def main(argv=None) -> int:
     """Entry point: parse the JSON spec, limit threads, measure, print."""
     argv = sys.argv[1:] if argv is None else argv
     spec = json.loads(argv[0])
-    threads = int(spec.get("threads", 1))
+    threads = spec.get("threads", 1)
     set_thread_env(threads)
 
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=threads):
+    with thread_limits(threads):
         if spec.get("peer") == "env":
             result = describe_env(spec.get("skdeep_fallback", False))
         else:

@@ -349,11 +349,16 @@ def warmup_torch(wl: Workload, data) -> None:
             model(torch.from_numpy(X_train[:1]))
 
 
-def run_torch(wl: Workload, data, threads: int, warmup=True):
-    """Plain PyTorch CPU peer (same architecture, optimiser and batching)."""
+def run_torch(wl: Workload, data, threads: int | None, warmup=True):
+    """Plain PyTorch CPU peer (same architecture, optimiser and batching).
+
+    ``threads`` is passed to ``torch.set_num_threads``; ``None`` keeps
+    PyTorch's default (one thread per physical core).
+    """
     import torch
 
-    torch.set_num_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
     if warmup:
         warmup_torch(wl, data)
     torch.manual_seed(MODEL_SEED)
@@ -365,6 +370,7 @@ def run_torch(wl: Workload, data, threads: int, warmup=True):
     metrics = _fit_metrics(wl, len(X_train), clock, epochs, mem,
                            final_loss, task.score(model, X_test, y_test))
     metrics["torch_version"] = torch.__version__
+    metrics["torch_threads"] = torch.get_num_threads()
     if nfev is not None:
         metrics["nfev"] = int(nfev)
     if wl.mode == "latency":

@@ -20,7 +20,6 @@ time (explicit ``np.dot`` / ``np.matmul`` calls are listed as built-ins).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 

@@ -1,9 +1,12 @@
 """Aggregate benchmark runs into medians, ratios, Markdown, JSON and a chart.
 
 All functions work on plain data (lists of run dicts as produced by
-``run.py``), so a saved ``latest.json`` can be re-rendered with::
+``run.py``), so a saved ``latest.json`` (or ``threads.json``, ...) can be
+re-rendered with::
 
     python benchmarks/report.py benchmarks/results/latest.json
+
+The Markdown and the chart are written next to the JSON, under its name.
 """
 
 from __future__ import annotations
@@ -164,6 +167,38 @@ def _sort_key(workload_order, dtype_order):
     return key
 
 
+def threads_label(meta: dict) -> str:
+    """Short thread setting of a run: "1 thread(s)" or "library-default threads"."""
+    if meta["threads"] == "default":
+        return "library-default threads"
+    return f"{meta['threads']} thread(s)"
+
+
+def threads_phrase(meta: dict) -> str:
+    """How the run set the thread counts, for the report header."""
+    if meta["threads"] != "default":
+        return f"{meta['threads']} BLAS/torch thread(s)"
+    torch_threads = meta.get("env", {}).get("torch_threads")
+    torch = f", PyTorch {torch_threads} thread(s)" if torch_threads else ""
+    return ("**library-default threads** (no threadpoolctl limit, no thread "
+            f"environment variables{torch}; BLAS pools as listed)")
+
+
+def load_phrase(meta: dict) -> str | None:
+    """Load averages at the start and end of the run (``None`` if not recorded)."""
+    loads = meta.get("load_averages") or {}
+    if not loads.get("start"):
+        return None
+
+    def fmt(triple):
+        return "/".join(f"{v:.2f}" for v in triple)
+
+    text = f"Load average (1/5/15 min): {fmt(loads['start'])} at the start"
+    if loads.get("end"):
+        text += f", {fmt(loads['end'])} at the end"
+    return text + f" of the run ({meta['machine']['cores']} cores)."
+
+
 def render_markdown(meta: dict, ratios: list[dict], summary: list[dict],
                     cpu_ratios: list[dict] = ()) -> str:
     """The full Markdown report (ratios, notes, raw medians, environment)."""
@@ -175,7 +210,7 @@ def render_markdown(meta: dict, ratios: list[dict], summary: list[dict],
     parts = [
         f"Run {meta['date']} on {meta['machine']['cpu_model']} "
         f"({meta['machine']['cores']} cores), BLAS: {blas or 'unknown'}; "
-        f"{meta['threads']} BLAS/torch thread(s), median of {meta['repeats']} "
+        f"{threads_phrase(meta)}, median of {meta['repeats']} "
         f"repeat(s), each fit in a fresh process"
         + (", warm-up fit first" if meta.get("warmup", True) else ", cold start")
         + (". **QUICK smoke run: shrunken workloads, numbers not representative.**"
@@ -183,6 +218,9 @@ def render_markdown(meta: dict, ratios: list[dict], summary: list[dict],
         f"Versions: skdeep {env.get('skdeep')}, scikit-learn {env.get('sklearn')}, "
         f"PyTorch {env.get('torch') or 'not installed'}, NumPy {env.get('numpy')}, "
         f"Python {env.get('python')}.",
+        f"Command: `{meta['command']}`" + (f" ({meta['wall_seconds']:.0f} s)."
+                                           if meta.get("wall_seconds") else "."),
+        *([load_phrase(meta)] if load_phrase(meta) else []),
         "",
         "### Speed of skdeep relative to each peer (time per epoch; < 1 means skdeep is faster)",
         "",
@@ -196,16 +234,26 @@ def render_markdown(meta: dict, ratios: list[dict], summary: list[dict],
         parts += [
             "### The same ratios from process CPU time",
             "",
-            "Process CPU time is much less affected than wall time by other "
-            "programs sharing the cores; for one-thread runs on a busy machine "
-            "this table is the more reliable one (latency rows have no CPU "
-            "time).",
+            _cpu_table_intro(meta),
             "",
             ratio_table(cpu_ratios).replace("skdeep time", "skdeep CPU time"),
             "",
         ]
     parts += ["### Raw medians", "", raw_table(summary), ""]
     return "\n".join(parts)
+
+
+def _cpu_table_intro(meta: dict) -> str:
+    """How to read the CPU-time table for this run's thread setting."""
+    if meta["threads"] == 1:
+        return ("Process CPU time is much less affected than wall time by other "
+                "programs sharing the cores; for one-thread runs on a busy machine "
+                "this table is the more reliable one (latency rows have no CPU "
+                "time).")
+    return ("Process CPU time sums every thread of the process, including BLAS "
+            "threads spinning while they wait for work: with several threads it "
+            "measures the total CPU cost of a fit, not its speed (latency rows "
+            "have no CPU time).")
 
 
 def plot_ratios(ratios: list[dict], path: Path, title: str) -> None:
@@ -239,23 +287,53 @@ def plot_ratios(ratios: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def write_outputs(meta: dict, runs: list[dict], out_dir: Path) -> str:
-    """Summarise ``runs`` and write latest.json, latest.md and ratios.png."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def output_paths(out_dir: Path, stem: str = "latest") -> dict:
+    """Paths of the JSON, Markdown and chart files of a report named ``stem``.
+
+    ``latest`` (the one-thread reference) keeps its historical chart name
+    ``ratios.png``; other stems get ``<stem>-ratios.png``.
+    """
+    out_dir = Path(out_dir)
+    chart = "ratios.png" if stem == "latest" else f"{stem}-ratios.png"
+    return dict(json=out_dir / f"{stem}.json", md=out_dir / f"{stem}.md",
+                chart=out_dir / chart)
+
+
+def write_outputs(meta: dict, runs: list[dict], out_dir: Path,
+                  stem: str = "latest") -> str:
+    """Summarise ``runs`` and write the report files named ``stem``.
+
+    Parameters
+    ----------
+    meta : dict
+        Run metadata (see ``run.py``).
+    runs : list of dict
+        One record per measurement.
+    out_dir : Path
+        Output folder, created if needed.
+    stem : str, default="latest"
+        Base name of the files, see :func:`output_paths`.
+
+    Returns
+    -------
+    str
+        The Markdown report.
+    """
+    paths = output_paths(out_dir, stem)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     order = _sort_key(meta.get("workloads", []), meta.get("dtypes", []))
     summary = sorted(summarize(runs), key=order)
     lbfgs = meta.get("lbfgs_workloads", ())
     ratios = sorted(compute_ratios(summary, lbfgs), key=order)
     cpu_ratios = sorted(compute_ratios(summary, lbfgs, "cpu_sec_per_epoch"), key=order)
     markdown = render_markdown(meta, ratios, summary, cpu_ratios)
-    (out_dir / "latest.json").write_text(json.dumps(
+    paths["json"].write_text(json.dumps(
         dict(meta=meta, ratios=ratios, ratios_cpu=cpu_ratios, summary=summary,
              runs=runs), indent=1))
-    (out_dir / "latest.md").write_text(markdown)
+    paths["md"].write_text(markdown)
     if ratios:
-        plot_ratios(ratios, out_dir / "ratios.png",
-                    f"skdeep time / peer time ({meta['threads']} thread(s), "
-                    f"{meta['date']})")
+        plot_ratios(ratios, paths["chart"],
+                    f"skdeep time / peer time ({threads_label(meta)}, {meta['date']})")
     return markdown
 
 
@@ -264,7 +342,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     path = Path(argv[0] if argv else Path(__file__).parent / "results" / "latest.json")
     saved = json.loads(path.read_text())
-    print(write_outputs(saved["meta"], saved["runs"], path.parent))
+    print(write_outputs(saved["meta"], saved["runs"], path.parent, path.stem))
     return 0
 
 

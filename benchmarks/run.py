@@ -4,12 +4,16 @@
 Every (repeat, workload, dtype, peer) measurement runs in a fresh Python
 process (``benchmarks/_worker.py``) with the BLAS / OpenMP / PyTorch thread
 count pinned, and the medians over repeats are written to
-``benchmarks/results/latest.{json,md}`` plus ``ratios.png``.
+``benchmarks/results/latest.{json,md}`` plus ``ratios.png``.  Runs with another
+thread setting write ``threads.{json,md}`` (``--threads default``) or
+``threads-N.{json,md}`` (``--threads N``) instead, so they never overwrite
+the one-thread reference results.
 
 Examples (from the repository root)::
 
     python benchmarks/run.py                      # full suite, 3 repeats, 1 thread
     python benchmarks/run.py --quick              # ~1 minute smoke run
+    python benchmarks/run.py --threads default    # library-default threads
     python benchmarks/run.py --workloads clf-small,clf-wide --dtypes float32
     python benchmarks/run.py --impl-skdeep-fallback   # harness test without skdeep
 """
@@ -33,7 +37,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks import report  # noqa: E402
-from benchmarks._worker import MARKER, set_thread_env  # noqa: E402
+from benchmarks._worker import DEFAULT_THREADS, MARKER, parse_threads, set_thread_env  # noqa: E402
 
 ALL_WORKLOADS = ("clf-small", "clf-wide", "reg-deep", "clf-tiny-batch",
                  "lbfgs-small", "predict-latency")
@@ -55,6 +59,42 @@ def _csv(allowed):
     return parse
 
 
+def _threads(text):
+    """argparse type: a positive thread count or ``"default"``."""
+    if text == DEFAULT_THREADS:
+        return text
+    try:
+        return parse_threads(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or {DEFAULT_THREADS!r}, got {text!r}") from None
+
+
+def report_stem(threads) -> str:
+    """Base name of the report files for a thread setting.
+
+    ``latest`` for the one-thread reference, ``threads`` for the libraries'
+    default thread counts and ``threads-N`` for ``N`` threads.
+    """
+    if threads == 1:
+        return "latest"
+    return "threads" if threads == DEFAULT_THREADS else f"threads-{threads}"
+
+
+def effective_threads(threads) -> int:
+    """Cores a run may keep busy: ``threads``, or every core for "default"."""
+    if threads == DEFAULT_THREADS:
+        return os.cpu_count() or 1
+    return threads
+
+
+def load_average():
+    """The 1, 5 and 15-minute load averages (``None`` where unavailable)."""
+    if not hasattr(os, "getloadavg"):
+        return None
+    return [round(v, 2) for v in os.getloadavg()]
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -66,9 +106,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="comma-separated subset of: float64, float32")
     p.add_argument("--peers", type=_csv(ALL_PEERS), default=list(ALL_PEERS),
                    help="comma-separated subset of: " + ", ".join(ALL_PEERS))
-    p.add_argument("--threads", type=int, default=1,
-                   help="BLAS/OpenMP/torch threads in every worker (default 1: "
-                        "most stable timings, no oversubscription)")
+    p.add_argument("--threads", type=_threads, default=1,
+                   help="BLAS/OpenMP/torch threads in every worker, or 'default' "
+                        "for each library's own default (no limit). Default 1: "
+                        "most stable timings, no oversubscription. Other settings "
+                        "write threads[-N].{json,md} instead of latest.{json,md}")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: shrunken data and epochs, results in results/quick/")
     p.add_argument("--cold", action="store_true",
@@ -92,8 +134,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 # --------------------------------------------------------------------------
 # workers
 # --------------------------------------------------------------------------
-def worker_env(threads: int) -> dict:
-    """Environment of a worker: pinned thread counts, repo on PYTHONPATH."""
+def worker_env(threads) -> dict:
+    """Environment of a worker: thread variables applied, repo on PYTHONPATH.
+
+    The variables are pinned to ``threads``, or removed for ``"default"``.
+    """
     env = dict(os.environ)
     set_thread_env(threads, env)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -253,26 +298,28 @@ def main(argv=None) -> int:
     """Run the suite and write the reports."""
     args = parse_args(argv)
     started = time.perf_counter()
-    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    load_before = load_average()
     env, peers, notes = check_environment(args)
     fingerprint = source_fingerprint(env.get("skdeep_path"))
     jobs = build_jobs(args, peers)
     print(f"{len(jobs)} measurements, {args.threads} thread(s), "
-          f"{args.repeats} repeat(s)", file=sys.stderr)
+          f"{args.repeats} repeat(s), load average {load_before}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="skdeep-bench-") as cache_dir:
         prepare_data(args, cache_dir)
         for job in jobs:
             job["cache_dir"] = cache_dir
         runs = run_jobs(jobs, args.timeout)
+    load_after = load_average()
     if fingerprint != source_fingerprint(env.get("skdeep_path")):
         notes.append("**skdeep's source files changed during the run: the "
                      "repeats may have measured different code.**")
-    if load_before is not None and load_before > 0.5 + args.threads:
+    if load_before is not None and load_before[0] > 0.5 + effective_threads(args.threads):
         notes.append(f"The machine was busy when the run started (1-min load "
-                     f"average {load_before:.1f}); timings may be noisy.")
+                     f"average {load_before[0]:.1f}); timings may be noisy.")
+    stem = report_stem(args.threads)
     failures = [r for r in runs if not r["ok"]]
     if failures:
-        notes.append(f"{len(failures)} measurement(s) failed; see latest.json.")
+        notes.append(f"{len(failures)} measurement(s) failed; see {stem}.json.")
     meta = dict(
         date=_dt.date.today().isoformat(),
         command="python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -282,12 +329,14 @@ def main(argv=None) -> int:
         dtypes=args.dtypes, peers=peers, lbfgs_workloads=list(LBFGS_WORKLOADS),
         notes=notes + workload_notes(args.workloads, args.quick),
         wall_seconds=round(time.perf_counter() - started, 1),
-        load_average_at_start=load_before,
+        load_average_at_start=load_before[0] if load_before else None,
+        load_averages=dict(start=load_before, end=load_after),
         skdeep_source_sha1=fingerprint,
     )
-    print(report.write_outputs(meta, runs, args.out_dir))
-    print(f"\nwrote {args.out_dir}/latest.json, latest.md, ratios.png "
-          f"in {meta['wall_seconds']:.0f}s", file=sys.stderr)
+    print(report.write_outputs(meta, runs, args.out_dir, stem))
+    names = ", ".join(p.name for p in report.output_paths(args.out_dir, stem).values())
+    print(f"\nwrote {names} to {args.out_dir} in {meta['wall_seconds']:.0f}s",
+          file=sys.stderr)
     return 1 if failures else 0
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
-from ._engine import clip_by_global_norm
+from ._engine import clip_by_global_norm, scipy_blas_on_one_thread
 
 __all__ = ["Progress", "StochasticConfig", "TrainingOutcome", "fit_stochastic", "fit_lbfgs"]
 
@@ -351,14 +351,15 @@ def fit_lbfgs(network, X, Y, weights, alpha, max_iter, max_fun, tol, log=None, h
     if hooks is not None:
         hooks.epoch_begin(network)
 
-    result = scipy.optimize.minimize(
-        loss_and_grad,
-        network.params.astype(np.float64),
-        method="L-BFGS-B",
-        jac=True,
-        callback=record,
-        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
-    )
+    with scipy_blas_on_one_thread():
+        result = scipy.optimize.minimize(
+            loss_and_grad,
+            network.params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=record,
+            options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+        )
     network.params[...] = result.x
     if not np.isfinite(result.fun):
         outcome = TrainingOutcome("diverged", f"loss became {result.fun}")

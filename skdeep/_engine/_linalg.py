@@ -1,9 +1,12 @@
 """Small BLAS helpers shared by the engine."""
 
+from pathlib import Path
+
 import numpy as np
 from scipy.linalg import blas
+from threadpoolctl import ThreadpoolController
 
-__all__ = ["axpy"]
+__all__ = ["axpy", "scipy_blas_on_one_thread"]
 
 # Looking a BLAS routine up costs more than running it on a small vector, and
 # the optimizers call axpy several times per mini-batch: resolve once per dtype.
@@ -41,3 +44,37 @@ def axpy(alpha, x, y):
         # Slices of contiguous 1-D arrays are views: BLAS updates y in place.
         routine(x[start:stop], y[start:stop], a=alpha)
     return y
+
+
+def _is_scipy_bundled(filepath):
+    """Whether a shared library is the copy bundled inside SciPy's wheel.
+
+    Wheels keep it in ``site-packages/scipy.libs`` (Linux, Windows) or
+    ``scipy/.dylibs`` (macOS). A BLAS that NumPy and SciPy share (conda,
+    system packages) lives elsewhere and is not matched.
+    """
+    parent = Path(filepath).parent
+    return parent.name == "scipy.libs" or (
+        parent.name == ".dylibs" and parent.parent.name == "scipy"
+    )
+
+
+def scipy_blas_on_one_thread():
+    """Context manager: SciPy's own BLAS pool runs on the calling thread.
+
+    SciPy's L-BFGS-B calls LAPACK's small triangular solves every iteration;
+    SciPy's bundled OpenBLAS threads them in a pool separate from NumPy's,
+    and the two pools, each spinning on every core between calls, slow a
+    full-batch fit down 5x on 2 cores. NumPy's pool, which runs the
+    network's large matrix products, keeps its threads. Nothing is changed
+    where SciPy has no BLAS of its own.
+
+    Returns
+    -------
+    context manager
+        Restores the previous thread count on exit.
+    """
+    controller = ThreadpoolController()
+    own = [lib.filepath for lib in controller.lib_controllers
+           if lib.user_api == "blas" and _is_scipy_bundled(lib.filepath)]
+    return controller.select(filepath=own).limit(limits=1)

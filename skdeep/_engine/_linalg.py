@@ -1,5 +1,6 @@
 """Small BLAS helpers shared by the engine."""
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,19 @@ def scipy_blas_on_one_thread():
     context manager
         Restores the previous thread count on exit.
     """
+    return _scipy_bundled_blas().limit(limits=1)
+
+
+@functools.cache
+def _scipy_bundled_blas():
+    """threadpoolctl controller of the BLAS bundled in SciPy's wheel, if any.
+
+    Found once: scanning the loaded libraries takes milliseconds, a third of
+    a small L-BFGS fit, and SciPy's BLAS is loaded by this module's import of
+    ``scipy.linalg``. The controller reads the current thread counts on every
+    ``limit``, so caching it does not cache them.
+    """
     controller = ThreadpoolController()
     own = [lib.filepath for lib in controller.lib_controllers
            if lib.user_api == "blas" and _is_scipy_bundled(lib.filepath)]
-    return controller.select(filepath=own).limit(limits=1)
+    return controller.select(filepath=own)

@@ -329,7 +329,6 @@ def main(argv=None) -> int:
         dtypes=args.dtypes, peers=peers, lbfgs_workloads=list(LBFGS_WORKLOADS),
         notes=notes + workload_notes(args.workloads, args.quick),
         wall_seconds=round(time.perf_counter() - started, 1),
-        load_average_at_start=load_before[0] if load_before else None,
         load_averages=dict(start=load_before, end=load_after),
         skdeep_source_sha1=fingerprint,
     )

@@ -1,95 +1,123 @@
 """The estimator layer shared by MLPClassifier and MLPRegressor.
 
-Parameters are declared once in ``_parameter_constraints`` and validated by
-``_fit_context`` at fit time; ``__init__`` only stores them. Inputs are
-validated here, once per call, then handed to the training loops as clean
-arrays of one dtype. No math happens in this module: the engine computes.
+``fit`` and ``partial_fit`` go down the layers once: inputs are validated
+and encoded (``_inputs.py``), parameters become engine objects
+(``_options.py``), the training loop runs on clean arrays (``_training.py``)
+and returns one result, and the fitted attributes are committed in one step.
+Nothing is written on the estimator before that commit, so a call that
+raises (or is interrupted) leaves it exactly as it was, and a ``predict``
+running in another thread sees either the previous model or the new one.
+No math happens in this module: the engine computes.
 """
 
 import warnings
 from abc import ABCMeta, abstractmethod
-from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
-from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.metrics import check_scoring
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_X_y, validate_data
 
-from ._callbacks import callback_hooks
-from ._categorical import (
-    as_dense_2d,
-    category_lookups,
-    column,
-    embedding_dims,
-    encode,
-    feature_name,
-    learn_categories,
-    resolve_categorical_mask,
+from . import _options
+from ._callbacks import callback_observer
+from ._categorical import category_lookups, embedding_dims
+from ._compat import CallbackSupportMixin, _fit_context, with_callbacks
+from ._engine import EmbeddingLayout, Network, forward_logits
+from ._inputs import (
+    as_training_array,
+    check_sample_weight,
+    encode_for_predict,
+    encode_inputs,
+    learn_inputs,
 )
-from ._compat import CallbackSupportMixin, Interval, Options, StrOptions, _fit_context, with_callbacks
-from ._engine import (
-    HIDDEN_ACTIVATIONS,
-    EmbeddingLayout,
-    Network,
-    forward_logits,
-    make_optimizer,
-    make_schedule,
-)
-from ._training import Progress, StochasticConfig, fit_lbfgs, fit_stochastic
+from ._training import TrainingState, VerboseLog, fit_lbfgs, fit_stochastic
+from ._validation import Evaluator, TrainingData, split_validation
 from ._version import __version__
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
-_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+#: Fitted attributes that do not end with an underscore.
+_PRIVATE_FITTED = frozenset(
+    {
+        "_label_binarizer",
+        "_optimizer_state",
+        "_no_improvement_count",
+        "_hidden_activations",
+        "_category_lookups",
+    }
+)
 
 
-def _check_sample_weight(sample_weight, n_samples, dtype):
-    """Validate ``sample_weight``: a finite, non-negative 1-D array or None."""
-    if sample_weight is None:
-        return None
-    if isinstance(sample_weight, Real):
-        if not np.isfinite(sample_weight) or sample_weight <= 0:
-            raise ValueError(
-                f"A scalar sample_weight must be finite and positive, got {sample_weight}."
-            )
-        return np.full(n_samples, sample_weight, dtype=dtype)
-    sample_weight = check_array(
-        sample_weight, ensure_2d=False, dtype=dtype, input_name="sample_weight"
+def _is_fitted_attribute(name):
+    return name in _PRIVATE_FITTED or (name.endswith("_") and not name.startswith("__"))
+
+
+def _training_state(fitted, early_stopping):
+    """The :class:`TrainingState` stored in a fitted estimator's attributes."""
+    best_loss = fitted.get("best_loss_")
+    best_score = fitted.get("best_validation_score_")
+    return TrainingState(
+        t=fitted.get("t_", 0),
+        loss_curve=list(fitted.get("loss_curve_") or []),
+        best_loss=np.inf if best_loss is None else best_loss,
+        validation_scores=list(fitted.get("validation_scores_") or []) if early_stopping else None,
+        best_validation_score=-np.inf if best_score is None else best_score,
+        no_improvement_count=fitted.get("_no_improvement_count", 0),
+        history=list(fitted.get("history_") or []),
+        optimizer_state=fitted.get("_optimizer_state"),
     )
-    if sample_weight.ndim != 1:
-        raise ValueError(
-            f"sample_weight must be 1-D, got an array of shape {sample_weight.shape}."
-        )
-    if sample_weight.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight has {sample_weight.shape[0]} entries but X has "
-            f"{n_samples} samples; pass one weight per sample."
-        )
-    if np.any(sample_weight < 0):
-        raise ValueError("sample_weight must be non-negative; found negative weights.")
-    if not sample_weight.sum() > 0:
-        raise ValueError(
-            "Sample weights must contain at least one positive value; all are zero."
-        )
-    # Copy so that training never touches, nor aliases, the caller's array.
-    return np.array(sample_weight, dtype=dtype, copy=True)
 
 
-def _resolve_batch_size(batch_size, n_samples):
-    """sklearn's rule: "auto" is min(200, n); a larger value is clipped."""
-    if batch_size == "auto":
-        return min(200, n_samples)
-    if batch_size > n_samples:
-        warnings.warn(
-            "Got `batch_size` less than 1 or larger than sample size. It is going "
-            "to be clipped"
-        )
-    return int(np.clip(batch_size, 1, n_samples))
+def _progress_attributes(state, solver, early_stopping):
+    """sklearn's fitted attributes (and skdeep's) for a training state."""
+    attributes = {"n_iter_": state.n_iter, "t_": state.t, "loss_curve_": state.loss_curve}
+    if state.loss is not None:
+        attributes["loss_"] = np.float64(state.loss)
+    if solver == "lbfgs":
+        return attributes
+    validation_losses = [r["validation_loss"] for r in state.history if "validation_loss" in r]
+    scores = None
+    if early_stopping:
+        scores = state.validation_scores
+    elif validation_losses:
+        scores = [r.get("validation_score", np.nan) for r in state.history]
+    attributes.update(
+        best_loss_=None if early_stopping else state.best_loss,
+        validation_scores_=scores,
+        best_validation_score_=state.best_validation_score if early_stopping else None,
+        history_=state.history,
+        validation_loss_curve_=validation_losses or None,
+        _no_improvement_count=state.no_improvement_count,
+        _optimizer_state={"solver": solver, **state.optimizer_state},
+    )
+    return attributes
+
+
+def _network_attributes(network, copy):
+    """The weights as sklearn's fitted attributes (views, or copies)."""
+    take = (lambda a: a.copy()) if copy else (lambda a: a)
+    attributes = {
+        "coefs_": [take(W) for W in network.coefs],
+        "intercepts_": [take(b) for b in network.intercepts],
+        "n_layers_": network.n_layers,
+        "n_outputs_": network.layer_units[-1],
+        "out_activation_": network.output_activation,
+        "_hidden_activations": list(network.hidden_activations),
+    }
+    if network.embeddings is not None:
+        attributes["embeddings_"] = [take(table) for table in network.tables]
+    return attributes
+
+
+def _divergence_error(result, estimator):
+    """The ValueError of a fit whose loss or predictions became non-finite."""
+    hint = "The input data may contain large values and need to be preprocessed (e.g. "
+    hint += "StandardScaler)"
+    if estimator.solver != "lbfgs":
+        rate = estimator.learning_rate_init
+        hint += f", or the learning rate (learning_rate_init={rate}) is too large: try {rate / 10:g}"
+    return ValueError(
+        f"Training diverged ({result.message}); the estimator was left as it was before "
+        f"this call. {hint}."
+    )
 
 
 class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
@@ -99,46 +127,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
     :class:`~skdeep.MLPClassifier` or :class:`~skdeep.MLPRegressor`.
     """
 
-    _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam", "adamw", "rmsprop"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [
-            StrOptions({"constant", "invscaling", "adaptive", "cosine", "step"})
-        ],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [
-            Interval(Integral, 1, None, closed="left"),
-            Options(Real, {np.inf}),
-        ],
-        "max_fun": [Interval(Integral, 1, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left"), list, tuple],
-        "init": [StrOptions({"glorot", "he", "lecun"})],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "warmup": [Interval(Integral, 0, None, closed="left")],
-        "lr_step_size": [Interval(Integral, 1, None, closed="left")],
-        "lr_gamma": [Interval(Real, 0, 1, closed="right")],
-        "max_grad_norm": [None, Interval(Real, 0, None, closed="neither")],
-        "scoring": [None, str, callable],
-        "categorical_features": [None, StrOptions({"from_dtype"}), "array-like"],
-        "embedding_dim": [None, Interval(Integral, 1, None, closed="left"), callable],
-    }
+    _parameter_constraints: dict = dict(_options.MLP_CONSTRAINTS)
 
     @abstractmethod
     def __init__(
@@ -214,35 +203,48 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         self.embedding_dim = embedding_dim
 
     # ------------------------------------------------------------------
-    # Hooks implemented by the classifier and the regressor
+    # Hooks of the classifier and the regressor. ``fitted`` is an estimator
+    # carrying the fitted attributes to use (it may be a scratch copy).
     # ------------------------------------------------------------------
     @abstractmethod
-    def _validate_input(self, X, y, incremental, reset):
-        """Validate X and y; return X and the encoded 2-D float target."""
+    def _learn_target(self, y, classes):
+        """First fit: ``(Y, target_attributes)``, the encoded 2-D target."""
 
     @abstractmethod
-    def _output_activation(self):
-        """Name of the output activation for the current task."""
+    def _encode_target(self, fitted, y, name):
+        """Encode ``y`` like the training targets of ``fitted``; ``name`` in errors."""
 
     @abstractmethod
-    def _decode(self, logits):
+    def _output_activation(self, target_attributes):
+        """Name of the output activation for the target of a first fit."""
+
+    @abstractmethod
+    def _decode(self, fitted, logits):
         """Turn output-layer logits into what ``predict`` returns."""
+
+    @abstractmethod
+    def _decode_target(self, fitted, Y):
+        """Encoded targets back to what ``predict`` returns."""
 
     @abstractmethod
     def _score_predictions(self, y_true, y_pred, sample_weight):
         """The metric of ``score`` (accuracy or R^2) on decoded predictions."""
 
     @abstractmethod
-    def _split_stratify(self, y):
+    def _split_stratify(self, Y):
         """Labels to stratify the early-stopping split by, or None."""
 
-    @abstractmethod
-    def _encode_validation_target(self, y):
-        """Encode explicit validation targets like the training targets."""
+    def _engine_loss(self):
+        """The engine's loss object; None picks the output activation's own."""
+        return None
 
-    @abstractmethod
-    def _validation_target(self, Y):
-        """Encoded validation targets back to what ``_score_predictions`` expects."""
+    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype):
+        """Hook: the classifier folds class weights into ``sample_weight``."""
+        return sample_weight
+
+    def _target_dtype(self, dtype):
+        """Dtype of the encoded targets the engine trains on."""
+        return dtype
 
     # ------------------------------------------------------------------
     # Fitting
@@ -284,624 +286,243 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         """
         if (X_val is None) != (y_val is None):
             raise ValueError("X_val and y_val must be passed together.")
-        validation_data = None
-        if X_val is not None:
-            validation_data = (X_val, y_val, sample_weight_val)
-        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
+        validation = None if X_val is None else (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
-    def _hidden_layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = list(sizes)
-        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must contain positive integers, got {sizes}."
-            )
-        return [int(s) for s in sizes]
+    def _fit(self, X, y, sample_weight, *, incremental, validation=None, classes=None):
+        """Train, then commit every fitted attribute at once.
 
-    def _fit(self, X, y, sample_weight, incremental, validation_data=None):
-        """Train; a call that raises (or is interrupted) changes nothing.
-
-        Every fitted attribute is replaced rather than mutated during
-        training, so a shallow copy of ``__dict__`` is a complete snapshot.
+        Parameters
+        ----------
+        X, y, sample_weight : array-like
+            The call's data, as the user passed it.
+        incremental : bool
+            True for ``partial_fit`` (one epoch, state carried over).
+        validation : tuple of (X_val, y_val, sample_weight_val), default=None
+            Explicit validation data.
+        classes : array-like, default=None
+            ``partial_fit``'s ``classes``.
         """
-        snapshot = dict(self.__dict__)
-        try:
-            self._raw_data = (X, y, sample_weight)  # for sklearn callbacks
-            return self._fit_unsafe(X, y, sample_weight, incremental, validation_data)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
-        finally:
-            self.__dict__.pop("_raw_data", None)
-            self.__dict__.pop("_inputs_encoded", None)
-
-    def _fit_unsafe(self, X, y, sample_weight, incremental, validation_data):
-        hidden_layer_sizes = self._hidden_layer_sizes()
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
-        dtype = X.dtype if first_pass else self.coefs_[0].dtype
-        X = self._as_training_array(X, dtype)
-        Y = np.ascontiguousarray(Y, dtype=self._target_dtype(dtype))
-        sample_weight = _check_sample_weight(sample_weight, X.shape[0], dtype)
-        sample_weight = self._effective_sample_weight(Y, sample_weight, dtype)
-
-        layout = self._embedding_layout()
-        n_inputs = X.shape[1] if layout is None else layout.n_inputs
-        layer_units = [n_inputs, *hidden_layer_sizes, Y.shape[1]]
+        continuing = "coefs_" in self.__dict__ and (self.warm_start or incremental)
+        previous = self.__dict__ if continuing else {}
+        data, fitted = self._prepare(X, y, sample_weight, previous, classes)
         random_state = check_random_state(self.random_state)
-        network = self._network(layer_units, dtype, first_pass, random_state, layout)
-        if first_pass:
-            network.zero_unseen_embeddings(X)
+        network = self._network(data, fitted, previous, random_state)
+        fit_args = (X, y, sample_weight)
         if self.solver == "lbfgs":
-            self._fit_lbfgs(network, X, Y, sample_weight)
+            result = self._run_lbfgs(network, data, fitted, previous, fit_args)
         else:
-            self._fit_stochastic(
-                network, X, Y, sample_weight, random_state, first_pass, incremental,
-                validation_data,
+            result = self._run_stochastic(
+                network, data, fitted, previous, incremental, validation, random_state, fit_args
             )
+        if result.status == "diverged":
+            raise _divergence_error(result, self)
+        if result.status == "interrupted" and incremental:
+            # One epoch was all this call had to do, and it was not completed.
+            warnings.warn(result.message)
+            return self
+        early_stopping = _options.uses_early_stopping(self, incremental)
+        fitted.update(_network_attributes(network, copy=False))
+        fitted.update(_progress_attributes(result.state, self.solver, early_stopping))
+        self._commit(fitted, fresh=not continuing)
+        self._warn_about(result)
         return self
 
-    # ------------------------------------------------------------------
-    # Input validation, with categorical columns
-    # ------------------------------------------------------------------
-    def _validate_data_and_target(self, X, y, reset, y_numeric=False):
-        """``validate_data`` for X and y; categorical columns become codes.
-
-        On a first fit (``reset=True``) this also decides which columns are
-        categorical (``is_categorical_``) and learns their ``categories_``;
-        later calls encode with what was learned.
-        """
-        check_params = dict(
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            y_numeric=y_numeric,
-            dtype=(np.float64, np.float32),
-        )
-        mask, X = self._categorical_mask(X, reset)
-        if mask is None:
-            return self._validate_numeric(X, y, reset, check_params)
-        if reset:
-            self.categories_ = self._learn_categories(X, mask)
-            self._category_lookups = category_lookups(self.categories_)
-        X = encode(X, mask, self._lookups(), type(self).__name__)
-        return check_X_y(X, y, estimator=self, **check_params)
-
-    def _validate_numeric(self, X, y, reset, check_params):
-        """sklearn's validation, with a hint when X has categorical columns."""
-        try:
-            return validate_data(self, X, y, reset=reset, **check_params)
-        except ValueError as exc:
-            dtypes = getattr(X, "dtypes", None)
-            if dtypes is None or "convert" not in str(exc):
-                raise
-            non_numeric = [
-                str(name)
-                for name, dtype in dtypes.items()
-                if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
-            ]
-            if not non_numeric:
-                raise
-            raise ValueError(
-                f"{exc} X has categorical or string columns {non_numeric}: pass "
-                "categorical_features='from_dtype' to learn an embedding for each, "
-                "or encode them before this estimator."
-            ) from exc
-
-    def _categorical_mask(self, X, reset):
-        """The categorical columns' mask (None if none) and X, ready to encode.
-
-        With categorical columns, X comes back as a DataFrame or a 2-D array
-        whose feature names and count have been checked (and, on a first
-        fit, recorded); otherwise X is returned untouched, for the numeric
-        path to validate as sklearn does.
-        """
-        if reset:
-            # Tables of an earlier fit never carry over to a fresh one.
-            for name in ("embeddings_", "categories_", "_category_lookups"):
-                self.__dict__.pop(name, None)
-            self.is_categorical_ = None
-            if not self._may_have_categorical_columns(X):
-                return None, X
-            X = as_dense_2d(X)
-            if X.shape[1] == 0:
-                return None, X  # the numeric path reports empty input as sklearn does
-            validate_data(self, X, skip_check_array=True, reset=True)
-            feature_names = getattr(self, "feature_names_in_", None)
-            self.is_categorical_ = resolve_categorical_mask(
-                self.categorical_features, X, feature_names
-            )
-        elif getattr(self, "is_categorical_", None) is not None:
-            X = as_dense_2d(X)
-            validate_data(self, X, skip_check_array=True, reset=False)
-        return getattr(self, "is_categorical_", None), X
-
-    def _may_have_categorical_columns(self, X):
-        """Whether ``categorical_features`` can select any column of ``X``."""
-        spec = self.categorical_features
-        if spec is None:
-            return False
-        if isinstance(spec, str):  # "from_dtype" reads a DataFrame's dtypes
-            return hasattr(X, "dtypes") and hasattr(X, "iloc")
-        return True
-
-    def _lookups(self):
-        """Lookups of ``categories_``: built at fit and on unpickling, not
-        stored by ``predict`` (which must leave the estimator unchanged)."""
-        lookups = self.__dict__.get("_category_lookups")
-        if lookups is None or len(lookups) != len(self.categories_):
-            return category_lookups(self.categories_)
-        return lookups
-
-    def _learn_categories(self, X, mask):
-        feature_names = getattr(self, "feature_names_in_", None)
-        X = self._rows_with_weight(X)
-        return [
-            learn_categories(column(X, j), feature_name(feature_names, j))
-            for j in np.flatnonzero(mask)
-        ]
-
-    def _rows_with_weight(self, X):
-        """The rows of X whose sample weight is not zero.
-
-        A row of weight 0 must not change the model, so its categories are
-        not learned either: fitting with zero weights equals fitting without
-        those rows. Weights are validated (with their errors) later.
-        """
-        sample_weight = getattr(self, "_raw_data", (None, None, None))[2]
-        if sample_weight is None:
-            return X
-        try:
-            keep = np.asarray(sample_weight, dtype=float) != 0
-        except (TypeError, ValueError):
-            return X
-        if keep.shape != (X.shape[0],) or keep.all():
-            return X
-        return X.iloc[keep] if hasattr(X, "iloc") else X[keep]
-
-    def _embedding_layout(self):
-        """The engine's view of the categorical columns (None without any)."""
-        mask = getattr(self, "is_categorical_", None)
-        if mask is None:
-            return None
-        tables = getattr(self, "embeddings_", None)
-        if tables is not None:
-            n_levels = [table.shape[0] for table in tables]
-            dims = [table.shape[1] for table in tables]
+    def _prepare(self, X, y, sample_weight, previous, classes):
+        """Validated, encoded training arrays, and the new input/target attributes."""
+        if previous:
+            X, y = encode_inputs(self, X, y, y_numeric=self._y_numeric)
+            fitted = {}
+            Y = self._encode_target(self, y, "y")
+            dtype = previous["coefs_"][0].dtype
         else:
-            n_categories = [len(categories) for categories in self.categories_]
-            n_levels = [n + 1 for n in n_categories]
-            dims = embedding_dims(self.embedding_dim, n_categories)
-        return EmbeddingLayout(mask.size, np.flatnonzero(mask), n_levels, dims)
+            X, y, fitted = learn_inputs(self, X, y, sample_weight, self._y_numeric)
+            Y, target = self._learn_target(y, classes)
+            fitted.update(target)
+            dtype = X.dtype
+        X = as_training_array(X, dtype)
+        Y = np.ascontiguousarray(Y, dtype=self._target_dtype(dtype))
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype)
+        scratch = self._scratch(fitted, fresh=not previous)
+        sample_weight = self._effective_sample_weight(scratch, Y, sample_weight, dtype)
+        return TrainingData(X, Y, sample_weight), fitted
 
-    @staticmethod
-    def _as_training_array(X, dtype):
-        """Contiguous dense or CSR data in the compute dtype (copied if needed)."""
-        if sp.issparse(X):
-            return sp.csr_matrix(X, dtype=dtype)
-        return np.ascontiguousarray(X, dtype=dtype)
+    def _scratch(self, fitted, fresh):
+        """A copy of the estimator carrying the in-progress fitted attributes."""
+        scratch = object.__new__(type(self))
+        scratch.__dict__ = self._merged_state(fitted, fresh)
+        return scratch
 
-    def _per_layer(self, name, value, n_hidden, valid):
-        """Expand a scalar setting to one entry per hidden layer, and check it."""
-        if isinstance(value, (str, Real)):
-            values = [value] * n_hidden
-        else:
-            values = list(value)
-        if len(values) != n_hidden:
-            raise ValueError(
-                f"{name} has {len(values)} entries but there are {n_hidden} hidden "
-                f"layers; pass one value, or one per hidden layer."
-            )
-        for entry in values:
-            if not valid(entry):
-                raise ValueError(f"Invalid {name} entry {entry!r}.")
-        return values
+    def _merged_state(self, fitted, fresh):
+        """The attribute dict after committing ``fitted``.
 
-    def _hidden_settings(self, n_hidden):
-        activations = self._per_layer(
-            "activation", self.activation, n_hidden, lambda a: a in HIDDEN_ACTIVATIONS
+        A fresh fit drops every earlier fitted attribute, so that nothing of
+        an earlier model (its history, its tables) survives a refit.
+        """
+        state = {k: v for k, v in self.__dict__.items() if not (fresh and _is_fitted_attribute(k))}
+        state.update(fitted)
+        return state
+
+    def _commit(self, fitted, fresh):
+        """Replace the attribute dict in one step.
+
+        A ``predict`` running in another thread holds either the old dict or
+        the new one (see :meth:`_snapshot`), never a mix of the two.
+        """
+        self.__dict__ = self._merged_state(fitted, fresh)
+
+    def _network(self, data, fitted, previous, random_state):
+        """A network for ``data``: freshly initialised, or with the fitted weights."""
+        sizes = _options.hidden_layer_sizes(self)
+        activations, dropout = _options.hidden_settings(self, len(sizes))
+        layout = _embedding_layout(previous or fitted, self.embedding_dim)
+        n_inputs = data.X.shape[1] if layout is None else layout.n_inputs
+        output_activation = (
+            previous["out_activation_"] if previous else self._output_activation(fitted)
         )
-        dropout = self._per_layer(
-            "dropout",
-            self.dropout,
-            n_hidden,
-            lambda r: isinstance(r, Real) and 0 <= r < 1,
-        )
-        return activations, dropout
-
-    def _network(self, layer_units, dtype, first_pass, random_state, layout=None):
-        """A fresh network, or one loaded with the current weights."""
-        n_hidden = len(layer_units) - 2
-        activations, dropout = self._hidden_settings(n_hidden)
-        output_activation = self._output_activation() if first_pass else self.out_activation_
         network = Network(
-            layer_units,
+            [n_inputs, *sizes, data.Y.shape[1]],
             activations,
             output_activation,
-            dtype,
+            data.X.dtype,
             dropout=dropout if self.solver != "lbfgs" else None,
             loss=self._engine_loss(),
             embeddings=layout,
         )
-        if first_pass:
-            # sklearn's Glorot factor depends on the (first) hidden activation.
-            init_activation = activations[0] if activations else self._first_activation()
-            network.initialize(random_state, init_activation, self.init)
-            self._reset_fitted_state(network)
+        if previous:
+            self._load_weights(network, previous)
         else:
-            try:
-                network.load(self.coefs_, self.intercepts_, getattr(self, "embeddings_", ()))
-            except ValueError as exc:
-                raise ValueError(
-                    "Cannot continue training: the layer sizes implied by "
-                    f"hidden_layer_sizes={self.hidden_layer_sizes!r} and the data "
-                    f"do not match the fitted coefs_ ({exc}). Refit with "
-                    "warm_start=False."
-                ) from exc
-        self._hidden_activations = list(network.hidden_activations)
+            network.initialize(
+                random_state, _options.first_activation(self, activations), self.init
+            )
+            network.zero_unseen_embeddings(data.X)
         return network
 
-    def _target_dtype(self, dtype):
-        """Dtype of the encoded targets the engine trains on."""
-        return dtype
+    def _load_weights(self, network, previous):
+        try:
+            network.load(
+                previous["coefs_"], previous["intercepts_"], previous.get("embeddings_", ())
+            )
+        except ValueError as exc:
+            raise ValueError(
+                "Cannot continue training: the layer sizes implied by "
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} and the data "
+                f"do not match the fitted coefs_ ({exc}). Refit with "
+                "warm_start=False."
+            ) from exc
 
-    def _effective_sample_weight(self, Y, sample_weight, dtype):
-        """Hook: the classifier folds class weights into ``sample_weight``."""
-        return sample_weight
+    # ------------------------------------------------------------------
+    # Solver drivers
+    # ------------------------------------------------------------------
+    def _observers(self, network, fitted, previous, fit_args, max_subtasks, task_name):
+        """Verbose output and sklearn callbacks for this fit."""
+        observers = [VerboseLog()] if self.verbose else []
 
-    def _first_activation(self):
-        activation = self.activation
-        return activation if isinstance(activation, str) else "relu"
+        def reconstruct(network):
+            # sklearn sets these on a copy of the estimator as it was before
+            # this fit; attributes of an earlier model that this one lacks
+            # are set to None.
+            state = {**previous, **fitted, **_network_attributes(network, copy=True)}
+            state = {k: v for k, v in state.items() if _is_fitted_attribute(k)}
+            stale = [k for k in self.__dict__ if _is_fitted_attribute(k) and k not in state]
+            return {**dict.fromkeys(stale), **state}
 
-    def _engine_loss(self):
-        """The engine's loss object; None picks the output activation's own."""
-        return None
+        callbacks = callback_observer(self, fit_args, max_subtasks, task_name, reconstruct)
+        return observers if callbacks is None else [*observers, callbacks]
 
-    def _reset_fitted_state(self, network):
-        """Attributes of a model about to be trained from scratch."""
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.n_outputs_ = network.layer_units[-1]
-        self.n_layers_ = network.n_layers
-        self.out_activation_ = network.output_activation
-        for name in ("_optimizer_state", "_no_improvement_count"):
-            if hasattr(self, name):
-                delattr(self, name)
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self.loss_curve_ = []
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.best_validation_score_ = None
-
-    def _publish(self, network):
-        """Expose the network's weights as sklearn's fitted attributes."""
-        self.coefs_ = network.coefs
-        self.intercepts_ = network.intercepts
-        if network.embeddings is not None:
-            self.embeddings_ = network.tables
-        else:
-            self.__dict__.pop("embeddings_", None)
-
-    def _log(self):
-        return print if self.verbose else None
-
-    def _hooks(self, network, task_name, max_subtasks):
-        """sklearn-callback hooks for this fit, with the root task begun."""
-        hooks = callback_hooks(self, *self._raw_data, max_subtasks, task_name)
-        if hooks is not None:
-            hooks.fit_begin(network)
-        return hooks
-
-    def _fit_lbfgs(self, network, X, Y, sample_weight):
-        hooks = self._hooks(network, "lbfgs-iter", self.max_iter + 1)
-        outcome, n_iter, loss, loss_curve = fit_lbfgs(
-            network,
-            X,
-            Y,
-            sample_weight,
-            self.alpha,
-            self.max_iter,
-            self.max_fun,
-            self.tol,
-            log=self._log(),
-            hooks=hooks,
+    def _run_lbfgs(self, network, data, fitted, previous, fit_args):
+        observers = self._observers(
+            network, fitted, previous, fit_args, self.max_iter + 1, "lbfgs-iter"
         )
-        if hooks is not None:
-            hooks.fit_end(network)
-        self._check_finite(outcome, network, X)
-        self._publish(network)
-        self.n_iter_ = min(n_iter, self.max_iter)
-        self.loss_ = loss
-        self.loss_curve_ = loss_curve
-        if outcome.status == "max_iter":
+        state = TrainingState(t=previous.get("t_", 0))
+        return fit_lbfgs(
+            network, data.astuple(), _options.lbfgs_config(self), state, observers=observers
+        )
+
+    def _run_stochastic(
+        self, network, data, fitted, previous, incremental, validation, random_state, fit_args
+    ):
+        early_stopping = _options.uses_early_stopping(self, incremental)
+        resume = previous.get("_optimizer_state") if incremental else None
+        optimizer = _options.optimizer_for(self, network, resume)
+        evaluate = None
+        if validation is not None:
+            held_out = self._validation_data(validation, fitted, previous, network.dtype)
+            evaluate = self._evaluator(network, fitted, previous, held_out)
+        elif early_stopping:
+            stratify = self._split_stratify(data.Y)
+            data, held_out = split_validation(
+                data, self.validation_fraction, stratify, random_state
+            )
+            evaluate = self._evaluator(network, fitted, previous, held_out)
+        observers = self._observers(
+            network, fitted, previous, fit_args, 1 if incremental else self.max_iter, "epoch"
+        )
+        return fit_stochastic(
+            network,
+            optimizer,
+            _options.schedule_for(self),
+            data.astuple(),
+            _options.stochastic_config(self, data.X.shape[0], incremental),
+            _training_state(previous, early_stopping),
+            random_state,
+            evaluate=evaluate,
+            observers=observers,
+        )
+
+    def _validation_data(self, validation, fitted, previous, dtype):
+        """Validate an explicit validation set like the training data."""
+        X_val, y_val, sw_val = validation
+        scratch = self._scratch(fitted, fresh=not previous)
+        X_val, y_val = encode_inputs(scratch, X_val, y_val, y_numeric=self._y_numeric)
+        X_val = as_training_array(X_val, dtype)
+        Y_val = np.ascontiguousarray(
+            self._encode_target(scratch, y_val, "y_val"), dtype=self._target_dtype(dtype)
+        )
+        sw_val = check_sample_weight(sw_val, X_val.shape[0], dtype)
+        return TrainingData(X_val, Y_val, sw_val)
+
+    def _evaluator(self, network, fitted, previous, held_out):
+        """``evaluate(network) -> (score, loss)`` on held-out encoded data."""
+        scratch = self._scratch(
+            {**fitted, "out_activation_": network.output_activation,
+             "n_outputs_": network.layer_units[-1]},
+            fresh=not previous,
+        )
+
+        def scoring_view():
+            # Predicts with the network's live weights, on encoded input.
+            live = {**fitted, **_network_attributes(network, copy=False)}
+            return self._scratch({**live, "_input_is_encoded": True}, fresh=not previous)
+
+        return Evaluator(
+            held_out,
+            self._decode_target(scratch, held_out.Y),
+            self.scoring,
+            lambda logits: self._decode(scratch, logits),
+            self._score_predictions,
+            scoring_view,
+        )
+
+    def _warn_about(self, result):
+        if result.status == "interrupted":
+            warnings.warn(result.message)
+        elif result.status == "max_iter" and self.solver == "lbfgs":
             warnings.warn(
                 "lbfgs failed to converge after "
-                f"{self.n_iter_} iteration(s) (status=1): {outcome.message}. "
+                f"{self.n_iter_} iteration(s) (status=1): {result.message}. "
                 "Increase the number of iterations (max_iter) or scale the data.",
                 ConvergenceWarning,
             )
-
-    def _check_finite(self, outcome, network, X):
-        """Raise if training diverged: a non-finite loss or weights, or weights
-        so large that predictions on the training rows overflow. ``_fit`` then
-        restores the estimator to its state before the call.
-        """
-        if outcome.status != "diverged" and self._predicts_finite(network, X):
-            return
-        raise ValueError(
-            f"Training diverged ({outcome.message or 'predictions overflow'}); the "
-            "estimator was left as it was before this call. The input data may "
-            "contain large values and need to be preprocessed (e.g. StandardScaler), "
-            f"or the learning rate (learning_rate_init={self.learning_rate_init}) is "
-            f"too large: try {self.learning_rate_init / 10:g}."
-        )
-
-    @staticmethod
-    def _predicts_finite(network, X):
-        """Finite weights, and finite outputs on (up to 256) training rows."""
-        if not np.isfinite(network.params).all():
-            return False
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return bool(np.isfinite(network.predict(X[:256])).all())
-
-    def _fit_stochastic(
-        self, network, X, Y, sample_weight, random_state, first_pass, incremental, validation_data
-    ):
-        optimizer = self._optimizer(network, resume=incremental and not first_pass)
-        schedule = make_schedule(
-            self._schedule_name(),
-            self.learning_rate_init,
-            power_t=self.power_t,
-            n_epochs=self.max_iter,
-            warmup=self.warmup,
-            step_size=self.lr_step_size,
-            gamma=self.lr_gamma,
-        )
-        validation = None
-        if validation_data is not None:
-            X_val, Y_val, sw_val = self._validate_validation_data(validation_data, network.dtype)
-            validation = self._validation(X_val, Y_val, sw_val)
-        elif self._early_stopping(incremental):
-            X, Y, sample_weight, X_val, Y_val, sw_val = self._split_validation(
-                X, Y, sample_weight, random_state
-            )
-            validation = self._validation(X_val, Y_val, sw_val)
-        # Scorers call predict on the estimator: let it see the live weights.
-        self._publish(network)
-        hooks = self._hooks(network, "epoch", 1 if incremental else self.max_iter)
-        config = StochasticConfig(
-            batch_size=_resolve_batch_size(self.batch_size, X.shape[0]),
-            max_iter=self.max_iter,
-            alpha=self.alpha,
-            shuffle=self.shuffle,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            incremental=incremental,
-            max_grad_norm=self.max_grad_norm,
-            early_stopping=self._early_stopping(incremental),
-        )
-        progress = self._progress(incremental)
-        outcome = fit_stochastic(
-            network,
-            optimizer,
-            schedule,
-            X,
-            Y,
-            sample_weight,
-            config,
-            progress,
-            random_state,
-            validation=validation,
-            log=self._log(),
-            dropout_random_state=self._dropout_random_state(network, random_state),
-            hooks=hooks,
-        )
-        if hooks is not None:
-            hooks.fit_end(network)
-        self._check_finite(outcome, network, X)
-        self._store_progress(progress, optimizer, incremental)
-        self._publish(network)
-        if outcome.status == "interrupted":
-            warnings.warn(outcome.message)
-        elif outcome.status == "max_iter":
+        elif result.status == "max_iter":
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
             )
 
-    def _optimizer(self, network, resume):
-        """The update rule; its state carries over between partial_fit calls."""
-        options = {"learning_rate": self.learning_rate_init}
-        if self.solver == "sgd":
-            options.update(momentum=self.momentum, nesterov=self.nesterovs_momentum)
-        elif self.solver == "rmsprop":
-            options.update(rho=self.beta_2, epsilon=self.epsilon)
-        else:
-            options.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
-        if self.solver == "adamw":
-            options.update(weight_decay=self.weight_decay, n_decayed=network.n_penalized_params)
-        optimizer = make_optimizer(self.solver, network.params.size, network.dtype, **options)
-        state = getattr(self, "_optimizer_state", None)
-        if resume and state is not None and state.get("solver") == self.solver:
-            optimizer.load_state_dict(state)
-        return optimizer
-
-    @staticmethod
-    def _dropout_random_state(network, random_state):
-        """Generator for dropout masks, seeded from ``random_state``.
-
-        Drawn only when the network has dropout, so that without it the
-        random stream (and thus shuffling) matches sklearn's exactly.
-        """
-        if not any(rate > 0 for rate in network.dropout):
-            return None
-        return np.random.default_rng(random_state.randint(2**31 - 1))
-
-    def _schedule_name(self):
-        # sklearn's Adam ignores its `learning_rate` schedule; skdeep keeps
-        # that for sklearn's schedules, so swapping the import changes nothing,
-        # and applies its own schedules ("cosine", "step") and every schedule
-        # of the solvers sklearn lacks.
-        if self.solver == "adam" and self.learning_rate in ("invscaling", "adaptive"):
-            return "constant"
-        return self.learning_rate
-
-    def _early_stopping(self, incremental):
-        """Early stopping applies to ``fit``; ``partial_fit`` uses all its data."""
-        return self.early_stopping and not incremental
-
-    def _progress(self, incremental):
-        """Progress counters, continued from earlier calls where sklearn does."""
-        return Progress(
-            n_iter=0,
-            t=self.t_,
-            loss_curve=list(getattr(self, "loss_curve_", None) or []),
-            best_loss=(
-                self.best_loss_ if getattr(self, "best_loss_", None) is not None else np.inf
-            ),
-            validation_scores=(
-                list(getattr(self, "validation_scores_", None) or [])
-                if self._early_stopping(incremental)
-                else None
-            ),
-            best_validation_score=(
-                getattr(self, "best_validation_score_", None)
-                if getattr(self, "best_validation_score_", None) is not None
-                else -np.inf
-            ),
-            no_improvement_count=getattr(self, "_no_improvement_count", 0),
-            history=list(getattr(self, "history_", None) or []),
-        )
-
-    def _store_progress(self, progress, optimizer, incremental):
-        self.n_iter_ = progress.n_iter
-        self.t_ = progress.t
-        self.loss_curve_ = progress.loss_curve
-        if progress.loss is not None:
-            self.loss_ = progress.loss
-        if self._early_stopping(incremental):
-            self.validation_scores_ = progress.validation_scores
-            self.best_validation_score_ = progress.best_validation_score
-            self.best_loss_ = None
-        else:
-            self.best_loss_ = progress.best_loss
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-        self._no_improvement_count = progress.no_improvement_count
-        self._optimizer_state = {"solver": self.solver, **optimizer.state_dict()}
-        self.history_ = progress.history
-        validation_losses = [r["validation_loss"] for r in progress.history if "validation_loss" in r]
-        self.validation_loss_curve_ = validation_losses or None
-        if not self._early_stopping(incremental) and validation_losses:
-            self.validation_scores_ = [
-                r["validation_score"] for r in progress.history if "validation_score" in r
-            ]
-
-    def _split_validation(self, X, Y, sample_weight, random_state):
-        """Hold out ``validation_fraction`` of the data for early stopping."""
-        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
-        parts = self._train_test_split(arrays, random_state)
-        X_train, X_val, Y_train, Y_val = parts[:4]
-        sw_train, sw_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
-        return X_train, Y_train, sw_train, X_val, Y_val, sw_val
-
-    def _validate_validation_data(self, validation_data, dtype):
-        """Validate an explicit validation set like the training data."""
-        X_val, y_val, sw_val = validation_data
-        X_val, y_val = self._validate_data_and_target(X_val, y_val, reset=False)
-        X_val = self._as_training_array(X_val, dtype)
-        Y_val = np.ascontiguousarray(
-            self._encode_validation_target(y_val), dtype=self._target_dtype(dtype)
-        )
-        sw_val = _check_sample_weight(sw_val, X_val.shape[0], dtype)
-        return X_val, Y_val, sw_val
-
-    def _validation(self, X_val, Y_val, sw_val):
-        """``evaluate(network) -> (score, loss)`` on the validation set."""
-        y_val = self._validation_target(Y_val)
-        scorer = self._scorer()
-
-        def evaluate(network):
-            logits = network.predict_logits(X_val)
-            loss = network.loss.value(logits, Y_val, sw_val)
-            if self.scoring == "loss":
-                return -loss, loss
-            if scorer is not None:
-                return self._call_scorer(scorer, X_val, y_val, sw_val), loss
-            y_pred = self._decode(logits)
-            return self._safe_score(y_val, y_pred, sw_val), loss
-
-        return evaluate
-
-    def _scorer(self):
-        if self.scoring is None or self.scoring == "loss":
-            return None
-        return check_scoring(self, scoring=self.scoring)
-
-    def _call_scorer(self, scorer, X_val, y_val, sw_val):
-        # The validation rows are already validated arrays: the scorer's
-        # predict call would warn that they lack the fitted feature names.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="X does not have valid feature names")
-            # ...and their categorical columns already hold codes.
-            self._inputs_encoded = True
-            try:
-                if sw_val is None:
-                    return float(scorer(self, X_val, y_val))
-                return float(scorer(self, X_val, y_val, sample_weight=sw_val))
-            finally:
-                del self._inputs_encoded
-
-    def _train_test_split(self, arrays, random_state):
-        """Stratified when possible; plain when the data is too small for it."""
-        stratify = self._split_stratify(arrays[1])
-        test_size = self._validation_size(arrays[0].shape[0])
-        state = random_state.get_state()
-        try:
-            return train_test_split(
-                *arrays, random_state=random_state, test_size=test_size, stratify=stratify
-            )
-        except ValueError:
-            if stratify is None:
-                raise
-            # Too few samples per class to stratify: split without it, from
-            # the same random state so the result stays reproducible.
-            random_state.set_state(state)
-            return train_test_split(*arrays, random_state=random_state, test_size=test_size)
-
-    def _validation_size(self, n_samples):
-        """Rows held out: ``validation_fraction`` of them, and at least 2.
-
-        A score on one row says nothing, so small data sets hold out two rows
-        where sklearn would refuse to fit.
-        """
-        n_validation = int(np.ceil(self.validation_fraction * n_samples))
-        if self.validation_fraction > 0 and n_samples >= 3:
-            n_validation = max(n_validation, 2)
-        if n_validation < 2 or n_validation >= n_samples:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' or "
-                f"the size of your dataset (got {n_samples} samples and "
-                f"validation_fraction={self.validation_fraction})."
-            )
-        return n_validation
-
-    def _safe_score(self, y_true, y_pred, sample_weight):
-        """The score, or NaN when the predictions are not finite."""
-        if np.issubdtype(np.asarray(y_pred).dtype, np.floating) and not np.isfinite(y_pred).all():
-            return np.nan
-        return self._score_predictions(y_true, y_pred, sample_weight)
-
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if self.solver not in _options.STOCHASTIC_SOLVERS:
             raise AttributeError(
                 f"partial_fit is only available for stochastic optimizers. "
                 f"{self.solver} is not stochastic."
@@ -911,74 +532,39 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
     # ------------------------------------------------------------------
     # Prediction
     # ------------------------------------------------------------------
-    def _validate_predict_input(self, X):
-        mask = getattr(self, "is_categorical_", None)
-        if mask is not None:
-            if getattr(self, "_inputs_encoded", False):
-                return X
-            mask, X = self._categorical_mask(X, reset=False)
-            return encode(X, mask, self._lookups(), type(self).__name__)
-        if self._is_clean_array(X):
-            return X
-        return validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            reset=False,
-        )
+    def _snapshot(self):
+        """This estimator as it is now, unaffected by a fit committing meanwhile.
 
-    def _is_clean_array(self, X):
-        """Whether ``X`` can skip full validation: the lean predict path.
-
-        A plain 2-D float ndarray with the fitted number of columns, finite
-        values and a model fitted without feature names is exactly what
-        ``validate_data`` would return unchanged; checking that directly costs
-        a few microseconds instead of tens, which dominates one-row latency.
-        Anything else takes the full path, with its errors and warnings.
+        The returned object shares the current attribute dict (so assigning
+        ``coefs_`` changes predictions as before); a fit replaces the dict
+        rather than changing it, so everything one predicting call reads
+        comes from one model.
         """
-        if not (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype in _FLOAT_DTYPES
-            and X.shape[0] > 0
-            and X.shape[1] == getattr(self, "n_features_in_", -1)
-            and not hasattr(self, "feature_names_in_")
-        ):
-            return False
-        if get_config()["assume_finite"]:
-            return True
-        if X.size <= 4096:
-            return bool(np.isfinite(X).all())
-        # A NaN or infinity anywhere makes the sum non-finite; a finite sum
-        # proves all values finite, without a boolean copy of a large X. (Huge
-        # finite values may overflow the sum: they take the full path.)
-        with np.errstate(over="ignore", invalid="ignore"):
-            return bool(np.isfinite(X.sum()))
-
-    def _forward(self, X):
-        """Output-layer logits of the fitted model for validated ``X``."""
-        hidden = getattr(self, "_hidden_activations", None)
-        if hidden is None:
-            hidden = self._hidden_settings(len(self.coefs_) - 1)[0]
-        layout = self._embedding_layout()
-        if layout is not None:
-            X = layout.embed(X, self.embeddings_)
-        return forward_logits(X, self.coefs_, self.intercepts_, hidden)
-
-    def _logits(self, X):
-        self._check_is_fitted()
-        return self._forward(self._validate_predict_input(X))
-
-    def _check_is_fitted(self):
-        # sklearn's check_is_fitted scans every attribute name; on one-row
-        # predictions that scan was half of the latency. coefs_ is set exactly
-        # when the model is fitted.
-        if "coefs_" not in self.__dict__:
+        snapshot = object.__new__(type(self))
+        snapshot.__dict__ = self.__dict__
+        if "coefs_" not in snapshot.__dict__:
+            # sklearn's check_is_fitted scans every attribute name; on
+            # one-row predictions that scan was half of the latency.
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
                 "with appropriate arguments before using this estimator."
             )
+        return snapshot
+
+    def _logits(self, X):
+        """Output-layer logits of this (snapshot of the) model for raw ``X``."""
+        if not self.__dict__.get("_input_is_encoded", False):
+            X = encode_for_predict(self, X)
+        layout = _embedding_layout(self.__dict__, self.embedding_dim)
+        if layout is not None:
+            X = layout.embed(X, self.embeddings_)
+        return forward_logits(X, self.coefs_, self.intercepts_, self._hidden_activation_names())
+
+    def _hidden_activation_names(self):
+        names = self.__dict__.get("_hidden_activations")
+        if names is None:  # a model assembled by hand
+            names, _ = _options.hidden_settings(self, len(self.coefs_) - 1)
+        return names
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1015,3 +601,19 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         super().__setstate__(state)
         if getattr(self, "categories_", None) is not None:
             self._category_lookups = category_lookups(self.categories_)
+
+
+def _embedding_layout(fitted, embedding_dim):
+    """The engine's view of the categorical columns of ``fitted`` (a dict)."""
+    mask = fitted.get("is_categorical_")
+    if mask is None:
+        return None
+    tables = fitted.get("embeddings_")
+    if tables is not None:
+        n_levels = [table.shape[0] for table in tables]
+        dims = [table.shape[1] for table in tables]
+    else:
+        n_categories = [len(categories) for categories in fitted["categories_"]]
+        n_levels = [n + 1 for n in n_categories]
+        dims = embedding_dims(embedding_dim, n_categories)
+    return EmbeddingLayout(mask.size, np.flatnonzero(mask), n_levels, dims)

@@ -3,19 +3,19 @@
 sklearn 1.9 introduced ``sklearn.callback``: an estimator opens a callback
 context for its fit, and a sub-context for each iteration, around which it
 calls the callbacks' ``on_fit_task_begin`` / ``on_fit_task_end`` hooks. The
-training loops of skdeep know nothing of sklearn; they call the two methods
-of an ``EpochHooks`` object, which this module implements on top of sklearn's
-contexts. A hook that returns True asks training to stop: a flag, never an
-exception.
+training loops know nothing of sklearn; they notify observers, and
+:class:`CallbackObserver` turns those notifications into sklearn's hooks. A
+callback that returns True asks training to stop: a flag, never an exception.
 """
 
 from ._compat import SKLEARN_HAS_CALLBACKS
+from ._training import Observer
 
-__all__ = ["EpochHooks", "callback_hooks"]
+__all__ = ["CallbackObserver", "callback_observer"]
 
 
-class EpochHooks:
-    """Per-epoch (or per-iteration) hooks for the training loops.
+class CallbackObserver(Observer):
+    """sklearn callbacks around every epoch (or L-BFGS iteration).
 
     Parameters
     ----------
@@ -29,13 +29,18 @@ class EpochHooks:
         Training metadata such as ``sample_weight``.
     task_name : str
         Name of one sub-task ("epoch" or "lbfgs-iter").
+    reconstruct : callable
+        ``reconstruct(network) -> dict``: every fitted attribute of a model
+        with the network's current weights, as independent copies, from
+        which sklearn builds the ``fitted_estimator`` a callback receives.
     """
 
-    def __init__(self, root_context, estimator, X, y, metadata, task_name):
+    def __init__(self, root_context, estimator, X, y, metadata, task_name, reconstruct):
         self._root = root_context
         self._estimator = estimator
         self._X, self._y, self._metadata = X, y, metadata
         self._task_name = task_name
+        self._reconstruct = reconstruct
         self._context = None
 
     def _call(self, context, hook, network):
@@ -45,38 +50,47 @@ class EpochHooks:
             X=self._X,
             y=self._y,
             metadata=self._metadata,
-            reconstruction_attributes=lambda: {
-                "coefs_": [W.copy() for W in network.coefs],
-                "intercepts_": [b.copy() for b in network.intercepts],
-            },
+            reconstruction_attributes=lambda: self._reconstruct(network),
         )
 
-    def fit_begin(self, network):
-        """Before training: the root task begins."""
+    def on_train_begin(self, network):
         self._call(self._root, "call_on_fit_task_begin", network)
 
-    def epoch_begin(self, network):
-        """A sub-task (epoch or iteration) begins."""
+    def on_epoch_begin(self, network):
         self._context = self._root.subcontext(task_name=self._task_name)
         self._call(self._context, "call_on_fit_task_begin", network)
 
-    def epoch_end(self, network):
-        """A sub-task ends; returns True when a callback asks to stop."""
+    def on_epoch_end(self, network, record):
         context, self._context = self._context, None
         return bool(self._call(context, "call_on_fit_task_end", network))
 
-    def fit_end(self, network):
-        """After training: close a sub-task left open, then the root task."""
+    def on_train_end(self, network, result):
+        # L-BFGS opens a sub-task before each iteration; close one left open.
         if self._context is not None:
             self._context.call_on_fit_task_end(estimator=self._estimator)
             self._context = None
         self._call(self._root, "call_on_fit_task_end", network)
 
 
-def callback_hooks(estimator, X, y, sample_weight, max_subtasks, task_name):
-    """``EpochHooks`` for ``estimator``'s callbacks, or None without callbacks."""
+def callback_observer(estimator, fit_args, max_subtasks, task_name, reconstruct):
+    """A :class:`CallbackObserver` for ``estimator``'s callbacks, or None.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator being fitted (its ``set_callbacks`` callbacks).
+    fit_args : tuple of (X, y, sample_weight)
+        The arguments of the fit call, as the user gave them.
+    max_subtasks : int
+        Epochs (or iterations) the fit may run.
+    task_name : str
+        Name of one sub-task.
+    reconstruct : callable
+        See :class:`CallbackObserver`.
+    """
     if not SKLEARN_HAS_CALLBACKS or not getattr(estimator, "_skl_callbacks", None):
         return None
+    X, y, sample_weight = fit_args
     root = estimator._init_callback_context(max_subtasks=max_subtasks)
     metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-    return EpochHooks(root, estimator, X, y, metadata, task_name)
+    return CallbackObserver(root, estimator, X, y, metadata, task_name, reconstruct)

@@ -12,6 +12,7 @@ from sklearn.utils.validation import column_or_1d
 from ._base import BaseMultilayerPerceptron
 from ._compat import StrOptions, _fit_context, with_callbacks
 from ._engine import loss_for_output
+from ._inputs import check_sample_weight
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
@@ -234,6 +235,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         **BaseMultilayerPerceptron._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
+    _y_numeric = False
 
     def __init__(
         self,
@@ -314,64 +316,77 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     # ------------------------------------------------------------------
     # Hooks of the base class
     # ------------------------------------------------------------------
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = self._validate_data_and_target(X, y, reset)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer().fit(y)
-            self.classes_ = self._label_binarizer.classes_
-        else:
-            self._check_known_classes(y)
-        return X, self._label_binarizer.transform(y)
+    def _learn_target(self, y, classes):
+        y = _labels(y)
+        if classes is None:
+            binarizer = LabelBinarizer().fit(y)
+        else:  # the first partial_fit: every class, whether y has it or not
+            binarizer = LabelBinarizer().fit(
+                y if type_of_target(y).startswith("multilabel") else classes
+            )
+            _check_subset_of_classes(y, binarizer.classes_)
+        attributes = {"classes_": binarizer.classes_, "_label_binarizer": binarizer}
+        return binarizer.transform(y), attributes
 
-    def _check_known_classes(self, y):
+    def _encode_target(self, fitted, y, name):
+        y = _labels(y)
+        binarizer = fitted._label_binarizer
+        if name == "y":
+            self._check_known_classes(fitted, y)
+        else:
+            _check_validation_labels(y, binarizer, name)
+        return binarizer.transform(y)
+
+    def _check_known_classes(self, fitted, y):
         classes = unique_labels(y)
         if self.warm_start:
-            if set(classes) != set(self.classes_):
+            if set(classes) != set(fitted.classes_):
                 raise ValueError(
                     "warm_start can only be used where `y` has the same classes as in "
-                    f"the previous call to fit. Previously got {self.classes_}, `y` "
+                    f"the previous call to fit. Previously got {fitted.classes_}, `y` "
                     f"has {classes}"
                 )
-        elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-            raise ValueError(
-                f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                f"{self.classes_}. 'y' has {classes}."
-            )
+        else:
+            _check_subset_of_classes(y, fitted.classes_)
 
     def _target_dtype(self, dtype):
         # One-hot targets as booleans take an eighth of the memory of floats;
         # the fused losses read them directly.
         return bool
 
-    def _effective_sample_weight(self, Y, sample_weight, dtype):
+    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype):
         """``sample_weight`` times the weight of each sample's class."""
         if self.class_weight is None:
             return sample_weight
-        if self._label_binarizer.y_type_.startswith("multilabel"):
+        if fitted._label_binarizer.y_type_.startswith("multilabel"):
             # One output per label: sklearn weighs each column separately.
             labels = Y.astype(int)
         else:
             class_index = Y[:, 0].astype(int) if Y.shape[1] == 1 else Y.argmax(axis=1)
-            labels = np.asarray(self.classes_)[class_index]
-        class_weight = compute_sample_weight(self.class_weight, labels).astype(dtype)
+            labels = np.asarray(fitted.classes_)[class_index]
+        class_weight = compute_sample_weight(self.class_weight, labels)
+        class_weight = check_sample_weight(class_weight, len(labels), dtype, name="class_weight")
         if sample_weight is None:
             return class_weight
-        return class_weight * sample_weight
+        return check_sample_weight(
+            class_weight * sample_weight, len(labels), dtype, name="class_weight * sample_weight"
+        )
 
-    def _output_activation(self):
-        if self._label_binarizer.y_type_ == "multiclass":
+    def _output_activation(self, target_attributes):
+        if target_attributes["_label_binarizer"].y_type_ == "multiclass":
             return "softmax"
         return "logistic"
 
-    def _decode(self, logits):
+    def _decode(self, fitted, logits):
         # The label binarizer thresholds probabilities at 0.5 (or takes the
         # argmax), so decoding through it keeps sklearn's tie conventions.
-        probabilities = loss_for_output(self.out_activation_).inverse_link(logits)
-        if self.n_outputs_ == 1:
+        probabilities = loss_for_output(fitted.out_activation_).inverse_link(logits)
+        if fitted.n_outputs_ == 1:
             probabilities = probabilities.ravel()
-        return self._label_binarizer.inverse_transform(probabilities)
+        return fitted._label_binarizer.inverse_transform(probabilities)
+
+    def _decode_target(self, fitted, Y):
+        return fitted._label_binarizer.inverse_transform(Y)
 
     def _score_predictions(self, y_true, y_pred, sample_weight):
         return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
@@ -379,17 +394,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def _split_stratify(self, Y):
         # As in sklearn, only single-output (binary) targets are stratified.
         return Y if Y.shape[1] == 1 else None
-
-    def _encode_validation_target(self, y):
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        unknown = np.setdiff1d(unique_labels(y), self.classes_)
-        if len(unknown):
-            raise ValueError(f"y_val has classes not seen in y: {unknown}.")
-        return self._label_binarizer.transform(y)
-
-    def _validation_target(self, Y):
-        return self._label_binarizer.inverse_transform(Y)
 
     # ------------------------------------------------------------------
     # Public API
@@ -417,29 +421,19 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             The updated estimator.
         """
-        if self._first_partial_fit(classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-            self.classes_ = self._label_binarizer.classes_
-        return self._fit(X, y, sample_weight, incremental=True)
-
-    def _first_partial_fit(self, classes):
-        """Whether this is the first partial_fit call; check ``classes``."""
-        if getattr(self, "classes_", None) is None:
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
-            return True
-        if classes is not None and not np.array_equal(
+        first_call = getattr(self, "classes_", None) is None
+        if first_call and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first_call and classes is not None and not np.array_equal(
             np.unique(classes), np.asarray(self.classes_)
         ):
             raise ValueError(
                 f"`classes={classes!r}` is not the same as on the first call to "
                 f"partial_fit, which was: {self.classes_!r}"
             )
-        return False
+        return self._fit(
+            X, y, sample_weight, incremental=True, classes=classes if first_call else None
+        )
 
     def predict(self, X):
         """Predict class labels (or label indicators, for multilabel y).
@@ -454,7 +448,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        return self._decode(self._logits(X))
+        model = self._snapshot()
+        return self._decode(model, model._logits(X))
 
     def decision_function(self, X):
         """Output-layer logits: the scores before the softmax or sigmoid.
@@ -470,8 +465,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             For binary classification a 1-D array whose positive values mean
             ``classes_[1]``; otherwise one column per class (or label).
         """
-        logits = self._logits(X)
-        return logits[:, 0] if self.n_outputs_ == 1 else logits
+        model = self._snapshot()
+        logits = model._logits(X)
+        return logits[:, 0] if model.n_outputs_ == 1 else logits
 
     def predict_proba(self, X):
         """Probability estimates.
@@ -486,11 +482,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y_prob : ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``.
         """
-        logits = self._logits(X)
-        if self.n_outputs_ == 1:
+        model = self._snapshot()
+        logits = model._logits(X)
+        if model.n_outputs_ == 1:
             # sigmoid(-z) rather than 1 - sigmoid(z): no cancellation to 0.
             logits = np.column_stack([-logits[:, 0], logits[:, 0]])
-        return loss_for_output(self.out_activation_).inverse_link(logits)
+        return loss_for_output(model.out_activation_).inverse_link(logits)
 
     def predict_log_proba(self, X):
         """Log of the probability estimates, computed stably from the logits.
@@ -507,9 +504,10 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             Equal to ``log(predict_proba(X))`` but finite where the
             probability underflows to 0.
         """
-        logits = self._logits(X)
-        loss = loss_for_output(self.out_activation_)
-        if self.n_outputs_ == 1:
+        model = self._snapshot()
+        logits = model._logits(X)
+        loss = loss_for_output(model.out_activation_)
+        if model.n_outputs_ == 1:
             z = logits[:, 0]
             return np.column_stack([loss.log_predict(-z), loss.log_predict(z)])
         return loss.log_predict(logits)
@@ -518,3 +516,42 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _labels(y):
+    """``y`` as 1-D labels, or a 2-D indicator matrix (multilabel)."""
+    y = np.asarray(y) if not hasattr(y, "shape") else y
+    if y.ndim == 2 and y.shape[1] == 1:
+        return column_or_1d(y, warn=True)
+    return y
+
+
+def _check_subset_of_classes(y, classes):
+    labels = unique_labels(y)
+    if len(np.setdiff1d(labels, classes, assume_unique=True)):
+        raise ValueError(
+            f"`y` has classes not in `self.classes_`. `self.classes_` has "
+            f"{classes}. 'y' has {labels}."
+        )
+
+
+def _check_validation_labels(y_val, binarizer, name):
+    """``y_val`` must have the kind of target ``y`` had, and only its classes."""
+    multilabel = binarizer.y_type_.startswith("multilabel")
+    if multilabel != type_of_target(y_val).startswith("multilabel"):
+        shape = f"of shape (n_val, {len(binarizer.classes_)})" if multilabel else "1-D"
+        raise ValueError(
+            f"{name} must be {'a label-indicator matrix' if multilabel else 'labels'} "
+            f"{shape}, like y; got {type_of_target(y_val)} targets of shape "
+            f"{np.shape(y_val)}."
+        )
+    if multilabel:
+        if np.shape(y_val)[1] != len(binarizer.classes_):
+            raise ValueError(
+                f"{name} has {np.shape(y_val)[1]} label columns but y had "
+                f"{len(binarizer.classes_)}."
+            )
+        return
+    unknown = np.setdiff1d(unique_labels(y_val), binarizer.classes_)
+    if len(unknown):
+        raise ValueError(f"{name} has classes not seen in y: {unknown}.")

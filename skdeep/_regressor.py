@@ -6,18 +6,12 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
-from ._base import BaseMultilayerPerceptron
 from numbers import Real
 
-from ._compat import Interval, StrOptions, _fit_context, with_callbacks
+from . import _options
+from ._base import BaseMultilayerPerceptron
+from ._compat import Interval, _fit_context, with_callbacks
 from ._engine import LOSSES, loss_for_output
-
-_OUTPUT_ACTIVATION = {
-    "squared_error": "identity",
-    "poisson": "exp",
-    "huber": "identity",
-    "absolute_error": "identity",
-}
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
@@ -226,9 +220,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     True
     """
 
+    _y_numeric = True
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
-        "loss": [StrOptions(set(_OUTPUT_ACTIVATION))],
+        "loss": _options.REGRESSION_LOSS_CONSTRAINT,
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
     }
 
@@ -309,44 +304,40 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             embedding_dim=embedding_dim,
         )
 
-    def _validate_input(self, X, y, incremental, reset):
-        X, y = self._validate_data_and_target(X, y, reset, y_numeric=True)
+    def _learn_target(self, y, classes):
+        return self._encode_target(self, y, "y"), {}
+
+    def _encode_target(self, fitted, y, name):
+        y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
-                "Some value(s) of y are negative which is not allowed for "
+                f"Some value(s) of {name} are negative which is not allowed for "
                 "loss='poisson'."
             )
-        return X, y.reshape(len(y), -1)
+        return y.reshape(len(y), -1)
 
-    def _output_activation(self):
-        return _OUTPUT_ACTIVATION[self.loss]
+    def _output_activation(self, target_attributes):
+        return LOSSES[self.loss].output_activation
 
     def _engine_loss(self):
-        if self.loss == "huber":
-            return LOSSES["huber"](self.huber_delta)
-        if self.loss == "absolute_error":
-            return LOSSES["absolute_error"]()
-        return None
+        return _options.engine_loss(self, self.loss)
 
-    def _decode(self, logits):
-        predictions = loss_for_output(self.out_activation_).inverse_link(logits)
+    def _decode(self, fitted, logits):
+        predictions = loss_for_output(fitted.out_activation_).inverse_link(logits)
         if predictions.shape[1] == 1:
             return predictions.ravel()
         return predictions
+
+    def _decode_target(self, fitted, Y):
+        return Y[:, 0] if Y.shape[1] == 1 else Y
 
     def _score_predictions(self, y_true, y_pred, sample_weight):
         return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
     def _split_stratify(self, Y):
         return None
-
-    def _encode_validation_target(self, y):
-        return np.asarray(y).reshape(len(y), -1)
-
-    def _validation_target(self, Y):
-        return Y[:, 0] if Y.shape[1] == 1 else Y
 
     @available_if(lambda est: est._check_solver())
     @with_callbacks
@@ -383,7 +374,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        return self._decode(self._logits(X))
+        model = self._snapshot()
+        return self._decode(model, model._logits(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -2,12 +2,16 @@
 
 This module sits between the engine (which computes losses, gradients and
 updates) and the estimators (which validate data and own sklearn's
-conventions). It receives arrays already in the compute dtype and a network,
-and it reports what happened; it never validates user input.
+conventions). It receives arrays already in the compute dtype, a network and
+its update rule, and returns one :class:`TrainingResult`, whichever the
+solver; it never validates user input and never calls the estimator.
+Verbose output and sklearn's callbacks are :class:`Observer` objects that the
+loop notifies; an observer can ask training to stop (a flag, never an
+exception).
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.optimize
@@ -15,15 +19,50 @@ import scipy.sparse as sp
 
 from ._engine import clip_by_global_norm, scipy_blas_on_one_thread
 
-__all__ = ["Progress", "StochasticConfig", "TrainingOutcome", "fit_stochastic", "fit_lbfgs"]
+__all__ = [
+    "Observer",
+    "VerboseLog",
+    "TrainingState",
+    "StochasticConfig",
+    "LbfgsConfig",
+    "TrainingResult",
+    "fit_stochastic",
+    "fit_lbfgs",
+]
 
 
 @dataclass
-class Progress:
-    """Training progress that persists across ``fit`` / ``partial_fit`` calls.
+class TrainingState:
+    """Counters and curves that persist across ``fit`` / ``partial_fit`` calls.
 
-    Everything is a builtin number or list, so an estimator can store it as
-    fitted attributes (sklearn's ``n_iter_``, ``t_``, ``loss_curve_`` ...).
+    Everything is a builtin number, a list or a dict of arrays, so an
+    estimator can keep it as fitted attributes (sklearn's ``n_iter_``,
+    ``t_``, ``loss_curve_`` ...).
+
+    Attributes
+    ----------
+    n_iter : int
+        Epochs (L-BFGS: iterations) completed by the current call.
+    t : int
+        Training samples seen, over all calls.
+    loss : float or None
+        Training loss of the last epoch.
+    loss_curve : list of float
+        Training loss of every epoch.
+    best_loss : float
+        Lowest training loss (monitored without early stopping).
+    validation_scores : list of float or None
+        Validation score of every epoch, with early stopping.
+    best_validation_score : float or None
+        Best validation score, with early stopping.
+    no_improvement_count : int
+        Consecutive epochs without an improvement of at least ``tol``.
+    history : list of dict
+        One record per epoch: ``epoch``, ``loss``, ``learning_rate``,
+        ``time`` and, with validation data, ``validation_score`` and
+        ``validation_loss``.
+    optimizer_state : dict or None
+        The update rule's ``state_dict()`` after the last epoch.
     """
 
     n_iter: int = 0
@@ -35,6 +74,18 @@ class Progress:
     best_validation_score: float = None
     no_improvement_count: int = 0
     history: list = field(default_factory=list)
+    optimizer_state: dict = None
+
+    def copy(self):
+        """A copy whose lists can grow without changing this one."""
+        return replace(
+            self,
+            loss_curve=list(self.loss_curve),
+            validation_scores=(
+                None if self.validation_scores is None else list(self.validation_scores)
+            ),
+            history=list(self.history),
+        )
 
 
 @dataclass
@@ -53,18 +104,92 @@ class StochasticConfig:
 
 
 @dataclass
-class TrainingOutcome:
-    """How a training run ended.
+class LbfgsConfig:
+    """Settings of a full-batch L-BFGS run (see sklearn's MLP parameters)."""
 
-    ``status`` is one of ``"converged"`` (stopping criterion met),
-    ``"max_iter"`` (ran out of epochs or iterations), ``"incremental"`` (one
-    ``partial_fit`` epoch done), ``"interrupted"`` (KeyboardInterrupt; the
-    weights of the last completed epoch were kept) or ``"diverged"`` (the
-    loss became non-finite; the weights of the last finite epoch were kept).
+    alpha: float
+    max_iter: int
+    max_fun: int
+    tol: float
+
+
+@dataclass
+class TrainingResult:
+    """How a training run ended, and the progress it made.
+
+    ``status`` is one of ``"converged"`` (stopping criterion met, or an
+    observer asked to stop), ``"max_iter"`` (ran out of epochs or
+    iterations), ``"incremental"`` (one ``partial_fit`` epoch done),
+    ``"interrupted"`` (KeyboardInterrupt; the network holds the weights of
+    the last completed epoch) or ``"diverged"`` (the loss or the predictions
+    became non-finite).
     """
 
     status: str
     message: str = ""
+    state: TrainingState = None
+
+
+class Observer:
+    """Base of the objects the loops notify; every hook does nothing.
+
+    Hooks receive the network being trained. ``on_epoch_end`` returning True
+    asks training to stop after that epoch (or L-BFGS iteration).
+    """
+
+    def on_train_begin(self, network):
+        """Before the first epoch."""
+
+    def on_epoch_begin(self, network):
+        """Before each epoch (L-BFGS: iteration)."""
+
+    def on_epoch_end(self, network, record):
+        """After each epoch, with its history record; True stops training."""
+        return False
+
+    def on_message(self, message):
+        """A decision of the loop worth reporting (plateau, new learning rate)."""
+
+    def on_train_end(self, network, result):
+        """After training, with the result (weights already final)."""
+
+
+class VerboseLog(Observer):
+    """Prints one line per epoch and the loop's decisions.
+
+    Parameters
+    ----------
+    write : callable, default=print
+        Receives each line.
+    """
+
+    def __init__(self, write=print):
+        self.write = write
+
+    def on_epoch_end(self, network, record):
+        line = f"Iteration {record['epoch']}, loss = {record['loss']:.8f}"
+        if "validation_score" in record:
+            line += f", validation score = {record['validation_score']:.6f}"
+        if "time" in record:
+            line += f", time = {record['time']:.3f}s"
+        self.write(line)
+        return False
+
+    def on_message(self, message):
+        self.write(message)
+
+
+def _notify_stop(observers, network, record):
+    """Every observer sees the epoch; True if any asks to stop."""
+    stop = False
+    for observer in observers:
+        stop = bool(observer.on_epoch_end(network, record)) or stop
+    return stop
+
+
+# --------------------------------------------------------------------------
+# mini-batch training
+# --------------------------------------------------------------------------
 
 
 def _batches(n_samples, batch_size):
@@ -117,7 +242,7 @@ def _run_epoch(network, optimizer, gatherer, workspace, order, config):
     return accumulated / n_samples
 
 
-def _update_stopping(progress, config, score, network, best_params):
+def _update_stopping(state, config, score, network, best_params):
     """Track improvement of the monitored quantity (sklearn's rule).
 
     With early stopping, the monitored quantity is the validation score
@@ -125,246 +250,315 @@ def _update_stopping(progress, config, score, network, best_params):
     the training loss.
     """
     if config.early_stopping:
-        if score < progress.best_validation_score + config.tol:
-            progress.no_improvement_count += 1
+        if score < state.best_validation_score + config.tol:
+            state.no_improvement_count += 1
         else:
-            progress.no_improvement_count = 0
-        if score > progress.best_validation_score:
-            progress.best_validation_score = score
+            state.no_improvement_count = 0
+        if score > state.best_validation_score:
+            state.best_validation_score = score
             np.copyto(best_params, network.params)
         return
-    loss = progress.loss_curve[-1]
-    if loss > progress.best_loss - config.tol:
-        progress.no_improvement_count += 1
+    loss = state.loss_curve[-1]
+    if loss > state.best_loss - config.tol:
+        state.no_improvement_count += 1
     else:
-        progress.no_improvement_count = 0
-    progress.best_loss = min(progress.best_loss, loss)
+        state.no_improvement_count = 0
+    state.best_loss = min(state.best_loss, loss)
 
 
-def _epoch_record(progress, epoch_loss, learning_rate, seconds, validation, network):
+def _epoch_record(state, epoch_loss, learning_rate, seconds, evaluate, network):
     """One row of the training history; appends the validation score too."""
     record = {
-        "epoch": len(progress.history) + 1,
+        "epoch": len(state.history) + 1,
         "loss": epoch_loss,
         "learning_rate": learning_rate,
         "time": seconds,
     }
-    if validation is not None:
-        score, validation_loss = validation(network)
+    if evaluate is not None:
+        score, validation_loss = evaluate(network)
         record["validation_score"] = score
         record["validation_loss"] = validation_loss
-        if progress.validation_scores is not None:
-            progress.validation_scores.append(score)
-    progress.history.append(record)
+        if state.validation_scores is not None:
+            state.validation_scores.append(score)
+    state.history.append(record)
     return record
 
 
-def _format_record(record):
-    """One compact verbose line per epoch: sklearn's, plus score and time."""
-    line = f"Iteration {record['epoch']}, loss = {record['loss']:.8f}"
-    if "validation_score" in record:
-        line += f", validation score = {record['validation_score']:.6f}"
-    return line + f", time = {record['time']:.3f}s"
-
-
-def _plateau_message(config, early_stopping):
-    monitored = "Validation score" if early_stopping else "Training loss"
+def _plateau_message(config):
+    monitored = "Validation score" if config.early_stopping else "Training loss"
     return (
         f"{monitored} did not improve more than tol={config.tol:f} for "
         f"{config.n_iter_no_change} consecutive epochs."
     )
 
 
-def fit_stochastic(
-    network,
-    optimizer,
-    schedule,
-    X,
-    Y,
-    weights,
-    config,
-    progress,
-    random_state,
-    validation=None,
-    log=None,
-    dropout_random_state=None,
-    hooks=None,
-):
+def _dropout_generator(network, random_state):
+    """Generator for dropout masks, seeded from ``random_state``.
+
+    Drawn only when the network has dropout, so that without it the random
+    stream (and thus shuffling) matches sklearn's exactly.
+    """
+    if not any(getattr(layer, "rate", 0) > 0 for layer in network.layers):
+        return None
+    return np.random.default_rng(random_state.randint(2**31 - 1))
+
+
+class _EpochLoop:
+    """State of one mini-batch training run; :meth:`run` is the loop."""
+
+    def __init__(self, network, optimizer, schedule, data, config, state, random_state,
+                 evaluate, observers):
+        X, Y, weights = data
+        self.network, self.optimizer, self.schedule = network, optimizer, schedule
+        self.config, self.state, self.random_state = config, state, random_state
+        self.evaluate, self.observers = evaluate, observers
+        self.n_samples = X.shape[0]
+        self.workspace = network.new_workspace(
+            config.batch_size, _dropout_generator(network, random_state)
+        )
+        self.gatherer = _BatchGatherer(X, Y, weights, config.batch_size)
+        self.order = np.arange(self.n_samples) if config.shuffle else None
+        self.best_params = network.params.copy() if config.early_stopping else None
+        self._checkpoint()
+
+    def _checkpoint(self):
+        """Remember the weights and optimizer state of the last good epoch."""
+        if not hasattr(self, "last_params"):
+            self.last_params = np.empty_like(self.network.params)
+        np.copyto(self.last_params, self.network.params)
+        self.last_optimizer_state = self.optimizer.state_dict()
+
+    def _rollback(self):
+        self.network.params[...] = self.last_params
+        self.optimizer.load_state_dict(self.last_optimizer_state)
+
+    def run(self):
+        """Epochs until a stopping rule, ``max_iter``, or an interrupt."""
+        optimizer = self.optimizer
+        optimizer.learning_rate = self.schedule.start(
+            optimizer.learning_rate, len(self.state.loss_curve)
+        )
+        result = TrainingResult("max_iter")
+        try:
+            for _ in range(self.config.max_iter):
+                result = self._epoch()
+                if result is not None:
+                    break
+            else:
+                result = TrainingResult("max_iter")
+        except KeyboardInterrupt:
+            self._rollback()
+            result = TrainingResult("interrupted", "Training interrupted by user.")
+        if self.config.early_stopping:
+            self.network.params[...] = self.best_params
+        result.state = self.state
+        self.state.optimizer_state = self.optimizer.state_dict()
+        return result
+
+    def _epoch(self):
+        """One epoch and the decisions after it; a result ends the run."""
+        state, config, network = self.state, self.config, self.network
+        if config.shuffle:
+            # Reshuffle the previous order (as sklearn does), so the same
+            # random_state visits the same batches as sklearn's MLP.
+            self.order = self.order[self.random_state.permutation(self.n_samples)]
+        for observer in self.observers:
+            observer.on_epoch_begin(network)
+        started = time.perf_counter()
+        learning_rate = self.optimizer.learning_rate
+        # Overflow is how divergence shows; it is detected just below.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            epoch_loss = _run_epoch(
+                network, self.optimizer, self.gatherer, self.workspace, self.order, config
+            )
+        if not (np.isfinite(epoch_loss) and np.isfinite(network.params).all()):
+            self._rollback()
+            return TrainingResult("diverged", f"loss became {epoch_loss}")
+        self._checkpoint()
+        state.n_iter += 1
+        state.t += self.n_samples
+        state.loss = epoch_loss
+        state.loss_curve.append(epoch_loss)
+        record = _epoch_record(
+            state, epoch_loss, learning_rate, time.perf_counter() - started,
+            self.evaluate, network,
+        )
+        stop_requested = _notify_stop(self.observers, network, record)
+        return self._after_epoch(record, stop_requested)
+
+    def _after_epoch(self, record, stop_requested):
+        """Stopping rules and schedule updates (sklearn's order)."""
+        state, config, optimizer = self.state, self.config, self.optimizer
+        _update_stopping(state, config, record.get("validation_score"), self.network,
+                         self.best_params)
+        optimizer.learning_rate = self.schedule.on_epoch_end(
+            optimizer.learning_rate, state.t, len(state.loss_curve)
+        )
+        if state.no_improvement_count > config.n_iter_no_change:
+            message = _plateau_message(config)
+            new_rate, stop = self.schedule.on_plateau(optimizer.learning_rate)
+            if stop:
+                self._report(message + " Stopping.")
+                return TrainingResult("converged", message)
+            optimizer.learning_rate = new_rate
+            state.no_improvement_count = 0
+            self._report(message + f" Setting learning rate to {new_rate:f}")
+        if stop_requested:
+            return TrainingResult("converged", "Stopped by a callback.")
+        if config.incremental:
+            return TrainingResult("incremental")
+        return None
+
+    def _report(self, message):
+        for observer in self.observers:
+            observer.on_message(message)
+
+
+def fit_stochastic(network, optimizer, schedule, data, config, state, random_state, *,
+                   evaluate=None, observers=()):
     """Mini-batch training: the epoch loop of the stochastic solvers.
 
     Parameters
     ----------
-    network : Network
+    network : Sequential
         Network to train; its ``params`` are updated in place.
-    optimizer : SGD or Adam
+    optimizer : SGD, Adam, AdamW or RMSprop
         Update rule, with its state from earlier calls when continuing.
     schedule : learning-rate schedule
-        Consulted at the end of every epoch and at plateaus.
-    X : {ndarray, CSR matrix} of shape (n_samples, n_features)
-        Training inputs in the network's dtype.
-    Y : ndarray of shape (n_samples, n_outputs)
-        Encoded training targets in the network's dtype.
-    weights : ndarray of shape (n_samples,) or None
-        Sample weights.
+        Consulted at the start, at the end of every epoch and at plateaus.
+    data : tuple of (X, Y, weights)
+        Training inputs ``(n_samples, n_features)`` (dense or CSR), encoded
+        targets ``(n_samples, n_outputs)`` and sample weights (or None), in
+        the network's dtype.
     config : StochasticConfig
         Batch size, epochs, tolerance and penalty.
-    progress : Progress
-        Counters and curves; updated in place.
+    state : TrainingState
+        Progress of earlier calls; updated in place and returned in the
+        result.
     random_state : numpy.random.RandomState
-        Source of the per-epoch shuffles.
-    validation : callable, default=None
-        ``validation(network) -> (score, loss)`` on held-out data, called
+        Source of the per-epoch shuffles (and of the dropout seed).
+    evaluate : callable, default=None
+        ``evaluate(network) -> (score, loss)`` on validation data, called
         after every epoch and recorded in the history. With
         ``config.early_stopping`` the score (higher is better) drives
-        stopping and the best weights are restored.
-    log : callable, default=None
-        Receives one line of text per epoch (verbose output).
-    dropout_random_state : numpy.random.Generator, default=None
-        Source of dropout masks, for networks with dropout.
-    hooks : EpochHooks, default=None
-        Called around every epoch (sklearn callbacks); ``hooks.epoch_end``
-        returning True stops training.
+        stopping and the best weights are restored at the end.
+    observers : sequence of Observer, default=()
+        Notified around every epoch.
 
     Returns
     -------
-    outcome : TrainingOutcome
+    result : TrainingResult
     """
-    n_samples = X.shape[0]
-    uses_dropout = any(rate > 0 for rate in network.dropout)
-    workspace = network.new_workspace(
-        config.batch_size, dropout_random_state if uses_dropout else None
-    )
-    gatherer = _BatchGatherer(X, Y, weights, config.batch_size)
-    last_good = network.params.copy()
-    best_params = network.params.copy() if config.early_stopping else None
-    outcome = TrainingOutcome("max_iter")
-    order = np.arange(n_samples) if config.shuffle else None
-    optimizer.learning_rate = schedule.start(optimizer.learning_rate, len(progress.loss_curve))
-    try:
-        for _ in range(config.max_iter):
-            if config.shuffle:
-                # Reshuffle the previous order (as sklearn does), so the same
-                # random_state visits the same batches as sklearn's MLP.
-                order = order[random_state.permutation(n_samples)]
-            if hooks is not None:
-                hooks.epoch_begin(network)
-            started = time.perf_counter()
-            learning_rate = optimizer.learning_rate
-            # Overflow is how divergence shows; it is detected just below.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                epoch_loss = _run_epoch(network, optimizer, gatherer, workspace, order, config)
-            if not (np.isfinite(epoch_loss) and np.isfinite(network.params).all()):
-                network.params[...] = last_good
-                outcome = TrainingOutcome("diverged", f"loss became {epoch_loss}")
-                break
-            np.copyto(last_good, network.params)
-            progress.n_iter += 1
-            progress.t += n_samples
-            progress.loss = epoch_loss
-            progress.loss_curve.append(epoch_loss)
-            record = _epoch_record(
-                progress, epoch_loss, learning_rate, time.perf_counter() - started,
-                validation, network,
-            )
-            if log is not None:
-                log(_format_record(record))
-            _update_stopping(progress, config, record.get("validation_score"), network, best_params)
-            optimizer.learning_rate = schedule.on_epoch_end(
-                optimizer.learning_rate, progress.t, len(progress.loss_curve)
-            )
-            if progress.no_improvement_count > config.n_iter_no_change:
-                message = _plateau_message(config, config.early_stopping)
-                new_rate, stop = schedule.on_plateau(optimizer.learning_rate)
-                if stop:
-                    outcome = TrainingOutcome("converged", message)
-                    if log is not None:
-                        log(message + " Stopping.")
-                    break
-                optimizer.learning_rate = new_rate
-                progress.no_improvement_count = 0
-                if log is not None:
-                    log(message + f" Setting learning rate to {new_rate:f}")
-            if hooks is not None and hooks.epoch_end(network):
-                outcome = TrainingOutcome("converged", "Stopped by a callback.")
-                break
-            if config.incremental:
-                outcome = TrainingOutcome("incremental")
-                break
-    except KeyboardInterrupt:
-        network.params[...] = last_good
-        outcome = TrainingOutcome("interrupted", "Training interrupted by user.")
-    if config.early_stopping:
-        network.params[...] = best_params
-    return outcome
+    observers = list(observers)
+    for observer in observers:
+        observer.on_train_begin(network)
+    loop = _EpochLoop(network, optimizer, schedule, data, config, state, random_state,
+                      evaluate, observers)
+    result = loop.run()
+    if result.status != "diverged":
+        result = _check_finite_predictions(result, network, data[0])
+    for observer in observers:
+        observer.on_train_end(network, result)
+    return result
 
 
-def fit_lbfgs(network, X, Y, weights, alpha, max_iter, max_fun, tol, log=None, hooks=None):
+def _check_finite_predictions(result, network, X):
+    """Report divergence when the weights overflow predictions.
+
+    A finite loss can hide weights so large that predictions on the
+    training rows (up to 256 are checked) overflow.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        finite = np.isfinite(network.params).all() and np.isfinite(
+            network.predict(X[:256])
+        ).all()
+    if finite:
+        return result
+    return TrainingResult("diverged", "predictions overflow", result.state)
+
+
+# --------------------------------------------------------------------------
+# L-BFGS
+# --------------------------------------------------------------------------
+
+
+class _LbfgsProblem:
+    """The loss and gradient SciPy minimises, and the per-iteration record."""
+
+    def __init__(self, network, data, config, state, observers):
+        self.network, self.config, self.state = network, config, state
+        self.X, self.Y, self.weights = data
+        self.observers = observers
+        self.workspace = network.new_workspace(self.X.shape[0])
+
+    def loss_and_grad(self, flat_params):
+        self.network.params[...] = flat_params
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            loss = self.network.loss_and_gradient(
+                self.X, self.Y, self.weights, self.config.alpha, self.workspace
+            )
+        # SciPy may keep the returned gradient, so hand it a copy.
+        return loss, self.network.grad.astype(np.float64)
+
+    def end_of_iteration(self, intermediate_result):
+        loss = float(intermediate_result.fun)
+        self.state.loss_curve.append(loss)
+        record = {"epoch": len(self.state.loss_curve), "loss": loss}
+        self.network.params[...] = intermediate_result.x
+        if _notify_stop(self.observers, self.network, record):
+            raise StopIteration  # SciPy >= 1.11 ends the optimisation cleanly
+        for observer in self.observers:
+            observer.on_epoch_begin(self.network)
+
+
+def fit_lbfgs(network, data, config, state=None, *, observers=()):
     """Full-batch training with SciPy's L-BFGS-B.
 
     Parameters
     ----------
-    network : Network
+    network : Sequential
         Network to train; its ``params`` hold the result on return.
-    X, Y, weights : arrays
-        Whole training set, as for :func:`fit_stochastic`.
-    alpha : float
-        L2 penalty.
-    max_iter, max_fun : int
-        Limits on iterations and on loss evaluations.
-    tol : float
-        Projected-gradient tolerance (``gtol``).
-    log : callable, default=None
-        Receives one line per iteration.
-    hooks : EpochHooks, default=None
-        Called around every iteration (sklearn callbacks); ``hooks.epoch_end``
-        returning True stops the optimisation.
+    data : tuple of (X, Y, weights)
+        The whole training set, as for :func:`fit_stochastic`.
+    config : LbfgsConfig
+        Penalty, iteration and evaluation limits, gradient tolerance.
+    state : TrainingState, default=None
+        Progress to continue (a fresh one by default); L-BFGS fills
+        ``n_iter``, ``loss`` and ``loss_curve``.
+    observers : sequence of Observer, default=()
+        Notified around every iteration.
 
     Returns
     -------
-    outcome : TrainingOutcome
-    n_iter : int
-    loss : float
-    loss_curve : list of float
-        Loss after every iteration.
+    result : TrainingResult
     """
-    workspace = network.new_workspace(X.shape[0])
+    state = TrainingState() if state is None else state
+    state.loss_curve = []
+    observers = list(observers)
     network.loss.precise_value = True
-    loss_curve = []
-
-    def loss_and_grad(flat_params):
-        network.params[...] = flat_params
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            loss = network.loss_and_gradient(X, Y, weights, alpha, workspace)
-        # SciPy may keep the returned gradient, so hand it a copy.
-        return loss, network.grad.astype(np.float64)
-
-    def record(intermediate_result):
-        loss_curve.append(float(intermediate_result.fun))
-        if log is not None:
-            log(f"Iteration {len(loss_curve)}, loss = {loss_curve[-1]:.8f}")
-        if hooks is not None:
-            network.params[...] = intermediate_result.x
-            if hooks.epoch_end(network):
-                raise StopIteration  # SciPy >= 1.11 ends the optimisation cleanly
-            hooks.epoch_begin(network)
-
-    if hooks is not None:
-        hooks.epoch_begin(network)
-
+    problem = _LbfgsProblem(network, data, config, state, observers)
+    for observer in observers:
+        observer.on_train_begin(network)
+        observer.on_epoch_begin(network)
     with scipy_blas_on_one_thread():
-        result = scipy.optimize.minimize(
-            loss_and_grad,
+        solution = scipy.optimize.minimize(
+            problem.loss_and_grad,
             network.params.astype(np.float64),
             method="L-BFGS-B",
             jac=True,
-            callback=record,
-            options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+            callback=problem.end_of_iteration,
+            options={"maxfun": config.max_fun, "maxiter": config.max_iter, "gtol": config.tol},
         )
-    network.params[...] = result.x
-    if not np.isfinite(result.fun):
-        outcome = TrainingOutcome("diverged", f"loss became {result.fun}")
-    elif result.status == 1:
-        outcome = TrainingOutcome("max_iter", str(result.message))
+    network.params[...] = solution.x
+    state.n_iter = min(int(solution.nit), config.max_iter)
+    state.loss = float(solution.fun)
+    if not np.isfinite(solution.fun):
+        result = TrainingResult("diverged", f"loss became {solution.fun}", state)
     else:
-        outcome = TrainingOutcome("converged", str(result.message))
-    return outcome, int(result.nit), float(result.fun), loss_curve
+        status = "max_iter" if solution.status == 1 else "converged"
+        result = _check_finite_predictions(
+            TrainingResult(status, str(solution.message), state), network, data[0]
+        )
+    for observer in observers:
+        observer.on_train_end(network, result)
+    return result

@@ -17,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from skdeep import MLPClassifier, MLPRegressor
 from skdeep import _categorical
 from skdeep._categorical import default_embedding_dim
+from skdeep._inputs import encode_inputs
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -522,7 +523,7 @@ def test_embeddings_beat_one_hot_on_a_1000_level_column_with_less_input_memory()
     # The network's input: skdeep's encoded array (4 columns) against the
     # one-hot matrix (sparse here, as ColumnTransformer returns it; densified
     # it would be 1,005 columns).
-    embedded_input = embedded._validate_predict_input(frame[train])
+    embedded_input = encode_inputs(embedded, frame[train])
     one_hot_input = one_hot[0].transform(frame[train])
     assert sp.issparse(one_hot_input) and one_hot_input.shape[1] > 1000
     sparse_bytes = (

@@ -4,33 +4,58 @@
 
 The engine knows arrays, shapes and dtypes: layers, activations, fused
 losses, backpropagation, optimizers and learning-rate schedules. Estimator
-conventions (labels, validation, pandas) live in the layer above.
+conventions (labels, validation, pandas) live in the layer above. Each list
+of names is one registry here (``ACTIVATIONS``, ``LOSSES``, ``OPTIMIZERS``,
+``SCHEDULES``, ``INITIALIZERS``), from which the estimators build their
+parameter constraints.
 """
 
 from ._linalg import scipy_blas_on_one_thread
-from .activations import ACTIVATIONS, DERIVATIVES, HIDDEN_ACTIVATIONS
+from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, Activation, get_activation
 from .embeddings import EmbeddingLayout
-from .losses import LOSSES, loss_for_output
-from .network import Network, Workspace, forward_logits
-from .optimizers import SGD, Adam, AdamW, RMSprop, clip_by_global_norm, make_optimizer
-from .schedules import make_schedule
+from .initializers import INITIALIZERS
+from .layers import Dense, Dropout, Embedding, Layer, ParamSpec
+from .losses import LOSSES, REGRESSION_LOSSES, loss_for_output, make_loss
+from .network import Network, Sequential, Workspace, forward_logits
+from .optimizers import (
+    OPTIMIZERS,
+    SGD,
+    Adam,
+    AdamW,
+    RMSprop,
+    clip_by_global_norm,
+    make_optimizer,
+)
+from .schedules import SCHEDULES, make_schedule
 
 __all__ = [
     "ACTIVATIONS",
-    "DERIVATIVES",
     "HIDDEN_ACTIVATIONS",
+    "Activation",
+    "get_activation",
     "EmbeddingLayout",
+    "INITIALIZERS",
+    "Layer",
+    "ParamSpec",
+    "Dense",
+    "Dropout",
+    "Embedding",
     "LOSSES",
+    "REGRESSION_LOSSES",
     "loss_for_output",
+    "make_loss",
     "Network",
+    "Sequential",
     "Workspace",
     "forward_logits",
+    "OPTIMIZERS",
     "SGD",
     "Adam",
     "AdamW",
     "RMSprop",
     "clip_by_global_norm",
     "make_optimizer",
+    "SCHEDULES",
     "make_schedule",
     "scipy_blas_on_one_thread",
 ]

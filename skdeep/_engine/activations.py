@@ -1,30 +1,67 @@
-"""Hidden-layer activation functions and their derivatives.
+"""Hidden-layer activation functions and their derivatives: one registry.
 
-Each activation is a pair of in-place functions:
+Each activation is one :class:`Activation` entry of ``ACTIVATIONS`` holding a
+pair of in-place functions:
 
 * ``forward(Z)`` overwrites the pre-activations ``Z = A_prev @ W + b`` with
   the activations ``A = f(Z)``;
-* ``backward(A, delta)`` multiplies the back-propagated error ``delta`` (the
-  gradient of the loss with respect to ``A``) by ``f'(Z)``, turning it into
-  the gradient with respect to ``Z``. The derivative is expressed through the
-  forward output ``A`` so that ``Z`` never needs to be kept. GELU is not
-  monotonic, so ``A`` does not determine ``Z``: its derivative reads a copy
-  of the pre-activations that the network keeps for the activations listed
-  in ``NEEDS_PREACTIVATION`` (and receives as ``Z``).
+* ``backward(A, delta, Z)`` multiplies the back-propagated error ``delta``
+  (the gradient of the loss with respect to ``A``) by ``f'(Z)``, turning it
+  into the gradient with respect to ``Z``. The derivative is expressed
+  through the forward output ``A`` so that ``Z`` never needs to be kept.
+  GELU is not monotonic, so ``A`` does not determine ``Z``: its entry sets
+  ``needs_preactivation`` and the layer keeps a copy of ``Z`` for it.
 
 Working in place lets the training loop reuse one buffer per layer for every
-mini-batch instead of allocating new arrays.
+mini-batch instead of allocating new arrays. Adding an activation is one
+entry here (and its ONNX mapping in ``skdeep/_onnx.py``; a test checks that
+both exist).
 """
+
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["ACTIVATIONS", "DERIVATIVES", "HIDDEN_ACTIVATIONS", "NEEDS_PREACTIVATION"]
+__all__ = ["Activation", "ACTIVATIONS", "HIDDEN_ACTIVATIONS", "get_activation"]
 
 LEAKY_SLOPE = 0.01
 # SELU constants (Klambauer et al., 2017) make activations self-normalising.
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
+# GELU's tanh approximation: z/2 (1 + tanh(sqrt(2/pi) (z + 0.044715 z**3))).
+GELU_CUBIC = 0.044715
+SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation function: its forward pass and its derivative.
+
+    Parameters
+    ----------
+    name : str
+        Registry key, the estimators' ``activation`` value.
+    forward : callable
+        ``forward(Z)`` overwrites ``Z`` with ``f(Z)`` and returns it.
+    backward : callable
+        ``backward(A, delta, Z)`` multiplies ``delta`` in place by ``f'``,
+        from the forward output ``A`` (and ``Z`` when
+        ``needs_preactivation``).
+    needs_preactivation : bool, default=False
+        Whether ``backward`` reads the pre-activation ``Z``.
+    """
+
+    name: str
+    forward: Callable
+    backward: Callable
+    needs_preactivation: bool = False
+
+    @property
+    def is_identity(self):
+        """Whether the activation leaves its input unchanged."""
+        return self.name == "identity"
 
 
 def identity(Z):
@@ -126,11 +163,8 @@ def softplus_derivative(A, delta, Z=None):
     return delta
 
 
-_SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
-
-
 def _gelu_inner(Z):
-    return _SQRT_2_OVER_PI * (Z + 0.044715 * Z**3)
+    return SQRT_2_OVER_PI * (Z + GELU_CUBIC * Z**3)
 
 
 def gelu(Z):
@@ -142,35 +176,35 @@ def gelu(Z):
 def gelu_derivative(A, delta, Z=None):
     """Derivative of the tanh-approximated GELU; needs the pre-activation ``Z``."""
     t = np.tanh(_gelu_inner(Z))
-    inner_slope = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * Z * Z)
+    inner_slope = SQRT_2_OVER_PI * (1.0 + 3 * GELU_CUBIC * Z * Z)
     delta *= 0.5 * (1.0 + t) + 0.5 * Z * (1.0 - t * t) * inner_slope
     return delta
 
 
 ACTIVATIONS = {
-    "identity": identity,
-    "logistic": logistic,
-    "tanh": tanh,
-    "relu": relu,
-    "leaky_relu": leaky_relu,
-    "elu": elu,
-    "selu": selu,
-    "softplus": softplus,
-    "gelu": gelu,
+    entry.name: entry
+    for entry in (
+        Activation("identity", identity, identity_derivative),
+        Activation("logistic", logistic, logistic_derivative),
+        Activation("tanh", tanh, tanh_derivative),
+        Activation("relu", relu, relu_derivative),
+        Activation("leaky_relu", leaky_relu, leaky_relu_derivative),
+        Activation("elu", elu, elu_derivative),
+        Activation("selu", selu, selu_derivative),
+        Activation("softplus", softplus, softplus_derivative),
+        Activation("gelu", gelu, gelu_derivative, needs_preactivation=True),
+    )
 }
 
-DERIVATIVES = {
-    "identity": identity_derivative,
-    "logistic": logistic_derivative,
-    "tanh": tanh_derivative,
-    "relu": relu_derivative,
-    "leaky_relu": leaky_relu_derivative,
-    "elu": elu_derivative,
-    "selu": selu_derivative,
-    "softplus": softplus_derivative,
-    "gelu": gelu_derivative,
-}
-
-NEEDS_PREACTIVATION = frozenset({"gelu"})
-
+#: Names accepted for hidden layers, in registry order.
 HIDDEN_ACTIVATIONS = tuple(ACTIVATIONS)
+
+
+def get_activation(name):
+    """The registry entry called ``name``, or a ValueError listing the choices."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown activation {name!r}; choose from {list(HIDDEN_ACTIVATIONS)}."
+        ) from None

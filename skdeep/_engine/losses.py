@@ -33,6 +33,8 @@ from scipy.special import expit, xlogy
 
 __all__ = [
     "LOSSES",
+    "REGRESSION_LOSSES",
+    "make_loss",
     "SquaredError",
     "PoissonDeviance",
     "BinaryCrossEntropy",
@@ -101,6 +103,8 @@ class _FusedLoss:
 
     name = None
     output_activation = None
+    #: "regression" or "classification": which estimators may use the loss.
+    task = None
     #: Compute the loss value (not the gradient) in float64 for float32 logits.
     #: L-BFGS's line search compares loss values that differ by less than
     #: float32's resolution once the loss is small; mini-batch training only
@@ -155,6 +159,7 @@ class SquaredError(_FusedLoss):
 
     name = "squared_error"
     output_activation = "identity"
+    task = "regression"
 
     def inverse_link(self, Z):
         return Z
@@ -181,6 +186,7 @@ class PoissonDeviance(_FusedLoss):
 
     name = "poisson"
     output_activation = "exp"
+    task = "regression"
 
     def inverse_link(self, Z):
         with np.errstate(over="ignore"):
@@ -203,6 +209,7 @@ class BinaryCrossEntropy(_FusedLoss):
 
     name = "binary_log_loss"
     output_activation = "logistic"
+    task = "classification"
 
     def inverse_link(self, Z):
         return expit(Z, out=Z)
@@ -240,6 +247,7 @@ class CategoricalCrossEntropy(_FusedLoss):
 
     name = "log_loss"
     output_activation = "softmax"
+    task = "classification"
 
     def inverse_link(self, Z):
         # Shifting by the row maximum changes nothing mathematically and keeps
@@ -306,6 +314,7 @@ class Huber(_FusedLoss):
 
     name = "huber"
     output_activation = "identity"
+    task = "regression"
 
     def __init__(self, delta=1.0):
         self.delta = float(delta)
@@ -335,6 +344,7 @@ class AbsoluteError(_FusedLoss):
 
     name = "absolute_error"
     output_activation = "identity"
+    task = "regression"
 
     def inverse_link(self, Z):
         return Z
@@ -362,6 +372,9 @@ LOSSES = {
     )
 }
 
+#: Losses a regressor can minimise, in registry order.
+REGRESSION_LOSSES = tuple(name for name, loss in LOSSES.items() if loss.task == "regression")
+
 _BY_OUTPUT = {
     loss.output_activation: loss
     for loss in (SquaredError, PoissonDeviance, BinaryCrossEntropy, CategoricalCrossEntropy)
@@ -380,3 +393,22 @@ def loss_for_output(output_activation):
     loss : _FusedLoss instance
     """
     return _BY_OUTPUT[output_activation]()
+
+
+def make_loss(name, **options):
+    """The fused loss called ``name``, built with its ``options``.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``LOSSES``.
+    **options
+        Constructor arguments of that loss (``delta`` for ``"huber"``).
+
+    Returns
+    -------
+    loss : _FusedLoss instance
+    """
+    if name not in LOSSES:
+        raise ValueError(f"Unknown loss {name!r}; choose from {sorted(LOSSES)}.")
+    return LOSSES[name](**options)

@@ -11,7 +11,15 @@ import numpy as np
 
 from ._linalg import axpy
 
-__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "clip_by_global_norm", "make_optimizer"]
+__all__ = [
+    "OPTIMIZERS",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "clip_by_global_norm",
+    "make_optimizer",
+]
 
 # Elements per chunk of the Adam update: four float64 chunks of this size
 # (parameters, gradient, two moments) stay in the L2 cache. 16k measured
@@ -243,11 +251,28 @@ def clip_by_global_norm(grad, max_norm):
     return norm
 
 
-_OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
+#: Every mini-batch update rule, by the name the estimators' ``solver`` uses.
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}
 
 
 def make_optimizer(name, n_params, dtype, **options):
-    """Build the optimizer called ``name``: "sgd", "adam", "adamw" or "rmsprop"."""
-    if name not in _OPTIMIZERS:
-        raise ValueError(f"Unknown optimizer {name!r}; choose from {sorted(_OPTIMIZERS)}.")
-    return _OPTIMIZERS[name](n_params, dtype, **options)
+    """Build the optimizer called ``name``, a key of ``OPTIMIZERS``.
+
+    Parameters
+    ----------
+    name : str
+        The optimizer's registry key.
+    n_params : int
+        Length of the parameter vector.
+    dtype : numpy dtype
+        Dtype of the parameters and of the optimizer's state.
+    **options
+        Constructor arguments of that optimizer (``learning_rate``, ...).
+
+    Returns
+    -------
+    optimizer : SGD, Adam, AdamW or RMSprop
+    """
+    if name not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}.")
+    return OPTIMIZERS[name](n_params, dtype, **options)

@@ -8,11 +8,14 @@ applies them.
 
 import math
 
-__all__ = ["Constant", "InvScaling", "Adaptive", "Cosine", "Step", "make_schedule"]
+__all__ = ["SCHEDULES", "Constant", "InvScaling", "Adaptive", "Cosine", "Step", "make_schedule"]
 
 
 class Constant:
     """Keep ``learning_rate_init`` throughout; stop at the first plateau."""
+
+    #: Keyword arguments of the constructor besides ``learning_rate_init``.
+    options = ()
 
     def __init__(self, learning_rate_init):
         self.learning_rate_init = float(learning_rate_init)
@@ -39,6 +42,8 @@ class InvScaling(Constant):
     As in sklearn, the rate is updated at the end of each epoch.
     """
 
+    options = ("power_t",)
+
     def __init__(self, learning_rate_init, power_t=0.5):
         super().__init__(learning_rate_init)
         self.power_t = float(power_t)
@@ -64,6 +69,8 @@ class _EpochSchedule(Constant):
     During the first ``warmup`` epochs the rate climbs linearly to
     ``learning_rate_init``; afterwards ``_decayed(epoch)`` takes over.
     """
+
+    options = ("warmup",)
 
     def __init__(self, learning_rate_init, warmup=0):
         super().__init__(learning_rate_init)
@@ -92,7 +99,9 @@ class Cosine(_EpochSchedule):
     epoch ``e`` after warm-up (Loshchilov & Hutter, 2017, without restarts).
     """
 
-    def __init__(self, learning_rate_init, n_epochs, warmup=0):
+    options = ("n_epochs", "warmup")
+
+    def __init__(self, learning_rate_init, n_epochs=200, warmup=0):
         super().__init__(learning_rate_init, warmup)
         self.n_epochs = max(int(n_epochs) - self.warmup, 1)
 
@@ -104,6 +113,8 @@ class Cosine(_EpochSchedule):
 class Step(_EpochSchedule):
     """Multiply the rate by ``gamma`` every ``step_size`` epochs."""
 
+    options = ("step_size", "gamma", "warmup")
+
     def __init__(self, learning_rate_init, step_size=10, gamma=0.5, warmup=0):
         super().__init__(learning_rate_init, warmup)
         self.step_size = int(step_size)
@@ -113,21 +124,46 @@ class Step(_EpochSchedule):
         return self.learning_rate_init * self.gamma ** (epoch // self.step_size)
 
 
-def make_schedule(name, learning_rate_init, power_t=0.5, n_epochs=200, warmup=0,
-                  step_size=10, gamma=0.5):
-    """Schedule called ``name``.
+#: Every learning-rate schedule, by the name the estimators'
+#: ``learning_rate`` uses: sklearn's three, then skdeep's.
+SCHEDULES = {
+    "constant": Constant,
+    "invscaling": InvScaling,
+    "adaptive": Adaptive,
+    "cosine": Cosine,
+    "step": Step,
+}
 
-    One of "constant", "invscaling", "adaptive" (sklearn's), "cosine" or
-    "step"; ``warmup`` applies to the last two.
+_ALL_OPTIONS = frozenset(
+    option for schedule in SCHEDULES.values() for option in schedule.options
+)
+
+
+def make_schedule(name, learning_rate_init, **options):
+    """The schedule called ``name``, a key of ``SCHEDULES``.
+
+    Parameters
+    ----------
+    name : str
+        The schedule's registry key.
+    learning_rate_init : float
+        Starting (or peak, after warm-up) learning rate.
+    **options
+        Settings of any schedule (``power_t``, ``n_epochs``, ``warmup``,
+        ``step_size``, ``gamma``); each schedule takes the ones it uses, so
+        a caller may pass all of them.
+
+    Returns
+    -------
+    schedule : Constant or a subclass
     """
-    if name == "constant":
-        return Constant(learning_rate_init)
-    if name == "invscaling":
-        return InvScaling(learning_rate_init, power_t)
-    if name == "adaptive":
-        return Adaptive(learning_rate_init)
-    if name == "cosine":
-        return Cosine(learning_rate_init, n_epochs, warmup)
-    if name == "step":
-        return Step(learning_rate_init, step_size, gamma, warmup)
-    raise ValueError(f"Unknown learning-rate schedule {name!r}.")
+    if name not in SCHEDULES:
+        raise ValueError(
+            f"Unknown learning-rate schedule {name!r}; choose from {list(SCHEDULES)}."
+        )
+    unknown = set(options) - _ALL_OPTIONS
+    if unknown:
+        raise TypeError(f"Unknown schedule options {sorted(unknown)}.")
+    schedule = SCHEDULES[name]
+    own = {key: value for key, value in options.items() if key in schedule.options}
+    return schedule(learning_rate_init, **own)

@@ -1,0 +1,303 @@
+"""Input validation and encoding: what goes into the network, and how.
+
+A first ``fit`` *learns* a description of the input (sklearn's
+``n_features_in_`` and ``feature_names_in_``, and with categorical columns
+``is_categorical_`` and ``categories_``) and returns it as a dict of fitted
+attributes; every later call (``partial_fit``, a validation set, ``predict``)
+*encodes* its input against such a description. Nothing here stores anything
+on an estimator: sklearn's ``validate_data`` records feature names on the
+object it is given, so learning runs on a scratch copy.
+
+The result is always one 2-D float array (or CSR matrix) in which a
+categorical column holds integer codes (see ``_categorical.py``).
+"""
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn import get_config
+from sklearn.utils.validation import check_array, check_X_y, validate_data
+
+from ._categorical import (
+    as_dense_2d,
+    category_lookups,
+    column,
+    encode,
+    feature_name,
+    learn_categories,
+    resolve_categorical_mask,
+)
+
+__all__ = [
+    "FLOAT_DTYPES",
+    "INPUT_ATTRIBUTES",
+    "with_state",
+    "learn_inputs",
+    "encode_inputs",
+    "encode_for_predict",
+    "check_sample_weight",
+    "as_training_array",
+]
+
+FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+#: The fitted attributes that describe the input.
+INPUT_ATTRIBUTES = (
+    "n_features_in_",
+    "feature_names_in_",
+    "is_categorical_",
+    "categories_",
+    "_category_lookups",
+)
+
+_CHECK_PARAMS = dict(accept_sparse=["csr", "csc"], multi_output=True, dtype=FLOAT_DTYPES)
+
+
+def with_state(estimator, state):
+    """A shallow copy of ``estimator`` carrying the fitted attributes ``state``.
+
+    sklearn's validators read (and, on a first fit, write) fitted attributes
+    on the object they are given; the copy keeps them off the estimator
+    until its fit succeeds.
+    """
+    scratch = object.__new__(type(estimator))
+    scratch.__dict__ = {k: v for k, v in estimator.__dict__.items() if k not in INPUT_ATTRIBUTES}
+    scratch.__dict__.update(state)
+    return scratch
+
+
+def _recorded_state(scratch, mask, categories):
+    state = {"n_features_in_": scratch.n_features_in_, "is_categorical_": mask}
+    if hasattr(scratch, "feature_names_in_"):
+        state["feature_names_in_"] = scratch.feature_names_in_
+    if mask is not None:
+        state["categories_"] = categories
+        state["_category_lookups"] = category_lookups(categories)
+    return state
+
+
+def learn_inputs(estimator, X, y, sample_weight, y_numeric):
+    """Validate a first fit's ``X`` and ``y`` and learn the input description.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Supplies ``categorical_features`` and the name used in errors; not
+        modified.
+    X, y : array-like
+        The training data as the user passed it.
+    sample_weight : array-like or None
+        Rows of weight 0 add no categories.
+    y_numeric : bool
+        Whether ``y`` must be numeric (regression).
+
+    Returns
+    -------
+    X : ndarray or sparse matrix
+        Validated input, categorical columns as codes.
+    y : ndarray
+        Validated target.
+    state : dict
+        Fitted attributes describing the input (see ``INPUT_ATTRIBUTES``).
+    """
+    scratch = with_state(estimator, {})
+    check_params = dict(_CHECK_PARAMS, y_numeric=y_numeric)
+    if not _may_have_categorical_columns(estimator.categorical_features, X):
+        X, y = _validate_numeric(scratch, X, y, True, check_params)
+        return X, y, _recorded_state(scratch, None, None)
+    X = as_dense_2d(X)
+    if X.shape[1] == 0:
+        # The numeric path reports empty input as sklearn does.
+        X, y = _validate_numeric(scratch, X, y, True, check_params)
+        return X, y, _recorded_state(scratch, None, None)
+    validate_data(scratch, X, skip_check_array=True, reset=True)
+    feature_names = getattr(scratch, "feature_names_in_", None)
+    mask = resolve_categorical_mask(estimator.categorical_features, X, feature_names)
+    if mask is None:
+        X, y = _validate_numeric(scratch, X, y, True, check_params)
+        return X, y, _recorded_state(scratch, None, None)
+    rows = _rows_with_weight(X, sample_weight)
+    categories = [
+        learn_categories(column(rows, j), feature_name(feature_names, j))
+        for j in np.flatnonzero(mask)
+    ]
+    state = _recorded_state(scratch, mask, categories)
+    X = encode(X, mask, state["_category_lookups"], type(estimator).__name__)
+    X, y = check_X_y(X, y, estimator=estimator, **check_params)
+    return X, y, state
+
+
+def encode_inputs(fitted, X, y=None, y_numeric=False):
+    """Validate ``X`` (and ``y``) against a fitted input description.
+
+    Parameters
+    ----------
+    fitted : estimator instance
+        Holds the fitted input attributes (the estimator itself, or a
+        :func:`with_state` copy during a first fit); not modified.
+    X : array-like
+        Input in the fitted layout.
+    y : array-like, default=None
+        Target to validate with ``X``; None for ``X`` alone.
+    y_numeric : bool, default=False
+        Whether ``y`` must be numeric.
+
+    Returns
+    -------
+    X or (X, y)
+    """
+    mask = getattr(fitted, "is_categorical_", None)
+    if mask is None:
+        if y is None:
+            return validate_data(fitted, X, reset=False, accept_sparse=["csr", "csc"],
+                                 dtype=FLOAT_DTYPES)
+        return _validate_numeric(fitted, X, y, False, dict(_CHECK_PARAMS, y_numeric=y_numeric))
+    X = as_dense_2d(X)
+    validate_data(fitted, X, skip_check_array=True, reset=False)
+    X = encode(X, mask, _lookups(fitted), type(fitted).__name__)
+    if y is None:
+        return X
+    return check_X_y(X, y, estimator=fitted, **dict(_CHECK_PARAMS, y_numeric=y_numeric))
+
+
+def encode_for_predict(fitted, X):
+    """``X`` ready for the forward pass, with a lean path for clean arrays."""
+    if getattr(fitted, "is_categorical_", None) is None and _is_clean_array(fitted, X):
+        return X
+    return encode_inputs(fitted, X)
+
+
+def _may_have_categorical_columns(categorical_features, X):
+    """Whether ``categorical_features`` can select any column of ``X``."""
+    if categorical_features is None:
+        return False
+    if isinstance(categorical_features, str):  # "from_dtype" reads a DataFrame's dtypes
+        return hasattr(X, "dtypes") and hasattr(X, "iloc")
+    return True
+
+
+def _validate_numeric(scratch, X, y, reset, check_params):
+    """sklearn's validation, with a hint when X has categorical columns."""
+    try:
+        return validate_data(scratch, X, y, reset=reset, **check_params)
+    except ValueError as exc:
+        dtypes = getattr(X, "dtypes", None)
+        if dtypes is None or "convert" not in str(exc):
+            raise
+        non_numeric = [
+            str(name)
+            for name, dtype in dtypes.items()
+            if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
+        ]
+        if not non_numeric:
+            raise
+        raise ValueError(
+            f"{exc} X has categorical or string columns {non_numeric}: pass "
+            "categorical_features='from_dtype' to learn an embedding for each, "
+            "or encode them before this estimator."
+        ) from exc
+
+
+def _rows_with_weight(X, sample_weight):
+    """The rows of X whose sample weight is not zero.
+
+    A row of weight 0 must not change the model, so its categories are not
+    learned either: fitting with zero weights equals fitting without those
+    rows. Weights are validated (with their errors) later.
+    """
+    if sample_weight is None:
+        return X
+    try:
+        keep = np.asarray(sample_weight, dtype=float) != 0
+    except (TypeError, ValueError):
+        return X
+    if keep.shape != (X.shape[0],) or keep.all():
+        return X
+    return X.iloc[keep] if hasattr(X, "iloc") else X[keep]
+
+
+def _lookups(fitted):
+    """Lookups of ``categories_``: built at fit and on unpickling, never
+    stored by a predicting call (which must leave the estimator unchanged)."""
+    lookups = fitted.__dict__.get("_category_lookups")
+    if lookups is None or len(lookups) != len(fitted.categories_):
+        return category_lookups(fitted.categories_)
+    return lookups
+
+
+def _is_clean_array(fitted, X):
+    """Whether ``X`` can skip full validation: the lean predict path.
+
+    A plain 2-D float ndarray with the fitted number of columns, finite
+    values and a model fitted without feature names is exactly what
+    ``validate_data`` would return unchanged; checking that directly costs a
+    few microseconds instead of tens, which dominates one-row latency.
+    Anything else takes the full path, with its errors and warnings.
+    """
+    if not (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in FLOAT_DTYPES
+        and X.shape[0] > 0
+        and X.shape[1] == getattr(fitted, "n_features_in_", -1)
+        and not hasattr(fitted, "feature_names_in_")
+    ):
+        return False
+    if get_config()["assume_finite"]:
+        return True
+    if X.size <= 4096:
+        return bool(np.isfinite(X).all())
+    # A NaN or infinity anywhere makes the sum non-finite; a finite sum
+    # proves all values finite, without a boolean copy of a large X. (Huge
+    # finite values may overflow the sum: they take the full path.)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(X.sum()))
+
+
+def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight"):
+    """Validate ``sample_weight``: a finite, non-negative 1-D array or None.
+
+    The checks run in float64, before the cast to the compute ``dtype``, so
+    that their messages describe the values given; weights that float32
+    cannot hold are refused rather than rounded to 0 or infinity. Returns a
+    copy in ``dtype``: training never touches, nor aliases, the caller's
+    array.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, Real) or (
+        isinstance(sample_weight, np.ndarray) and sample_weight.ndim == 0
+    ):
+        value = float(sample_weight)
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"A scalar {name} must be finite and positive, got {sample_weight}.")
+        sample_weight = np.full(n_samples, value)
+    weights = check_array(sample_weight, ensure_2d=False, dtype=np.float64, input_name=name)
+    if weights.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {weights.shape}.")
+    if weights.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {weights.shape[0]} entries but X has {n_samples} samples; "
+            "pass one weight per sample."
+        )
+    if np.any(weights < 0):
+        raise ValueError(f"{name} must be non-negative; found negative weights.")
+    if not weights.sum() > 0:
+        raise ValueError(f"{name} must contain at least one positive value; all are zero.")
+    cast = np.array(weights, dtype=dtype, copy=True)
+    if not (np.isfinite(cast).all() and np.array_equal(cast > 0, weights > 0)):
+        raise ValueError(
+            f"{name} has values ({weights[weights > 0].min():g} to {weights.max():g}) that "
+            f"{np.dtype(dtype).name} cannot represent; train in float64 (pass X as float64) "
+            "or rescale the weights."
+        )
+    return cast
+
+
+def as_training_array(X, dtype):
+    """Contiguous dense or CSR data in the compute dtype (copied if needed)."""
+    if sp.issparse(X):
+        return sp.csr_matrix(X, dtype=dtype)
+    return np.ascontiguousarray(X, dtype=dtype)

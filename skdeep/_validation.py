@@ -1,0 +1,132 @@
+"""Validation data: the early-stopping split, and scoring after each epoch.
+
+The training loop asks one question after every epoch: ``evaluate(network)
+-> (score, loss)`` on held-out data. This module builds that callable from
+encoded arrays and the estimator's ``scoring``; it also holds out the
+``validation_fraction`` split when no explicit validation set is given.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import train_test_split
+
+__all__ = ["TrainingData", "validation_size", "split_validation", "Evaluator"]
+
+
+@dataclass
+class TrainingData:
+    """Encoded arrays in the compute dtype: inputs, targets, sample weights."""
+
+    X: object
+    Y: np.ndarray
+    sample_weight: np.ndarray = None
+
+    def astuple(self):
+        """``(X, Y, sample_weight)``, the training loops' ``data``."""
+        return self.X, self.Y, self.sample_weight
+
+
+def validation_size(n_samples, validation_fraction):
+    """Rows held out: ``validation_fraction`` of them, and at least 2.
+
+    A score on one row says nothing, so small data sets hold out two rows
+    where sklearn would refuse to fit.
+    """
+    n_validation = int(np.ceil(validation_fraction * n_samples))
+    if validation_fraction > 0 and n_samples >= 3:
+        n_validation = max(n_validation, 2)
+    if n_validation < 2 or n_validation >= n_samples:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or "
+            f"the size of your dataset (got {n_samples} samples and "
+            f"validation_fraction={validation_fraction})."
+        )
+    return n_validation
+
+
+def split_validation(data, validation_fraction, stratify, random_state):
+    """Hold out ``validation_fraction`` of ``data`` for early stopping.
+
+    Stratified by ``stratify`` when possible; a plain split (from the same
+    random state, so still reproducible) when the data is too small for it.
+
+    Returns
+    -------
+    train, validation : TrainingData
+    """
+    arrays = [data.X, data.Y] + ([] if data.sample_weight is None else [data.sample_weight])
+    test_size = validation_size(data.X.shape[0], validation_fraction)
+    state = random_state.get_state()
+    try:
+        parts = train_test_split(
+            *arrays, random_state=random_state, test_size=test_size, stratify=stratify
+        )
+    except ValueError:
+        if stratify is None:
+            raise
+        random_state.set_state(state)
+        parts = train_test_split(*arrays, random_state=random_state, test_size=test_size)
+    train = TrainingData(parts[0], parts[2], parts[4] if len(parts) > 4 else None)
+    validation = TrainingData(parts[1], parts[3], parts[5] if len(parts) > 4 else None)
+    return train, validation
+
+
+class Evaluator:
+    """``evaluator(network) -> (score, loss)`` on validation data.
+
+    Parameters
+    ----------
+    data : TrainingData
+        Encoded validation arrays.
+    y_true : array-like
+        The validation targets as ``predict`` returns them (labels).
+    scoring : None, "loss", str or callable
+        The estimator's ``scoring``: None scores the decoded predictions
+        with ``score_predictions``; ``"loss"`` uses minus the validation
+        loss; anything else is a scorer for :func:`sklearn.metrics.check_scoring`.
+    decode : callable
+        ``decode(logits) -> predictions``.
+    score_predictions : callable
+        ``score_predictions(y_true, y_pred, sample_weight) -> float``.
+    scoring_view : callable
+        ``scoring_view() -> estimator``: a fitted estimator whose weights are
+        the network's live ones and which accepts encoded input, for
+        scorers (built once, on first use).
+    """
+
+    def __init__(self, data, y_true, scoring, decode, score_predictions, scoring_view):
+        self.data = data
+        self.y_true = y_true
+        self.scoring = scoring
+        self.decode = decode
+        self.score_predictions = score_predictions
+        self._scoring_view = scoring_view
+        self._scorer = None
+        self._view = None
+
+    def __call__(self, network):
+        X, Y, weights = self.data.astuple()
+        logits = network.predict_logits(X)
+        loss = network.loss.value(logits, Y, weights)
+        if self.scoring == "loss":
+            return -loss, loss
+        if self.scoring is not None:
+            return self._call_scorer(), loss
+        return self._safe_score(self.decode(logits)), loss
+
+    def _call_scorer(self):
+        if self._view is None:
+            self._view = self._scoring_view()
+            self._scorer = check_scoring(self._view, scoring=self.scoring)
+        X, weights = self.data.X, self.data.sample_weight
+        if weights is None:
+            return float(self._scorer(self._view, X, self.y_true))
+        return float(self._scorer(self._view, X, self.y_true, sample_weight=weights))
+
+    def _safe_score(self, y_pred):
+        """The score, or NaN when the predictions are not finite."""
+        if np.issubdtype(np.asarray(y_pred).dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return self.score_predictions(self.y_true, y_pred, self.data.sample_weight)

@@ -1,13 +1,14 @@
 """skdeep: scikit-learn-native neural networks on a fast NumPy engine.
 
-Public names: :class:`MLPClassifier`, :class:`MLPRegressor`.
+Public names: :class:`MLPClassifier` and :class:`MLPRegressor` (drop-ins
+for scikit-learn's), :class:`TrainingHistoryDisplay` (plots a fitted
+network's training curves) and :func:`to_onnx` (exports a fitted network).
 """
 
 from ._classifier import MLPClassifier
 from ._display import TrainingHistoryDisplay
 from ._onnx import to_onnx
 from ._regressor import MLPRegressor
-
 from ._version import __version__
 
 __all__ = ["MLPClassifier", "MLPRegressor", "TrainingHistoryDisplay", "to_onnx", "__version__"]

@@ -20,9 +20,17 @@ from sklearn.utils import check_random_state
 
 from . import _options
 from ._callbacks import callback_observer
-from ._categorical import category_lookups, embedding_dims
+from ._categorical import embedding_dims
 from ._compat import CallbackSupportMixin, _fit_context, with_callbacks
 from ._engine import EmbeddingLayout, Network, forward_logits
+from ._fitted import (
+    Draft,
+    hidden_activation_names,
+    is_fitted_attribute,
+    network_attributes,
+    progress_attributes,
+    training_state,
+)
 from ._inputs import (
     as_training_array,
     check_sample_weight,
@@ -30,81 +38,9 @@ from ._inputs import (
     encode_inputs,
     learn_inputs,
 )
+from ._persistence import VersionedPickleMixin
 from ._training import TrainingState, VerboseLog, fit_lbfgs, fit_stochastic
-from ._validation import Evaluator, TrainingData, split_validation
-from ._version import __version__
-
-#: Fitted attributes that do not end with an underscore.
-_PRIVATE_FITTED = frozenset(
-    {
-        "_label_binarizer",
-        "_optimizer_state",
-        "_no_improvement_count",
-        "_hidden_activations",
-        "_category_lookups",
-    }
-)
-
-
-def _is_fitted_attribute(name):
-    return name in _PRIVATE_FITTED or (name.endswith("_") and not name.startswith("__"))
-
-
-def _training_state(fitted, early_stopping):
-    """The :class:`TrainingState` stored in a fitted estimator's attributes."""
-    best_loss = fitted.get("best_loss_")
-    best_score = fitted.get("best_validation_score_")
-    return TrainingState(
-        t=fitted.get("t_", 0),
-        loss_curve=list(fitted.get("loss_curve_") or []),
-        best_loss=np.inf if best_loss is None else best_loss,
-        validation_scores=list(fitted.get("validation_scores_") or []) if early_stopping else None,
-        best_validation_score=-np.inf if best_score is None else best_score,
-        no_improvement_count=fitted.get("_no_improvement_count", 0),
-        history=list(fitted.get("history_") or []),
-        optimizer_state=fitted.get("_optimizer_state"),
-    )
-
-
-def _progress_attributes(state, solver, early_stopping):
-    """sklearn's fitted attributes (and skdeep's) for a training state."""
-    attributes = {"n_iter_": state.n_iter, "t_": state.t, "loss_curve_": state.loss_curve}
-    if state.loss is not None:
-        attributes["loss_"] = np.float64(state.loss)
-    if solver == "lbfgs":
-        return attributes
-    validation_losses = [r["validation_loss"] for r in state.history if "validation_loss" in r]
-    scores = None
-    if early_stopping:
-        scores = state.validation_scores
-    elif validation_losses:
-        scores = [r.get("validation_score", np.nan) for r in state.history]
-    attributes.update(
-        best_loss_=None if early_stopping else state.best_loss,
-        validation_scores_=scores,
-        best_validation_score_=state.best_validation_score if early_stopping else None,
-        history_=state.history,
-        validation_loss_curve_=validation_losses or None,
-        _no_improvement_count=state.no_improvement_count,
-        _optimizer_state={"solver": solver, **state.optimizer_state},
-    )
-    return attributes
-
-
-def _network_attributes(network, copy):
-    """The weights as sklearn's fitted attributes (views, or copies)."""
-    take = (lambda a: a.copy()) if copy else (lambda a: a)
-    attributes = {
-        "coefs_": [take(W) for W in network.coefs],
-        "intercepts_": [take(b) for b in network.intercepts],
-        "n_layers_": network.n_layers,
-        "n_outputs_": network.layer_units[-1],
-        "out_activation_": network.output_activation,
-        "_hidden_activations": list(network.hidden_activations),
-    }
-    if network.embeddings is not None:
-        attributes["embeddings_"] = [take(table) for table in network.tables]
-    return attributes
+from ._validation import TrainingData, evaluator, split_validation, validation_data
 
 
 def _divergence_error(result, estimator):
@@ -113,14 +49,36 @@ def _divergence_error(result, estimator):
     hint += "StandardScaler)"
     if estimator.solver != "lbfgs":
         rate = estimator.learning_rate_init
-        hint += f", or the learning rate (learning_rate_init={rate}) is too large: try {rate / 10:g}"
+        hint += f", or the learning rate (learning_rate_init={rate}) is too large: "
+        hint += f"try {rate / 10:g}"
     return ValueError(
         f"Training diverged ({result.message}); the estimator was left as it was before "
         f"this call. {hint}."
     )
 
 
-class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
+def _warn_about(result, estimator):
+    """sklearn's warnings for a fit that did not converge or was interrupted."""
+    if result.status == "interrupted":
+        warnings.warn(result.message)
+    elif result.status == "max_iter" and estimator.solver == "lbfgs":
+        warnings.warn(
+            "lbfgs failed to converge after "
+            f"{estimator.n_iter_} iteration(s) (status=1): {result.message}. "
+            "Increase the number of iterations (max_iter) or scale the data.",
+            ConvergenceWarning,
+        )
+    elif result.status == "max_iter":
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter}) reached "
+            "and the optimization hasn't converged yet.",
+            ConvergenceWarning,
+        )
+
+
+class BaseMultilayerPerceptron(
+    VersionedPickleMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta
+):
     """Shared machinery of skdeep's multi-layer perceptrons.
 
     Warning: this class should not be used directly; use
@@ -304,16 +262,16 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             ``partial_fit``'s ``classes``.
         """
         continuing = "coefs_" in self.__dict__ and (self.warm_start or incremental)
-        previous = self.__dict__ if continuing else {}
-        data, fitted = self._prepare(X, y, sample_weight, previous, classes)
+        draft = Draft(self, self.__dict__ if continuing else {})
+        data = self._prepare(draft, X, y, sample_weight, classes)
         random_state = check_random_state(self.random_state)
-        network = self._network(data, fitted, previous, random_state)
+        network = self._network(draft, data, random_state)
         fit_args = (X, y, sample_weight)
         if self.solver == "lbfgs":
-            result = self._run_lbfgs(network, data, fitted, previous, fit_args)
+            result = self._run_lbfgs(draft, network, data, fit_args)
         else:
             result = self._run_stochastic(
-                network, data, fitted, previous, incremental, validation, random_state, fit_args
+                draft, network, data, incremental, validation, random_state, fit_args
             )
         if result.status == "diverged":
             raise _divergence_error(result, self)
@@ -322,80 +280,55 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             warnings.warn(result.message)
             return self
         early_stopping = _options.uses_early_stopping(self, incremental)
-        fitted.update(_network_attributes(network, copy=False))
-        fitted.update(_progress_attributes(result.state, self.solver, early_stopping))
-        self._commit(fitted, fresh=not continuing)
-        self._warn_about(result)
+        draft.fitted.update(network_attributes(network, copy=False))
+        draft.fitted.update(progress_attributes(result.state, self.solver, early_stopping))
+        # One assignment: a predict running in another thread holds either the
+        # old dict or the new one (see _snapshot), never a mix of the two.
+        self.__dict__ = draft.state()
+        _warn_about(result, self)
         return self
 
-    def _prepare(self, X, y, sample_weight, previous, classes):
-        """Validated, encoded training arrays, and the new input/target attributes."""
-        if previous:
-            X, y = encode_inputs(self, X, y, y_numeric=self._y_numeric)
-            fitted = {}
-            Y = self._encode_target(self, y, "y")
-            dtype = previous["coefs_"][0].dtype
-        else:
-            X, y, fitted = learn_inputs(self, X, y, sample_weight, self._y_numeric)
+    def _prepare(self, draft, X, y, sample_weight, classes):
+        """Validated, encoded training arrays; the draft learns the input and target."""
+        if draft.fresh:
+            X, y, draft.fitted = learn_inputs(self, X, y, sample_weight, self._y_numeric)
             Y, target = self._learn_target(y, classes)
-            fitted.update(target)
+            draft.fitted.update(target)
             dtype = X.dtype
+        else:
+            X, y = encode_inputs(self, X, y, y_numeric=self._y_numeric)
+            Y = self._encode_target(self, y, "y")
+            dtype = draft.previous["coefs_"][0].dtype
         X = as_training_array(X, dtype)
         Y = np.ascontiguousarray(Y, dtype=self._target_dtype(dtype))
         sample_weight = check_sample_weight(sample_weight, X.shape[0], dtype)
-        scratch = self._scratch(fitted, fresh=not previous)
-        sample_weight = self._effective_sample_weight(scratch, Y, sample_weight, dtype)
-        return TrainingData(X, Y, sample_weight), fitted
+        sample_weight = self._effective_sample_weight(
+            draft.as_estimator(), Y, sample_weight, dtype
+        )
+        return TrainingData(X, Y, sample_weight)
 
-    def _scratch(self, fitted, fresh):
-        """A copy of the estimator carrying the in-progress fitted attributes."""
-        scratch = object.__new__(type(self))
-        scratch.__dict__ = self._merged_state(fitted, fresh)
-        return scratch
-
-    def _merged_state(self, fitted, fresh):
-        """The attribute dict after committing ``fitted``.
-
-        A fresh fit drops every earlier fitted attribute, so that nothing of
-        an earlier model (its history, its tables) survives a refit.
-        """
-        state = {k: v for k, v in self.__dict__.items() if not (fresh and _is_fitted_attribute(k))}
-        state.update(fitted)
-        return state
-
-    def _commit(self, fitted, fresh):
-        """Replace the attribute dict in one step.
-
-        A ``predict`` running in another thread holds either the old dict or
-        the new one (see :meth:`_snapshot`), never a mix of the two.
-        """
-        self.__dict__ = self._merged_state(fitted, fresh)
-
-    def _network(self, data, fitted, previous, random_state):
+    def _network(self, draft, data, random_state):
         """A network for ``data``: freshly initialised, or with the fitted weights."""
         sizes = _options.hidden_layer_sizes(self)
         activations, dropout = _options.hidden_settings(self, len(sizes))
-        layout = _embedding_layout(previous or fitted, self.embedding_dim)
-        n_inputs = data.X.shape[1] if layout is None else layout.n_inputs
-        output_activation = (
-            previous["out_activation_"] if previous else self._output_activation(fitted)
-        )
+        source = draft.previous or draft.fitted
+        layout = _embedding_layout(source, self.embedding_dim)
         network = Network(
-            [n_inputs, *sizes, data.Y.shape[1]],
+            [data.X.shape[1] if layout is None else layout.n_inputs, *sizes, data.Y.shape[1]],
             activations,
-            output_activation,
+            source.get("out_activation_") or self._output_activation(draft.fitted),
             data.X.dtype,
             dropout=dropout if self.solver != "lbfgs" else None,
             loss=self._engine_loss(),
             embeddings=layout,
         )
-        if previous:
-            self._load_weights(network, previous)
-        else:
+        if draft.fresh:
             network.initialize(
                 random_state, _options.first_activation(self, activations), self.init
             )
             network.zero_unseen_embeddings(data.X)
+        else:
+            self._load_weights(network, draft.previous)
         return network
 
     def _load_weights(self, network, previous):
@@ -414,7 +347,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
     # ------------------------------------------------------------------
     # Solver drivers
     # ------------------------------------------------------------------
-    def _observers(self, network, fitted, previous, fit_args, max_subtasks, task_name):
+    def _observers(self, draft, fit_args, max_subtasks, task_name):
         """Verbose output and sklearn callbacks for this fit."""
         observers = [VerboseLog()] if self.verbose else []
 
@@ -422,104 +355,47 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
             # sklearn sets these on a copy of the estimator as it was before
             # this fit; attributes of an earlier model that this one lacks
             # are set to None.
-            state = {**previous, **fitted, **_network_attributes(network, copy=True)}
-            state = {k: v for k, v in state.items() if _is_fitted_attribute(k)}
-            stale = [k for k in self.__dict__ if _is_fitted_attribute(k) and k not in state]
-            return {**dict.fromkeys(stale), **state}
+            attributes = draft.fitted_attributes(network)
+            stale = [k for k in self.__dict__ if is_fitted_attribute(k) and k not in attributes]
+            return {**dict.fromkeys(stale), **attributes}
 
         callbacks = callback_observer(self, fit_args, max_subtasks, task_name, reconstruct)
         return observers if callbacks is None else [*observers, callbacks]
 
-    def _run_lbfgs(self, network, data, fitted, previous, fit_args):
-        observers = self._observers(
-            network, fitted, previous, fit_args, self.max_iter + 1, "lbfgs-iter"
-        )
-        state = TrainingState(t=previous.get("t_", 0))
+    def _run_lbfgs(self, draft, network, data, fit_args):
+        observers = self._observers(draft, fit_args, self.max_iter + 1, "lbfgs-iter")
+        state = TrainingState(t=draft.previous.get("t_", 0))
         return fit_lbfgs(
             network, data.astuple(), _options.lbfgs_config(self), state, observers=observers
         )
 
-    def _run_stochastic(
-        self, network, data, fitted, previous, incremental, validation, random_state, fit_args
-    ):
+    def _run_stochastic(self, draft, network, data, incremental, validation, random_state,
+                        fit_args):
         early_stopping = _options.uses_early_stopping(self, incremental)
-        resume = previous.get("_optimizer_state") if incremental else None
+        resume = draft.previous.get("_optimizer_state") if incremental else None
         optimizer = _options.optimizer_for(self, network, resume)
         evaluate = None
         if validation is not None:
-            held_out = self._validation_data(validation, fitted, previous, network.dtype)
-            evaluate = self._evaluator(network, fitted, previous, held_out)
+            held_out = validation_data(self, draft.as_estimator(), validation, network.dtype)
+            evaluate = evaluator(self, draft, network, held_out)
         elif early_stopping:
             stratify = self._split_stratify(data.Y)
             data, held_out = split_validation(
                 data, self.validation_fraction, stratify, random_state
             )
-            evaluate = self._evaluator(network, fitted, previous, held_out)
-        observers = self._observers(
-            network, fitted, previous, fit_args, 1 if incremental else self.max_iter, "epoch"
-        )
+            evaluate = evaluator(self, draft, network, held_out)
+        observers = self._observers(draft, fit_args, 1 if incremental else self.max_iter, "epoch")
         return fit_stochastic(
             network,
             optimizer,
             _options.schedule_for(self),
             data.astuple(),
             _options.stochastic_config(self, data.X.shape[0], incremental),
-            _training_state(previous, early_stopping),
+            training_state(draft.previous, early_stopping),
             random_state,
             evaluate=evaluate,
             observers=observers,
         )
-
-    def _validation_data(self, validation, fitted, previous, dtype):
-        """Validate an explicit validation set like the training data."""
-        X_val, y_val, sw_val = validation
-        scratch = self._scratch(fitted, fresh=not previous)
-        X_val, y_val = encode_inputs(scratch, X_val, y_val, y_numeric=self._y_numeric)
-        X_val = as_training_array(X_val, dtype)
-        Y_val = np.ascontiguousarray(
-            self._encode_target(scratch, y_val, "y_val"), dtype=self._target_dtype(dtype)
-        )
-        sw_val = check_sample_weight(sw_val, X_val.shape[0], dtype)
-        return TrainingData(X_val, Y_val, sw_val)
-
-    def _evaluator(self, network, fitted, previous, held_out):
-        """``evaluate(network) -> (score, loss)`` on held-out encoded data."""
-        scratch = self._scratch(
-            {**fitted, "out_activation_": network.output_activation,
-             "n_outputs_": network.layer_units[-1]},
-            fresh=not previous,
-        )
-
-        def scoring_view():
-            # Predicts with the network's live weights, on encoded input.
-            live = {**fitted, **_network_attributes(network, copy=False)}
-            return self._scratch({**live, "_input_is_encoded": True}, fresh=not previous)
-
-        return Evaluator(
-            held_out,
-            self._decode_target(scratch, held_out.Y),
-            self.scoring,
-            lambda logits: self._decode(scratch, logits),
-            self._score_predictions,
-            scoring_view,
-        )
-
-    def _warn_about(self, result):
-        if result.status == "interrupted":
-            warnings.warn(result.message)
-        elif result.status == "max_iter" and self.solver == "lbfgs":
-            warnings.warn(
-                "lbfgs failed to converge after "
-                f"{self.n_iter_} iteration(s) (status=1): {result.message}. "
-                "Increase the number of iterations (max_iter) or scale the data.",
-                ConvergenceWarning,
-            )
-        elif result.status == "max_iter":
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
 
     def _check_solver(self):
         if self.solver not in _options.STOCHASTIC_SOLVERS:
@@ -558,13 +434,7 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         layout = _embedding_layout(self.__dict__, self.embedding_dim)
         if layout is not None:
             X = layout.embed(X, self.embeddings_)
-        return forward_logits(X, self.coefs_, self.intercepts_, self._hidden_activation_names())
-
-    def _hidden_activation_names(self):
-        names = self.__dict__.get("_hidden_activations")
-        if names is None:  # a model assembled by hand
-            names, _ = _options.hidden_settings(self, len(self.coefs_) - 1)
-        return names
+        return forward_logits(X, self.coefs_, self.intercepts_, hidden_activation_names(self))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -576,31 +446,6 @@ class BaseMultilayerPerceptron(CallbackSupportMixin, BaseEstimator, metaclass=AB
         tags.input_tags.sparse = not explicit_columns
         tags.input_tags.categorical = self.categorical_features is not None
         return tags
-
-    # ------------------------------------------------------------------
-    # Persistence
-    # ------------------------------------------------------------------
-    def __getstate__(self):
-        # sklearn may hand back the instance's own __dict__: copy before tagging.
-        state = dict(super().__getstate__())
-        state["_skdeep_version"] = __version__
-        # A cache of categories_, rebuilt on loading: pickles and skops files
-        # hold only arrays.
-        state.pop("_category_lookups", None)
-        return state
-
-    def __setstate__(self, state):
-        saved_version = state.pop("_skdeep_version", None)
-        if saved_version is not None and saved_version != __version__:
-            warnings.warn(
-                f"Trying to unpickle estimator {type(self).__name__} from skdeep "
-                f"version {saved_version} when using version {__version__}. This "
-                "might lead to breaking code or invalid results. Use at your own risk.",
-                UserWarning,
-            )
-        super().__setstate__(state)
-        if getattr(self, "categories_", None) is not None:
-            self._category_lookups = category_lookups(self.categories_)
 
 
 def _embedding_layout(fitted, embedding_dim):

@@ -11,10 +11,19 @@ from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseMultilayerPerceptron
 from ._compat import StrOptions, _fit_context, with_callbacks
+from ._docstrings import CLASSIFIER_WORDS, fill_docstring
 from ._engine import loss_for_output
 from ._inputs import check_sample_weight
 
+_ATTRIBUTES = [
+    "classes_", "loss_", "best_loss_", "loss_curve_", "validation_scores_",
+    "best_validation_score_", "validation_loss_curve_", "history_", "t_", "coefs_",
+    "intercepts_", "n_features_in_", "is_categorical_", "categories_", "embeddings_",
+    "feature_names_in_", "n_iter_", "n_layers_", "n_outputs_", "out_activation_",
+]  # fmt: skip
 
+
+@fill_docstring(_ATTRIBUTES, CLASSIFIER_WORDS)
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """Multi-layer perceptron classifier on skdeep's NumPy engine.
 
@@ -25,181 +34,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        The ith element is the number of neurons in the ith hidden layer.
-        ``()`` gives a network with no hidden layer: a (multinomial) logistic
-        regression, one neuron per output.
-    activation : str or sequence of str, default='relu'
-        One of ``'identity'``, ``'logistic'``, ``'tanh'``, ``'relu'`` (as in
-        sklearn) or, as skdeep extensions, ``'leaky_relu'``, ``'elu'``,
-        ``'selu'``, ``'softplus'``, ``'gelu'``; or a sequence with one name
-        per hidden layer.
-    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop'}, default='adam'
-        ``'adamw'`` (Adam with decoupled ``weight_decay``) and ``'rmsprop'``
-        (decay rate ``beta_2``) are skdeep extensions.
-        Weight optimisation: quasi-Newton L-BFGS (good for small data), plain
-        stochastic gradient descent with momentum, or Adam.
-    alpha : float, default=0.0001
-        Strength of the L2 penalty ``alpha / 2 * ||W||**2``, divided by the
-        (weighted) number of samples in the batch, as in sklearn.
-    batch_size : int or "auto", default="auto"
-        Mini-batch size for the stochastic solvers; "auto" is
-        ``min(200, n_samples)``. Ignored by L-BFGS.
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'step'}, \
-            default='constant'
-        Learning-rate schedule. As in sklearn, ``'adam'`` ignores
-        ``'invscaling'`` and ``'adaptive'``; every other stochastic solver
-        follows every schedule. ``'cosine'`` anneals to 0 over ``max_iter``
-        epochs and ``'step'`` multiplies by ``lr_gamma`` every
-        ``lr_step_size`` epochs, both after ``warmup`` epochs (skdeep
-        extensions). ``'invscaling'`` uses
-        ``learning_rate_init / pow(t, power_t)`` with ``t`` the number of
-        samples seen; ``'adaptive'`` divides the rate by 5 each time
-        ``n_iter_no_change`` epochs fail to improve by ``tol``.
-    learning_rate_init : float, default=0.001
-        Initial step size of the stochastic solvers.
-    power_t : float, default=0.5
-        Exponent of the ``'invscaling'`` schedule.
-    max_iter : int, default=200
-        Maximum number of epochs (stochastic solvers) or iterations (L-BFGS).
-    shuffle : bool, default=True
-        Whether to shuffle the samples at every epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the early-stopping split.
-        Pass an int for reproducible (bit-identical) results.
-    tol : float, default=1e-4
-        Tolerance: training stops when the loss (or validation score) does
-        not improve by at least ``tol`` for ``n_iter_no_change`` epochs.
-    verbose : bool, default=False
-        Whether to print one progress line per epoch.
-    warm_start : bool, default=False
-        Reuse the previous solution as initialisation when ``fit`` is called.
-    momentum : float, default=0.9
-        Momentum of the ``'sgd'`` solver, in ``[0, 1]``.
-    nesterovs_momentum : bool, default=True
-        Whether the ``'sgd'`` solver uses Nesterov's momentum.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified) and
-        stop when its accuracy stops improving; the best weights are kept.
-    validation_fraction : float, default=0.1
-        Fraction of the training data held out for early stopping.
-    beta_1 : float, default=0.9
-        Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
-    beta_2 : float, default=0.999
-        Decay rate of Adam's second-moment estimate, in ``[0, 1)``.
-    epsilon : float, default=1e-8
-        Adam's numerical-stability constant.
-    n_iter_no_change : int, default=10
-        Number of epochs without ``tol`` improvement before stopping.
-    max_fun : int, default=15000
-        Maximum number of loss evaluations of the L-BFGS solver.
-    dropout : float or sequence of float, default=0.0
-        Dropout rate of the hidden layers, one value for all or one per
-        hidden layer (skdeep extension). Inverted dropout: during training
-        each hidden unit is zeroed with this probability and the others are
-        scaled by ``1 / (1 - rate)``; prediction is unaffected. Reproducible
-        under ``random_state``. Ignored by L-BFGS.
-    init : {'glorot', 'he', 'lecun'}, default='glorot'
-        Weight initialisation (skdeep extension): sklearn's uniform Glorot
-        rule, He (``sqrt(6 / fan_in)``, for the ReLU family) or LeCun
-        (``sqrt(3 / fan_in)``, for SELU).
-    weight_decay : float, default=0.01
-        Decoupled weight decay of the ``'adamw'`` solver (skdeep extension).
-    warmup : int, default=0
-        Epochs of linear learning-rate warm-up for the ``'cosine'`` and
-        ``'step'`` schedules (skdeep extension).
-    lr_step_size : int, default=10
-        Epochs between decays of the ``'step'`` schedule.
-    lr_gamma : float, default=0.5
-        Factor applied at each decay of the ``'step'`` schedule.
-    max_grad_norm : float or None, default=None
-        Clip the gradient's global Euclidean norm to this value before each
-        stochastic update (skdeep extension); None disables clipping.
-    scoring : str, callable or None, default=None
-        What early stopping monitors on the validation data (skdeep
-        extension, as in ``HistGradientBoosting*``): None is sklearn's
-        choice (accuracy for the classifier, R^2 for the regressor),
-        ``'loss'`` the validation loss, and any other value a scorer name or
-        callable accepted by :func:`sklearn.metrics.check_scoring`.
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes (skdeep extension), multiplied into
-        ``sample_weight`` as sklearn's linear models do. ``'balanced'`` uses
-        ``n_samples / (n_classes * np.bincount(y))``.
-    categorical_features : {"from_dtype"}, array-like of str, int or bool, \
-            or None, default=None
-        Columns to learn an embedding for (skdeep extension; the convention
-        of sklearn's ``HistGradientBoosting*``). None: every column is
-        numeric, as in sklearn. ``"from_dtype"``: the pandas ``category``,
-        ``object`` and ``string`` columns of a DataFrame (an array or sparse
-        matrix has none). Or the categorical columns by name, by index, or as
-        a boolean mask. Each categorical column's categories (the declared
-        categories of a ``category`` column, else the distinct non-missing
-        values) are fixed at the first ``fit`` or ``partial_fit``; each
-        becomes a learned vector, and categories unseen then, ``NaN``,
-        ``None`` and ``pd.NA`` share a reserved "unknown" vector. At most
-        1,000,000 categories per column. See the user guide's
-        "Categorical columns" page.
-    embedding_dim : int, callable or None, default=None
-        Length of each category's vector: one int for every categorical
-        column, a callable mapping a column's number of categories to its
-        length, or None for ``min(50, round(1.6 * n_categories ** 0.56))``
-        (2 categories: 2; 10: 6; 100: 21; 1,000 and more: 50).
+    {parameters}
 
     Attributes
     ----------
-    classes_ : ndarray or list of ndarray of shape (n_classes,)
-        Class labels.
-    loss_ : float
-        Loss at the end of training: the mean cross-entropy plus the penalty.
-    best_loss_ : float or None
-        Lowest training loss reached by the stochastic solvers; None with
-        ``early_stopping=True``.
-    loss_curve_ : list of float
-        Training loss after each epoch (each iteration for L-BFGS).
-    validation_scores_ : list of float or None
-        Accuracy on the held-out set after each epoch, with early stopping.
-    best_validation_score_ : float or None
-        Best validation accuracy, with early stopping.
-    validation_loss_curve_ : list of float or None
-        Loss on the validation data after each epoch, when there is
-        validation data (skdeep extension).
-    history_ : list of dict
-        One record per epoch of the stochastic solvers (skdeep extension):
-        ``epoch``, ``loss``, ``learning_rate``, ``time`` (seconds) and, with
-        validation data, ``validation_score`` and ``validation_loss``.
-        ``loss_curve_`` and ``validation_scores_`` are its columns.
-    t_ : int
-        Number of training samples seen by the stochastic solvers.
-    coefs_ : list of ndarray
-        The ith element is the weight matrix between layer i and i + 1.
-        Assigning new matrices changes the model's predictions. With
-        categorical columns, the rows of ``coefs_[0]`` are the numeric
-        columns in order, then each embedding's components.
-    intercepts_ : list of ndarray
-        The ith element is the bias vector of layer i + 1.
-    n_features_in_ : int
-        Number of features seen during fit.
-    is_categorical_ : ndarray of bool of shape (n_features_in_,) or None
-        Which input columns were embedded; None when none were.
-    categories_ : list of ndarray
-        Known categories of each categorical column, in column order. Only
-        with categorical columns.
-    embeddings_ : list of ndarray of shape (n_categories + 1, dim)
-        The learned embedding table of each categorical column (row ``k``
-        for ``categories_[j][k - 1]``, row 0 for unknown and missing
-        values), trained with the weights and penalised by ``alpha`` (and
-        ``weight_decay``) like them. Only with categorical columns.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during fit, when X has string column names.
-    n_iter_ : int
-        Number of epochs (iterations for L-BFGS) run by the last call.
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
-        Number of output neurons.
-    out_activation_ : str
-        Output activation: ``'softmax'`` (multiclass) or ``'logistic'``
-        (binary and multilabel).
+    {attributes}
 
     See Also
     --------

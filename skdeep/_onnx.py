@@ -22,7 +22,8 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-from ._engine.activations import LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE
+from ._engine.activations import GELU_CUBIC, LEAKY_SLOPE, SELU_ALPHA, SELU_SCALE, SQRT_2_OVER_PI
+from ._fitted import hidden_activation_names
 from ._version import __version__
 
 __all__ = ["to_onnx"]
@@ -32,7 +33,6 @@ __all__ = ["to_onnx"]
 # read by every onnxruntime release of the last years.
 _MIN_OPSET = 13
 _DEFAULT_OPSET = 17
-_GELU_CUBIC = 0.044715
 
 
 def _require_onnx():
@@ -79,12 +79,8 @@ def _check_estimator(estimator):
 
 
 def _hidden_activations(estimator):
+    names = hidden_activation_names(estimator)
     n_hidden = len(estimator.coefs_) - 1
-    names = getattr(estimator, "_hidden_activations", None)
-    if names is None:
-        activation = estimator.activation
-        names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
-    names = list(names)
     if len(names) != n_hidden:
         raise ValueError(
             f"The estimator has {n_hidden} hidden layer(s) but {len(names)} "
@@ -170,50 +166,59 @@ class _GraphBuilder:
 
     # -- activations -------------------------------------------------------
     def hidden_activation(self, name, z):
-        native = self.dtype == np.float32
-        if name == "identity":
-            return z
-        if name == "logistic":
-            return self.op("Sigmoid", z)
-        if name == "tanh":
-            return self.op("Tanh", z)
-        if name == "relu":
-            return self.op("Relu", z)
-        if name == "leaky_relu":
-            if native:
-                return self.op("LeakyRelu", z, alpha=LEAKY_SLOPE)
-            # max(z, slope * z), as the engine computes it.
-            return self.op("Max", z, self.op("Mul", z, self.constant("leaky_slope", LEAKY_SLOPE)))
-        if name == "elu":
-            return self._where_negative(z, self._expm1(z))
-        if name == "selu":
-            # Scale each branch rather than the result: onnxruntime would fuse
-            # a scalar Mul before the next MatMul into a FusedMatMul whose
-            # float32 ``alpha`` attribute rounds the scale (and the order of
-            # the products would differ from the engine's).
-            scale = self.constant("selu_scale", SELU_SCALE)
-            negative = self.op("Mul", self.constant("selu_alpha", SELU_ALPHA), self._expm1(z))
-            return self._where_negative(
-                z, self.op("Mul", negative, scale), positive_branch=self.op("Mul", z, scale)
-            )
-        if name == "softplus":
-            if native:
-                return self.op("Softplus", z)
-            # log(1 + e**z) = max(z, 0) + log(1 + e**-|z|): no overflow.
-            tail = self.op("Exp", self.op("Neg", self.op("Abs", z)))
-            log_tail = self.op("Log", self.op("Add", self.constant("one", 1.0), tail))
-            return self.op("Add", self.op("Relu", z), log_tail)
-        if name == "gelu":
-            # z / 2 * (1 + tanh(sqrt(2 / pi) * (z + 0.044715 z**3)))
-            cube = self.op("Mul", self.op("Mul", z, z), z)
-            inner = self.op(
-                "Add", z, self.op("Mul", self.constant("gelu_cubic", _GELU_CUBIC), cube)
-            )
-            scaled = self.op("Mul", self.constant("sqrt_2_over_pi", np.sqrt(2.0 / np.pi)), inner)
-            gate = self.op("Add", self.constant("one", 1.0), self.op("Tanh", scaled))
-            half_gate = self.op("Mul", self.constant("half", 0.5), gate)
-            return self.op("Mul", z, half_gate)
-        raise ValueError(f"Cannot export the hidden activation {name!r} to ONNX.")
+        """The nodes computing the hidden activation ``name`` of ``z``."""
+        if name not in ONNX_ACTIVATIONS:
+            raise ValueError(f"Cannot export the hidden activation {name!r} to ONNX.")
+        return ONNX_ACTIVATIONS[name](self, z)
+
+    def _identity(self, z):
+        return z
+
+    def _logistic(self, z):
+        return self.op("Sigmoid", z)
+
+    def _tanh(self, z):
+        return self.op("Tanh", z)
+
+    def _relu(self, z):
+        return self.op("Relu", z)
+
+    def _leaky_relu(self, z):
+        if self.dtype == np.float32:
+            return self.op("LeakyRelu", z, alpha=LEAKY_SLOPE)
+        # max(z, slope * z), as the engine computes it.
+        return self.op("Max", z, self.op("Mul", z, self.constant("leaky_slope", LEAKY_SLOPE)))
+
+    def _elu(self, z):
+        return self._where_negative(z, self._expm1(z))
+
+    def _selu(self, z):
+        # Scale each branch rather than the result: onnxruntime would fuse a
+        # scalar Mul before the next MatMul into a FusedMatMul whose float32
+        # ``alpha`` attribute rounds the scale (and the order of the products
+        # would differ from the engine's).
+        scale = self.constant("selu_scale", SELU_SCALE)
+        negative = self.op("Mul", self.constant("selu_alpha", SELU_ALPHA), self._expm1(z))
+        return self._where_negative(
+            z, self.op("Mul", negative, scale), positive_branch=self.op("Mul", z, scale)
+        )
+
+    def _softplus(self, z):
+        if self.dtype == np.float32:
+            return self.op("Softplus", z)
+        # log(1 + e**z) = max(z, 0) + log(1 + e**-|z|): no overflow.
+        tail = self.op("Exp", self.op("Neg", self.op("Abs", z)))
+        log_tail = self.op("Log", self.op("Add", self.constant("one", 1.0), tail))
+        return self.op("Add", self.op("Relu", z), log_tail)
+
+    def _gelu(self, z):
+        # z / 2 * (1 + tanh(sqrt(2 / pi) * (z + 0.044715 z**3)))
+        cube = self.op("Mul", self.op("Mul", z, z), z)
+        inner = self.op("Add", z, self.op("Mul", self.constant("gelu_cubic", GELU_CUBIC), cube))
+        scaled = self.op("Mul", self.constant("sqrt_2_over_pi", SQRT_2_OVER_PI), inner)
+        gate = self.op("Add", self.constant("one", 1.0), self.op("Tanh", scaled))
+        half_gate = self.op("Mul", self.constant("half", 0.5), gate)
+        return self.op("Mul", z, half_gate)
 
     def _expm1(self, z):
         """``exp(z) - 1`` to full relative precision near 0 (there is no Expm1 op).
@@ -229,6 +234,21 @@ class _GraphBuilder:
     def _where_negative(self, z, negative_branch, positive_branch=None):
         is_negative = self.op("Less", z, self.constant("zero", 0.0))
         return self.op("Where", is_negative, negative_branch, positive_branch or z)
+
+
+#: The ONNX graph of every hidden activation of ``skdeep._engine.ACTIVATIONS``
+#: (a test checks that the two registries have the same names).
+ONNX_ACTIVATIONS = {
+    "identity": _GraphBuilder._identity,
+    "logistic": _GraphBuilder._logistic,
+    "tanh": _GraphBuilder._tanh,
+    "relu": _GraphBuilder._relu,
+    "leaky_relu": _GraphBuilder._leaky_relu,
+    "elu": _GraphBuilder._elu,
+    "selu": _GraphBuilder._selu,
+    "softplus": _GraphBuilder._softplus,
+    "gelu": _GraphBuilder._gelu,
+}
 
 
 def _class_table(builder, classes):

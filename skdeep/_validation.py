@@ -12,7 +12,17 @@ import numpy as np
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 
-__all__ = ["TrainingData", "validation_size", "split_validation", "Evaluator"]
+from ._fitted import network_attributes
+from ._inputs import as_training_array, check_sample_weight, encode_inputs
+
+__all__ = [
+    "TrainingData",
+    "validation_size",
+    "split_validation",
+    "validation_data",
+    "Evaluator",
+    "evaluator",
+]
 
 
 @dataclass
@@ -71,6 +81,69 @@ def split_validation(data, validation_fraction, stratify, random_state):
     train = TrainingData(parts[0], parts[2], parts[4] if len(parts) > 4 else None)
     validation = TrainingData(parts[1], parts[3], parts[5] if len(parts) > 4 else None)
     return train, validation
+
+
+def validation_data(estimator, fitted, validation, dtype):
+    """An explicit validation set, validated and encoded like the training data.
+
+    Parameters
+    ----------
+    estimator : BaseMultilayerPerceptron
+        Supplies the target encoding (``_encode_target``).
+    fitted : estimator instance
+        Holds the fitted input and target attributes of the model being
+        trained (a draft's :meth:`~skdeep._base.Draft.as_estimator`).
+    validation : tuple of (X_val, y_val, sample_weight_val)
+        As given to ``fit``.
+    dtype : numpy dtype
+        Compute dtype.
+
+    Returns
+    -------
+    TrainingData
+    """
+    X_val, y_val, sw_val = validation
+    X_val, y_val = encode_inputs(fitted, X_val, y_val, y_numeric=estimator._y_numeric)
+    X_val = as_training_array(X_val, dtype)
+    Y_val = estimator._encode_target(fitted, y_val, "y_val")
+    Y_val = np.ascontiguousarray(Y_val, dtype=estimator._target_dtype(dtype))
+    sw_val = check_sample_weight(sw_val, X_val.shape[0], dtype, name="sample_weight_val")
+    return TrainingData(X_val, Y_val, sw_val)
+
+
+def evaluator(estimator, draft, network, held_out):
+    """The :class:`Evaluator` of ``network`` on ``held_out`` encoded data.
+
+    Parameters
+    ----------
+    estimator : BaseMultilayerPerceptron
+        Supplies ``scoring`` and the task's decoding and score.
+    draft : Draft
+        The model being trained, for decoding and for scorers.
+    network : Network
+        The network being trained; scorers see its live weights.
+    held_out : TrainingData
+        Encoded validation data.
+    """
+    outputs = {
+        "out_activation_": network.output_activation,
+        "n_outputs_": network.layer_units[-1],
+    }
+    decoder = draft.as_estimator(outputs)
+
+    def scoring_view():
+        # Predicts with the network's live weights, on encoded input.
+        live = network_attributes(network, copy=False)
+        return draft.as_estimator({**live, "_input_is_encoded": True})
+
+    return Evaluator(
+        held_out,
+        estimator._decode_target(decoder, held_out.Y),
+        estimator.scoring,
+        lambda logits: estimator._decode(decoder, logits),
+        estimator._score_predictions,
+        scoring_view,
+    )
 
 
 class Evaluator:

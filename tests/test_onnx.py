@@ -442,3 +442,11 @@ def _table():
 
 if __name__ == "__main__":
     _table()
+
+
+def test_every_engine_activation_has_an_onnx_graph():
+    """Adding an activation to the engine's registry needs its ONNX mapping too."""
+    from skdeep._engine import ACTIVATIONS
+    from skdeep._onnx import ONNX_ACTIVATIONS
+
+    assert set(ONNX_ACTIVATIONS) == set(ACTIVATIONS)

@@ -18,8 +18,8 @@ entry here (and its ONNX mapping in ``skdeep/_onnx.py``; a test checks that
 both exist).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.special import expit

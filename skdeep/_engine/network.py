@@ -100,8 +100,8 @@ class Workspace:
     @property
     def deltas(self):
         """Gradient buffers: each layer's input gradient, then the logits'."""
-        inner = [b.input_delta for b in self.buffers if getattr(b, "input_delta", None) is not None]
-        return [*inner, self.output_delta]
+        inner = [getattr(b, "input_delta", None) for b in self.buffers]
+        return [*(delta for delta in inner if delta is not None), self.output_delta]
 
     @property
     def dropped(self):
@@ -312,8 +312,9 @@ class Network(Sequential):
         )
         self.coefs = [layer.coef for layer in self.dense_layers]
         self.intercepts = [layer.intercept for layer in self.dense_layers]
-        self.tables = [] if self.embedding_layer is None else self.embedding_layer.tables
-        self._grad_tables = [] if self.embedding_layer is None else self.embedding_layer.table_grads
+        embedding = self.embedding_layer
+        self.tables = [] if embedding is None else embedding.tables
+        self._grad_tables = [] if embedding is None else embedding.table_grads
 
     def _dense_layers(self):
         shapes = list(zip(self.layer_units[:-1], self.layer_units[1:]))

@@ -87,78 +87,16 @@ class BaseMultilayerPerceptron(
 
     _parameter_constraints: dict = dict(_options.MLP_CONSTRAINTS)
 
-    @abstractmethod
-    def __init__(
-        self,
-        hidden_layer_sizes,
-        activation,
-        solver,
-        alpha,
-        batch_size,
-        learning_rate,
-        learning_rate_init,
-        power_t,
-        max_iter,
-        loss,
-        shuffle,
-        random_state,
-        tol,
-        verbose,
-        warm_start,
-        momentum,
-        nesterovs_momentum,
-        early_stopping,
-        validation_fraction,
-        beta_1,
-        beta_2,
-        epsilon,
-        n_iter_no_change,
-        max_fun,
-        dropout=0.0,
-        init="glorot",
-        weight_decay=0.01,
-        warmup=0,
-        lr_step_size=10,
-        lr_gamma=0.5,
-        max_grad_norm=None,
-        scoring=None,
-        categorical_features=None,
-        embedding_dim=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.loss = loss
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.init = init
-        self.weight_decay = weight_decay
-        self.warmup = warmup
-        self.lr_step_size = lr_step_size
-        self.lr_gamma = lr_gamma
-        self.max_grad_norm = max_grad_norm
-        self.scoring = scoring
-        self.categorical_features = categorical_features
-        self.embedding_dim = embedding_dim
+    def _set_params_from_init(self, arguments):
+        """Store the ``__init__`` arguments as attributes, unchanged.
+
+        Each public estimator spells out its own signature (scikit-learn
+        reads parameter names and defaults from it) and hands its
+        ``locals()`` here; nothing is validated before ``fit``.
+        """
+        for name, value in arguments.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
 
     # ------------------------------------------------------------------
     # Hooks of the classifier and the regressor. ``fitted`` is an estimator

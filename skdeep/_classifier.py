@@ -114,43 +114,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         categorical_features=None,
         embedding_dim=None,
     ):
-        self.class_weight = class_weight
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            loss="log_loss",
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            dropout=dropout,
-            init=init,
-            weight_decay=weight_decay,
-            warmup=warmup,
-            lr_step_size=lr_step_size,
-            lr_gamma=lr_gamma,
-            max_grad_norm=max_grad_norm,
-            scoring=scoring,
-            categorical_features=categorical_features,
-            embedding_dim=embedding_dim,
-        )
+        self._set_params_from_init(locals())
+        self.loss = "log_loss"  # as in sklearn: the (only) loss, not a parameter
 
     # ------------------------------------------------------------------
     # Hooks of the base class

@@ -151,18 +151,23 @@ class _FusedLoss:
         return loss
 
 
-class SquaredError(_FusedLoss):
+class _IdentityOutputLoss(_FusedLoss):
+    """A regression loss of the raw network output (identity inverse link)."""
+
+    output_activation = "identity"
+    task = "regression"
+
+    def inverse_link(self, Z):
+        return Z
+
+
+class SquaredError(_IdentityOutputLoss):
     """Half squared error with the identity output activation.
 
     ``l(z, y) = sum_k (z_k - y_k)**2 / 2``, so that ``dl/dz = z - y``.
     """
 
     name = "squared_error"
-    output_activation = "identity"
-    task = "regression"
-
-    def inverse_link(self, Z):
-        return Z
 
     def per_sample(self, Z, Y):
         diff = Z - Y
@@ -298,7 +303,7 @@ class CategoricalCrossEntropy(_FusedLoss):
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)
 
 
-class Huber(_FusedLoss):
+class Huber(_IdentityOutputLoss):
     """Huber loss with the identity output activation.
 
     Quadratic for residuals up to ``delta``, linear beyond, so outliers pull
@@ -313,14 +318,9 @@ class Huber(_FusedLoss):
     """
 
     name = "huber"
-    output_activation = "identity"
-    task = "regression"
 
     def __init__(self, delta=1.0):
         self.delta = float(delta)
-
-    def inverse_link(self, Z):
-        return Z
 
     def per_sample(self, Z, Y):
         residual = np.abs(Z - Y)
@@ -335,7 +335,7 @@ class Huber(_FusedLoss):
         return loss
 
 
-class AbsoluteError(_FusedLoss):
+class AbsoluteError(_IdentityOutputLoss):
     """Absolute error with the identity output activation.
 
     ``l = |z - y|``, whose (sub)gradient is ``sign(z - y)``; the model
@@ -343,11 +343,6 @@ class AbsoluteError(_FusedLoss):
     """
 
     name = "absolute_error"
-    output_activation = "identity"
-    task = "regression"
-
-    def inverse_link(self, Z):
-        return Z
 
     def per_sample(self, Z, Y):
         return np.abs(Z - Y).sum(axis=1)

@@ -33,6 +33,7 @@ from ._fitted import (
 )
 from ._inputs import (
     as_training_array,
+    check_same_input_settings,
     check_sample_weight,
     encode_for_predict,
     encode_inputs,
@@ -234,6 +235,7 @@ class BaseMultilayerPerceptron(
             draft.fitted.update(target)
             dtype = X.dtype
         else:
+            check_same_input_settings(self, X)
             X, y = encode_inputs(self, X, y, y_numeric=self._y_numeric)
             Y = self._encode_target(self, y, "y")
             dtype = draft.previous["coefs_"][0].dtype
@@ -260,6 +262,12 @@ class BaseMultilayerPerceptron(
             loss=self._engine_loss(),
             embeddings=layout,
         )
+        if network.loss.output_activation != network.output_activation:
+            raise ValueError(
+                f"Cannot continue training with {self._engine_loss().name!r}: the fitted "
+                f"model has the {network.output_activation!r} output of another loss. "
+                "Refit with warm_start=False."
+            )
         if draft.fresh:
             network.initialize(
                 random_state, _options.first_activation(self, activations), self.init

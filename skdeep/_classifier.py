@@ -75,6 +75,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _y_numeric = False
+    #: As in sklearn: the classifier's one loss, readable but not a parameter.
+    loss = "log_loss"
 
     def __init__(
         self,
@@ -115,7 +117,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         embedding_dim=None,
     ):
         self._set_params_from_init(locals())
-        self.loss = "log_loss"  # as in sklearn: the (only) loss, not a parameter
 
     # ------------------------------------------------------------------
     # Hooks of the base class

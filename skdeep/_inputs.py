@@ -24,6 +24,7 @@ from ._categorical import (
     as_dense_2d,
     category_lookups,
     column,
+    embedding_dims,
     encode,
     feature_name,
     learn_categories,
@@ -37,6 +38,7 @@ __all__ = [
     "learn_inputs",
     "encode_inputs",
     "encode_for_predict",
+    "check_same_input_settings",
     "check_sample_weight",
     "as_training_array",
 ]
@@ -167,6 +169,42 @@ def encode_for_predict(fitted, X):
     if getattr(fitted, "is_categorical_", None) is None and _is_clean_array(fitted, X):
         return X
     return encode_inputs(fitted, X)
+
+
+def check_same_input_settings(fitted, X):
+    """Refuse to continue training when the categorical settings changed.
+
+    ``categorical_features`` and ``embedding_dim`` shape the network's input
+    layer; warm start and ``partial_fit`` keep the fitted tables, so a
+    changed setting cannot take effect and is an error rather than ignored.
+    """
+    mask = getattr(fitted, "is_categorical_", None)
+    wanted = None
+    if _may_have_categorical_columns(fitted.categorical_features, X):
+        X = as_dense_2d(X)
+        if X.ndim != 2 or X.shape[1] != fitted.n_features_in_:
+            return  # validation reports the wrong number of features
+        names = getattr(fitted, "feature_names_in_", None)
+        wanted = resolve_categorical_mask(fitted.categorical_features, X, names)
+    if (mask is None) != (wanted is None) or (
+        mask is not None and not np.array_equal(mask, wanted)
+    ):
+        raise ValueError(
+            "Cannot continue training: categorical_features="
+            f"{fitted.categorical_features!r} selects other columns than the fitted "
+            f"model's (is_categorical_={mask!r}). Refit with warm_start=False, or use "
+            "a new estimator for partial_fit."
+        )
+    if mask is not None:
+        n_categories = [len(categories) for categories in fitted.categories_]
+        dims = embedding_dims(fitted.embedding_dim, n_categories)
+        fitted_dims = [table.shape[1] for table in fitted.embeddings_]
+        if dims != fitted_dims:
+            raise ValueError(
+                f"Cannot continue training: embedding_dim={fitted.embedding_dim!r} gives "
+                f"widths {dims}, but the fitted tables have widths {fitted_dims}. Refit "
+                "with warm_start=False, or use a new estimator for partial_fit."
+            )
 
 
 def _may_have_categorical_columns(categorical_features, X):

@@ -69,7 +69,7 @@ def _warn_about(result, estimator):
             "Increase the number of iterations (max_iter) or scale the data.",
             ConvergenceWarning,
         )
-    elif result.status == "max_iter":
+    elif result.status == "max_iter" and estimator._warn_at_max_iter:
         warnings.warn(
             f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter}) reached "
             "and the optimization hasn't converged yet.",
@@ -87,6 +87,8 @@ class BaseMultilayerPerceptron(
     """
 
     _parameter_constraints: dict = dict(_options.MLP_CONSTRAINTS)
+    #: sklearn warns when the epochs run out before the loss stopped improving.
+    _warn_at_max_iter = True
 
     def _set_params_from_init(self, arguments):
         """Store the ``__init__`` arguments as attributes, unchanged.
@@ -142,6 +144,10 @@ class BaseMultilayerPerceptron(
     def _target_dtype(self, dtype):
         """Dtype of the encoded targets the engine trains on."""
         return dtype
+
+    def _encode_with_target(self, fitted, X, y):
+        """Validate and encode ``X`` and ``y`` against ``fitted``'s input description."""
+        return encode_inputs(fitted, X, y, y_numeric=self._y_numeric)
 
     # ------------------------------------------------------------------
     # Fitting
@@ -236,7 +242,7 @@ class BaseMultilayerPerceptron(
             dtype = X.dtype
         else:
             check_same_input_settings(self, X)
-            X, y = encode_inputs(self, X, y, y_numeric=self._y_numeric)
+            X, y = self._encode_with_target(self, X, y)
             Y = self._encode_target(self, y, "y")
             dtype = draft.previous["coefs_"][0].dtype
         X = as_training_array(X, dtype)

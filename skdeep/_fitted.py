@@ -94,6 +94,8 @@ def network_attributes(network, copy):
     }
     if network.embeddings is not None:
         attributes["embeddings_"] = [take(table) for table in network.tables]
+    if hasattr(network, "fitted_arrays"):  # the tabular network's front scale
+        attributes["input_scale_"] = take(network.fitted_arrays()["scale"])
     return attributes
 
 

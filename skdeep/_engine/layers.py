@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from .activations import get_activation
 
-__all__ = ["ParamSpec", "Layer", "Dense", "Dropout", "Embedding"]
+__all__ = ["ParamSpec", "Layer", "Dense", "Dropout", "Embedding", "Scale"]
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,15 @@ class ParamSpec:
         Whether the L2 penalty (``alpha``) and weight decay apply to it.
         Penalized parameters of every layer form the leading, contiguous part
         of the flat vector.
+    lr_scale : float, default=1.0
+        Factor on the optimizer's learning rate for this array (parameters
+        of one factor are laid out contiguously).
     """
 
     name: str
     shape: tuple
     penalized: bool
+    lr_scale: float = 1.0
 
     @property
     def size(self):
@@ -162,6 +166,11 @@ class Dense(Layer):
     activation : str, default="identity"
         Name of an entry of ``ACTIVATIONS``. The output layer keeps
         ``"identity"``: its activation is fused with the loss.
+    coef_lr_scale, intercept_lr_scale : float, default=1.0
+        Learning-rate factors of the weights and the biases. With Adam,
+        weights drawn with standard deviation ``c`` and trained at
+        ``c`` times the rate behave as the neural-tangent parametrization
+        ``(A @ W) * c`` (Adam's steps do not depend on the gradient's scale).
 
     Attributes
     ----------
@@ -171,14 +180,17 @@ class Dense(Layer):
         Biases (not penalized).
     """
 
-    def __init__(self, n_inputs, n_outputs, activation="identity"):
+    def __init__(self, n_inputs, n_outputs, activation="identity", coef_lr_scale=1.0,
+                 intercept_lr_scale=1.0):
         super().__init__(n_inputs, n_outputs)
         self.activation = get_activation(activation)
+        self.coef_lr_scale = float(coef_lr_scale)
+        self.intercept_lr_scale = float(intercept_lr_scale)
 
     def param_specs(self):
         return [
-            ParamSpec("coef", (self.n_inputs, self.n_outputs), penalized=True),
-            ParamSpec("intercept", (self.n_outputs,), penalized=False),
+            ParamSpec("coef", (self.n_inputs, self.n_outputs), True, self.coef_lr_scale),
+            ParamSpec("intercept", (self.n_outputs,), False, self.intercept_lr_scale),
         ]
 
     def bind(self, params, grads):
@@ -319,3 +331,50 @@ class Embedding(Layer):
 
     def predict(self, A):
         return self.layout.embed(A, self.tables)
+
+
+class Scale(Layer):
+    """A learned factor per input column: ``y = x * s`` (initialised to 1).
+
+    In front of the first dense layer it lets training weigh the features
+    before they mix; a large learning-rate factor makes it adapt quickly.
+
+    Parameters
+    ----------
+    n_units : int
+        Width of the input (and output).
+    lr_scale : float, default=1.0
+        Learning-rate factor of the scale vector.
+    """
+
+    def __init__(self, n_units, lr_scale=1.0):
+        super().__init__(n_units, n_units)
+        self.lr_scale = float(lr_scale)
+
+    def param_specs(self):
+        return [ParamSpec("scale", (self.n_inputs,), penalized=False, lr_scale=self.lr_scale)]
+
+    def bind(self, params, grads):
+        (self.scale,), (self.scale_grad,) = params, grads
+
+    def allocate(self, batch_size, dtype, random_state, input_grad):
+        return SimpleNamespace(
+            input_grad=input_grad,
+            output=np.empty((batch_size, self.n_inputs), dtype),
+            ones=np.ones(batch_size, dtype),
+        )
+
+    def forward(self, A, buffers, n):
+        return np.multiply(A, self.scale, out=buffers.output[:n])
+
+    def backward(self, delta, A, buffers, n):
+        # dL/ds_j = sum_i delta_ij x_ij; the product reuses the output buffer.
+        product = np.multiply(delta, A, out=buffers.output[:n])
+        np.dot(buffers.ones[:n], product, out=self.scale_grad)
+        if buffers.input_grad is None:
+            return None
+        delta *= self.scale
+        return delta[:, buffers.input_grad]
+
+    def predict(self, A):
+        return A * self.scale

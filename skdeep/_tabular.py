@@ -49,6 +49,7 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         "clip": [None, Interval(Real, 0, None, closed="neither")],
         "max_one_hot": [Interval(Integral, 0, None, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "numeric_embedding": [StrOptions({"periodic"}), None],
         "scoring": [None, str, callable],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -113,14 +114,22 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
             data.X.dtype,
             dropout=self.dropout,
             scale_lr=self.scale_lr,
+            n_periodic=self._n_periodic(source),
         )
         if draft.fresh:
             rows = random_state.permutation(data.X.shape[0])[:_INIT_ROWS]
             network.initialize(random_state, data.X[np.sort(rows)])
         else:
             network.load_arrays(source["coefs_"], source["intercepts_"], source["input_scale_"],
-                                source.get("embeddings_", ()))
+                                source.get("embeddings_", ()),
+                                source.get("periodic_embedding_", ()))
         return network
+
+    def _n_periodic(self, fitted):
+        """Columns that get periodic features: the scaled numeric ones."""
+        if self.numeric_embedding is None:
+            return 0
+        return len(fitted["numeric_center_"])
 
     def _logits(self, X):
         X = X if self.__dict__.get("_input_is_encoded") else encode_tabular(self, X)
@@ -131,9 +140,11 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
             X.shape[1], tabular_layout(self.__dict__, self.embedding_dim),
             [W.shape[1] for W in self.coefs_[:-1]], self.activation, self.n_outputs_,
             self._engine_loss(), X.dtype,
+            n_periodic=len(self.numeric_center_) if "periodic_embedding_" in self.__dict__ else 0,
         )
         network.load_arrays(self.coefs_, self.intercepts_, self.input_scale_,
-                            self.__dict__.get("embeddings_", ()))
+                            self.__dict__.get("embeddings_", ()),
+                            self.__dict__.get("periodic_embedding_", ()))
         return network.predict_logits(X)
 
     def _batch_size(self, n_samples):
@@ -209,6 +220,11 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         encoded; others get an embedding.
     embedding_dim : int, default=8
         Width of each categorical embedding.
+    numeric_embedding : {"periodic"} or None, default="periodic"
+        Learned periodic features of each numeric column (16 frequencies
+        with learned phases, then 3 linear features, beside the value
+        itself), the "PBLD" embedding of RealMLP; None feeds the scaled
+        values alone.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
     scoring : str, callable or None, default=None
@@ -281,7 +297,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
                  learning_rate_init=0.04, max_iter=64, batch_size="auto", validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
-                 class_weight=None, scoring=None, random_state=None, verbose=False):
+                 numeric_embedding="periodic", class_weight=None, scoring=None, random_state=None, verbose=False):
         self._set_params_from_init(locals())
 
     def _learn_target(self, y, classes):
@@ -403,6 +419,11 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
         One-hot encode categorical columns with at most this many categories.
     embedding_dim : int, default=8
         Width of each categorical embedding.
+    numeric_embedding : {"periodic"} or None, default="periodic"
+        Learned periodic features of each numeric column (16 frequencies
+        with learned phases, then 3 linear features, beside the value
+        itself), the "PBLD" embedding of RealMLP; None feeds the scaled
+        values alone.
     scoring : str, callable or None, default=None
         Validation score that selects the best epoch (None: R^2).
     random_state : int, RandomState instance or None, default=None
@@ -443,7 +464,8 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="mish", *,
                  learning_rate_init=0.2, max_iter=64, batch_size="auto", validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
-                 scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8, scoring=None,
+                 scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
+                 numeric_embedding="periodic", scoring=None,
                  random_state=None, verbose=False):
         self._set_params_from_init(locals())
 

@@ -16,7 +16,7 @@ starts dead or saturated whatever the scale of the inputs.
 
 import numpy as np
 
-from .layers import Dense, Dropout, Embedding, Scale
+from .layers import Dense, Dropout, Embedding, PeriodicEmbedding, Scale
 from .network import Sequential
 
 __all__ = ["TabularNetwork"]
@@ -50,15 +50,21 @@ class TabularNetwork(Sequential):
         Learning-rate factor of the front scale.
     intercept_lr : float, default=0.1
         Learning-rate factor of the biases.
+    n_periodic : int, default=0
+        The first ``n_periodic`` columns (after the embeddings) get learned
+        periodic features (:class:`~skdeep._engine.layers.PeriodicEmbedding`).
     """
 
     def __init__(self, n_inputs, embeddings, hidden_layer_sizes, activation, n_outputs, loss,
-                 dtype, dropout=0.0, scale_lr=6.0, intercept_lr=0.1):
+                 dtype, dropout=0.0, scale_lr=6.0, intercept_lr=0.1, n_periodic=0):
         layers = []
         width = n_inputs
         if embeddings is not None:
             layers.append(Embedding(embeddings))
             width = embeddings.n_inputs
+        if n_periodic:
+            layers.append(PeriodicEmbedding(width, n_periodic))
+            width = layers[-1].n_outputs
         layers.append(Scale(width, lr_scale=scale_lr))
         self.dense_layers = []
         sizes = [*hidden_layer_sizes, n_outputs]
@@ -114,6 +120,8 @@ class TabularNetwork(Sequential):
                     table[...] = random_state.normal(size=table.shape)
             elif isinstance(layer, Scale):
                 layer.scale[...] = 1.0
+            elif isinstance(layer, PeriodicEmbedding):
+                layer.initialize(random_state)
             elif isinstance(layer, Dense):
                 _init_dense_from_data(layer, A, random_state)
             A = layer.predict(A)
@@ -123,18 +131,25 @@ class TabularNetwork(Sequential):
         arrays = {
             "coefs": self.coefs,
             "intercepts": self.intercepts,
-            "scale": self.layers[1 if self.embeddings is not None else 0].scale,
+            "scale": next(layer for layer in self.layers if isinstance(layer, Scale)).scale,
         }
         if self.embeddings is not None:
             arrays["tables"] = self.layers[0].tables
+        periodic = [layer for layer in self.layers if isinstance(layer, PeriodicEmbedding)]
+        if periodic:
+            layer = periodic[0]
+            arrays["periodic"] = [layer.frequency, layer.phase, layer.coef, layer.intercept]
         return arrays
 
-    def load_arrays(self, coefs, intercepts, scale, tables=()):
+    def load_arrays(self, coefs, intercepts, scale, tables=(), periodic=()):
         """Copy learned arrays (as :meth:`fitted_arrays` names them) into ``params``."""
         current = self.fitted_arrays()
         targets = [*current["coefs"], *current["intercepts"], current["scale"],
-                   *current.get("tables", [])]
-        for target, source in zip(targets, [*coefs, *intercepts, scale, *tables]):
+                   *current.get("tables", []), *current.get("periodic", [])]
+        sources = [*coefs, *intercepts, scale, *tables, *periodic]
+        if len(targets) != len(sources):
+            raise ValueError(f"Expected {len(targets)} arrays, got {len(sources)}.")
+        for target, source in zip(targets, sources):
             if np.shape(source) != target.shape:
                 raise ValueError(
                     f"Array shape {np.shape(source)} does not match the layer shape "

@@ -379,6 +379,24 @@ class BaseMultilayerPerceptron(
             )
         return snapshot
 
+    def predict(self, X):
+        """Predict with the fitted network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data (for the tabular estimators, a raw DataFrame in
+            the layout of the training data).
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (or label indicators, for multilabel targets), or
+            predicted values.
+        """
+        model = self._snapshot()
+        return self._decode(model, model._logits(X))
+
     def _logits(self, X):
         """Output-layer logits of this (snapshot of the) model for raw ``X``."""
         if not self.__dict__.get("_input_is_encoded", False):

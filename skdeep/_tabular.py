@@ -349,20 +349,6 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     def _split_stratify(self, Y):
         return Y.argmax(axis=1)
 
-    def predict(self, X):
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Raw input in the layout of the training data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        model = self._snapshot()
-        return self._decode(model, model._logits(X))
 
     def predict_proba(self, X):
         """Probability of each class, in the order of ``classes_``.
@@ -505,20 +491,6 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
     def _split_stratify(self, Y):
         return None
 
-    def predict(self, X):
-        """Predict the target.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-            Raw input in the layout of the training data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        model = self._snapshot()
-        return self._decode(model, model._logits(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -22,7 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
-from ._categorical import category_codes, category_lookups, learn_categories
+from ._categorical import as_dense_2d, category_codes, category_lookups, learn_categories
 from ._engine import EmbeddingLayout, robust_scale, robust_scaling_statistics
 from ._inputs import with_state
 
@@ -30,19 +30,11 @@ __all__ = ["learn_tabular_inputs", "encode_tabular", "tabular_layout"]
 
 
 def _frame(X):
-    """``X`` as a DataFrame (a copy is never made of a DataFrame)."""
-    if isinstance(X, pd.DataFrame):
-        return X
+    """``X`` as a DataFrame (a DataFrame is not copied; sparse input is densified)."""
     if sp.issparse(X):
         X = X.toarray()
-    array = np.asarray(X) if hasattr(X, "__array__") else np.asarray(X, dtype=object)
-    if array.ndim != 2:
-        raise ValueError(
-            f"Expected 2D array, got {array.ndim}D array instead. Reshape your data with "
-            "array.reshape(-1, 1) for a single feature or array.reshape(1, -1) for a "
-            "single sample."
-        )
-    return pd.DataFrame(array)
+    X = as_dense_2d(X)
+    return X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
 
 
 def _is_categorical(series):

@@ -377,6 +377,9 @@ class BaseMultilayerPerceptron(
     def _run_stochastic(self, draft, network, data, incremental, validation, random_state,
                         fit_args):
         early_stopping = _options.uses_early_stopping(self, incremental)
+        # sklearn's stochastic solvers monitor the clipped log-loss (see the
+        # engine's clip_eps); L-BFGS keeps the exact loss of its gradient.
+        network.loss.clip_eps = np.finfo(network.dtype).eps
         resume = draft.previous.get("_optimizer_state") if incremental else None
         optimizer = _options.optimizer_for(self, network, resume)
         evaluate = None

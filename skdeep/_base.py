@@ -437,7 +437,7 @@ class BaseMultilayerPerceptron(
 
     def _logits(self, X):
         """Output-layer logits of this (snapshot of the) model for raw ``X``."""
-        if not self.__dict__.get("_input_is_encoded", False):
+        if X is not self.__dict__.get("_encoded_input"):
             X = encode_for_predict(self, X)
         layout = _embedding_layout(self.__dict__, self.embedding_dim)
         if layout is not None:

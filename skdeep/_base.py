@@ -94,6 +94,15 @@ def _largest_magnitude(X):
     return float(np.max(np.abs(values))) if values.size else 0.0
 
 
+def _found_no_best_epoch(result):
+    """Whether epochs ran with validation scores of which none was finite."""
+    best = result.state.best_validation_score
+    return (
+        result.status != "interrupted" and result.state.n_iter > 0
+        and best is not None and not best > -np.inf
+    )
+
+
 def _no_finite_validation_score(result):
     """The error of an early-stopped fit whose every validation score was NaN or -inf.
 
@@ -271,8 +280,7 @@ class BaseMultilayerPerceptron(
         if result.status == "diverged":
             raise _divergence_error(result, self, data)
         early_stopping = _options.uses_early_stopping(self, incremental)
-        if (early_stopping and result.status != "interrupted" and result.state.n_iter
-                and not result.state.best_validation_score > -np.inf):
+        if early_stopping and _found_no_best_epoch(result):
             raise _no_finite_validation_score(result)
         if result.status == "interrupted" and incremental:
             # One epoch was all this call had to do, and it was not completed.

@@ -390,7 +390,8 @@ def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight"):
         raise ValueError(f"{name} must be non-negative; found negative weights.")
     if not weights.sum() > 0:
         raise ValueError(f"{name} must contain at least one positive value; all are zero.")
-    cast = np.array(weights, dtype=dtype, copy=True)
+    with np.errstate(over="ignore", under="ignore"):  # detected just below
+        cast = np.array(weights, dtype=dtype, copy=True)
     if not (np.isfinite(cast).all() and np.array_equal(cast > 0, weights > 0)):
         raise ValueError(
             f"{name} has values ({weights[weights > 0].min():g} to {weights.max():g}) that "

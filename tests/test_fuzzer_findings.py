@@ -19,13 +19,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.datasets import make_classification
 
 from skdeep import MLPClassifier, MLPRegressor
-from skdeep._fitted import is_fitted_attribute
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning",
@@ -370,12 +368,14 @@ def test_case_15_tags_sample_weight_val_and_0d_layer_sizes():
     assert clf.coefs_[0].shape == (3, 3)
 
 
-def test_case_15_check_estimators_nan_inf_is_not_run_against_categorical_models():
-    """Case 15: a categorical model accepts NaN in its categorical column."""
+def test_case_15_categorical_model_accepts_the_nan_its_tags_declare():
+    """Case 15: NaN in a categorical column is accepted, and allow_nan says so
+    (so sklearn does not run check_estimators_nan_inf, which expects an error)."""
     X, y = numeric_data()
     X[0, 0] = np.nan
-    clf = MLPClassifier(**TINY, categorical_features=[0]).fit(X, y)
-    assert np.isfinite(clf.predict_proba(X)).all()
+    clf = MLPClassifier(**TINY, categorical_features=[0])
+    assert clf.__sklearn_tags__().input_tags.allow_nan
+    assert np.isfinite(clf.fit(X, y).predict_proba(X)).all()
 
 
 def test_case_16_stopping_follows_sklearns_clipped_log_loss():

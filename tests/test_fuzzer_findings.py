@@ -11,6 +11,7 @@ Everything runs on tiny data with a few epochs.
 
 import copy
 import pickle
+import sys
 import threading
 import warnings
 
@@ -479,12 +480,15 @@ def _predict_during_fit(clf, X, y):
                 outcomes.append(exc)
 
     thread = threading.Thread(target=predict_loop)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: predict between fit's steps
     thread.start()
     try:
         clf.fit(X, y)
     finally:
         done.set()
         thread.join()
+        sys.setswitchinterval(interval)
     return outcomes
 
 

@@ -72,6 +72,12 @@ def _divergence_hint(estimator, data):
         hints.append(
             f"X has values up to {scale:.3g}: standardise it (e.g. with StandardScaler)"
         )
+    target_scale = _largest_magnitude(data.Y) if data.Y.dtype.kind == "f" else 0.0
+    if target_scale > _LARGE_TARGET:
+        hints.append(
+            f"y has values up to {target_scale:.3g}: scale it (e.g. with "
+            "TransformedTargetRegressor and StandardScaler)"
+        )
     if estimator.solver != "lbfgs":
         hints.append(
             f"the learning rate (learning_rate_init={rate:g}) may be too large: try "
@@ -86,6 +92,8 @@ def _divergence_hint(estimator, data):
 _HUGE_ALPHA = 1e30
 #: Inputs beyond this magnitude are unscaled, the usual cause of overflow.
 _LARGE_INPUT = 1e4
+#: Regression targets beyond this make squared errors (and gradients) large.
+_LARGE_TARGET = 1e2
 
 
 def _largest_magnitude(X):

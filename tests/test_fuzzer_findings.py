@@ -413,8 +413,8 @@ def _failing_call(estimator, kind, X, y):
     if kind == "wrong_columns":
         return (lambda method: method(X.iloc[:, :2], y)), ValueError
     if kind == "diverge":
-        estimator.set_params(solver="sgd", learning_rate_init=1e300, momentum=0.0,
-                             batch_size=2)
+        # The L2 penalty overflows whatever the weights: the loss is infinite.
+        estimator.set_params(solver="sgd", alpha=1e308, batch_size=2)
         return (lambda method: method(X, y)), ValueError
     if kind == "interrupt":
         estimator.set_callbacks(_EpochCallback(_interrupt_after(1)))

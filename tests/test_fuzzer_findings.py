@@ -356,6 +356,21 @@ def test_case_14_errors_name_the_problem():
         )
 
 
+def test_issue_15_clearer_errors():
+    """Issue 15, "Clearer errors": one sentence each, naming the column or the fix."""
+    X, y = city_frame()
+    with pytest.raises(ValueError, match=r"^X has categorical or string columns \['city'\] \("):
+        MLPClassifier(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match="'from_dtype' reads the column dtypes of a pandas "
+                                         "DataFrame and X is a numpy.ndarray"):
+        MLPClassifier(**TINY, categorical_features="from_dtype").fit(X.to_numpy(), y)
+    X_nan = X.copy()
+    X_nan.loc[3, "b"] = np.nan
+    with pytest.raises(ValueError, match=r"NaN in the numeric column\(s\) \['b'\]. With "
+                                         "categorical_features"):
+        MLPClassifier(**TINY, categorical_features=["city"]).fit(X_nan, y)
+
+
 def test_case_15_tags_sample_weight_val_and_0d_layer_sizes():
     """Case 15: categorical tags, sample_weight_val alone, hidden_layer_sizes=np.array(3)."""
     tags = MLPClassifier(categorical_features=[0]).__sklearn_tags__().input_tags

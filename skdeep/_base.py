@@ -14,6 +14,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils import check_random_state
@@ -44,17 +45,84 @@ from ._training import TrainingState, VerboseLog, fit_lbfgs, fit_stochastic
 from ._validation import TrainingData, evaluator, split_validation, validation_data
 
 
-def _divergence_error(result, estimator):
+def _divergence_error(result, estimator, data):
     """The ValueError of a fit whose loss or predictions became non-finite."""
-    hint = "The input data may contain large values and need to be preprocessed (e.g. "
-    hint += "StandardScaler)"
-    if estimator.solver != "lbfgs":
-        rate = estimator.learning_rate_init
-        hint += f", or the learning rate (learning_rate_init={rate}) is too large: "
-        hint += f"try {rate / 10:g}"
     return ValueError(
-        f"Training diverged ({result.message}); the estimator was left as it was before "
-        f"this call. {hint}."
+        f"Training diverged: the {result.message}; the estimator was left as it was "
+        f"before this call. {_divergence_hint(estimator, data)}"
+    )
+
+
+def _divergence_hint(estimator, data):
+    """What to change, for the likely cause of a divergence.
+
+    Each cause is named only when the settings point at it: a huge ``alpha``
+    overflows the L2 penalty whatever the solver, large inputs overflow the
+    activations, and only the stochastic solvers have a learning rate.
+    """
+    alpha, rate = estimator.alpha, estimator.learning_rate_init
+    if alpha > _HUGE_ALPHA:
+        return (
+            f"alpha={alpha:g} is so large that the L2 penalty overflows: use a smaller "
+            "alpha (the default is 0.0001)."
+        )
+    hints = []
+    scale = _largest_magnitude(data.X)
+    if scale > _LARGE_INPUT:
+        hints.append(
+            f"X has values up to {scale:.3g}: standardise it (e.g. with StandardScaler)"
+        )
+    target_scale = _largest_magnitude(data.Y) if data.Y.dtype.kind == "f" else 0.0
+    if target_scale > _LARGE_TARGET:
+        hints.append(
+            f"y has values up to {target_scale:.3g}: scale it (e.g. with "
+            "TransformedTargetRegressor and StandardScaler)"
+        )
+    if estimator.solver != "lbfgs":
+        hints.append(
+            f"the learning rate (learning_rate_init={rate:g}) may be too large: try "
+            f"{rate / 10:g}"
+        )
+    if not hints:
+        hints.append("scale the input data (e.g. with StandardScaler)")
+    return "Try this: " + "; or ".join(hints) + "."
+
+
+#: Above this, alpha alone makes the penalty of ordinary weights overflow.
+_HUGE_ALPHA = 1e30
+#: Inputs beyond this magnitude are unscaled, the usual cause of overflow.
+_LARGE_INPUT = 1e4
+#: Regression targets beyond this make squared errors (and gradients) large.
+_LARGE_TARGET = 1e2
+
+
+def _largest_magnitude(X):
+    """max |X| of dense or sparse training data (0 for empty data)."""
+    values = X.data if sp.issparse(X) else X
+    return float(np.max(np.abs(values))) if values.size else 0.0
+
+
+def _found_no_best_epoch(result):
+    """Whether epochs ran with validation scores of which none was finite."""
+    best = result.state.best_validation_score
+    return (
+        result.status != "interrupted" and result.state.n_iter > 0
+        and best is not None and not best > -np.inf
+    )
+
+
+def _no_finite_validation_score(result):
+    """The error of an early-stopped fit whose every validation score was NaN or -inf.
+
+    "Best" never improved, so the fit would end on its initial weights.
+    """
+    return ValueError(
+        "Every validation score of this fit was NaN or -inf "
+        f"({result.state.validation_scores[-result.state.n_iter:]!r}), so early "
+        "stopping found no best epoch and the model would keep its untrained weights; "
+        "the estimator was left as it was before this call. Check that the scorer "
+        "can score the validation data (for example, 'roc_auc' needs both classes "
+        "in the validation set), or pass another `scoring`."
     )
 
 
@@ -189,6 +257,11 @@ class BaseMultilayerPerceptron(
         """
         if (X_val is None) != (y_val is None):
             raise ValueError("X_val and y_val must be passed together.")
+        if sample_weight_val is not None and X_val is None:
+            raise ValueError(
+                "sample_weight_val was passed without X_val and y_val: it weighs the "
+                "rows of an explicit validation set, so pass X_val and y_val too."
+            )
         validation = None if X_val is None else (X_val, y_val, sample_weight_val)
         return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
@@ -219,12 +292,14 @@ class BaseMultilayerPerceptron(
                 draft, network, data, incremental, validation, random_state, fit_args
             )
         if result.status == "diverged":
-            raise _divergence_error(result, self)
+            raise _divergence_error(result, self, data)
+        early_stopping = _options.uses_early_stopping(self, incremental)
+        if early_stopping and _found_no_best_epoch(result):
+            raise _no_finite_validation_score(result)
         if result.status == "interrupted" and incremental:
             # One epoch was all this call had to do, and it was not completed.
             warnings.warn(result.message)
             return self
-        early_stopping = _options.uses_early_stopping(self, incremental)
         draft.fitted.update(network_attributes(network, copy=False))
         draft.fitted.update(progress_attributes(result.state, self.solver, early_stopping))
         # One assignment: a predict running in another thread holds either the
@@ -324,6 +399,9 @@ class BaseMultilayerPerceptron(
     def _run_stochastic(self, draft, network, data, incremental, validation, random_state,
                         fit_args):
         early_stopping = _options.uses_early_stopping(self, incremental)
+        # sklearn's stochastic solvers monitor the clipped log-loss (see the
+        # engine's clip_eps); L-BFGS keeps the exact loss of its gradient.
+        network.loss.clip_eps = np.finfo(network.dtype).eps
         resume = draft.previous.get("_optimizer_state") if incremental else None
         optimizer = _options.optimizer_for(self, network, resume)
         evaluate = None
@@ -399,7 +477,7 @@ class BaseMultilayerPerceptron(
 
     def _logits(self, X):
         """Output-layer logits of this (snapshot of the) model for raw ``X``."""
-        if not self.__dict__.get("_input_is_encoded", False):
+        if X is not self.__dict__.get("_encoded_input"):
             X = encode_for_predict(self, X)
         layout = _embedding_layout(self.__dict__, self.embedding_dim)
         if layout is not None:
@@ -415,6 +493,9 @@ class BaseMultilayerPerceptron(
         # none in a sparse matrix and trains on it as before.
         tags.input_tags.sparse = not explicit_columns
         tags.input_tags.categorical = self.categorical_features is not None
+        # Categorical columns take strings, and NaN as a missing category.
+        tags.input_tags.string = self.categorical_features is not None
+        tags.input_tags.allow_nan = self.categorical_features is not None
         return tags
 
 

@@ -65,9 +65,10 @@ class CallbackObserver(Observer):
         return bool(self._call(context, "call_on_fit_task_end", network))
 
     def on_train_end(self, network, result):
-        # L-BFGS opens a sub-task before each iteration; close one left open.
+        # L-BFGS opens a sub-task before each iteration; close one left open,
+        # with the final weights (a callback may read fitted_estimator).
         if self._context is not None:
-            self._context.call_on_fit_task_end(estimator=self._estimator)
+            self._call(self._context, "call_on_fit_task_end", network)
             self._context = None
         self._call(self._root, "call_on_fit_task_end", network)
 

@@ -258,6 +258,12 @@ def encode(X, mask, categories, estimator_name):
         float64, or float32 when every numeric column is float32.
     """
     X = as_dense_2d(X)
+    if X.shape[0] == 0:
+        # Checked here, where the shape is still the whole input's.
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+            f"required by {estimator_name}."
+        )
     numeric_columns = np.flatnonzero(~mask)
     categorical_columns = np.flatnonzero(mask)
     numeric = _validated_numeric(X, numeric_columns, estimator_name)

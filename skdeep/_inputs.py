@@ -126,7 +126,7 @@ def learn_inputs(estimator, X, y, sample_weight, y_numeric):
         for j in np.flatnonzero(mask)
     ]
     state = _recorded_state(scratch, mask, categories)
-    X = encode(X, mask, state["_category_lookups"], type(estimator).__name__)
+    X = _encode(estimator, X, mask, state["_category_lookups"], feature_names)
     X, y = check_X_y(X, y, estimator=estimator, **check_params)
     return X, y, state
 
@@ -158,7 +158,7 @@ def encode_inputs(fitted, X, y=None, y_numeric=False):
         return _validate_numeric(fitted, X, y, False, dict(_CHECK_PARAMS, y_numeric=y_numeric))
     X = as_dense_2d(X)
     validate_data(fitted, X, skip_check_array=True, reset=False)
-    X = encode(X, mask, _lookups(fitted), type(fitted).__name__)
+    X = _encode(fitted, X, mask, _lookups(fitted), getattr(fitted, "feature_names_in_", None))
     if y is None:
         return X
     return check_X_y(X, y, estimator=fitted, **dict(_CHECK_PARAMS, y_numeric=y_numeric))
@@ -212,7 +212,7 @@ def _may_have_categorical_columns(categorical_features, X):
     if categorical_features is None:
         return False
     if isinstance(categorical_features, str):  # "from_dtype" reads a DataFrame's dtypes
-        return hasattr(X, "dtypes") and hasattr(X, "iloc")
+        return isinstance(X, pd.DataFrame)
     return True
 
 
@@ -221,8 +221,18 @@ def _validate_numeric(scratch, X, y, reset, check_params):
     try:
         return validate_data(scratch, X, y, reset=reset, **check_params)
     except ValueError as exc:
+        if "convert" not in str(exc):
+            raise
+        if scratch.categorical_features == "from_dtype" and not isinstance(X, pd.DataFrame):
+            raise ValueError(
+                f"X has non-numeric values ({exc}), but categorical_features="
+                f"'from_dtype' reads the column dtypes of a pandas DataFrame and X is a "
+                f"{type(X).__module__.split('.')[0]}.{type(X).__name__}: pass a pandas DataFrame (a Dask DataFrame: "
+                "compute it first), or name the categorical columns by index, e.g. "
+                "categorical_features=[0, 2]."
+            ) from exc
         dtypes = getattr(X, "dtypes", None)
-        if dtypes is None or "convert" not in str(exc):
+        if dtypes is None:
             raise
         non_numeric = [
             str(name)
@@ -232,10 +242,66 @@ def _validate_numeric(scratch, X, y, reset, check_params):
         if not non_numeric:
             raise
         raise ValueError(
-            f"{exc} X has categorical or string columns {non_numeric}: pass "
+            f"X has categorical or string columns {non_numeric} ({exc}): pass "
             "categorical_features='from_dtype' to learn an embedding for each, "
             "or encode them before this estimator."
         ) from exc
+
+
+def _encode(fitted, X, mask, lookups, feature_names):
+    """``encode``, with errors that name the numeric columns at fault.
+
+    A string in a column that ``categorical_features`` leaves out, or a NaN
+    in a numeric column, fails sklearn's float check, whose message names
+    neither the column nor what is supported.
+    """
+    name = type(fitted).__name__
+    try:
+        return encode(X, mask, lookups, name)
+    except ValueError as exc:
+        message = str(exc)
+        if "convert" in message:
+            columns = _failing_columns(X, mask, feature_names, _is_non_numeric)
+            raise ValueError(
+                f"X has non-numeric values in column(s) {columns}, which "
+                f"categorical_features={fitted.categorical_features!r} does not list "
+                f"({exc}): add them to categorical_features, or encode them before "
+                "this estimator."
+            ) from exc
+        if "NaN" in message:
+            columns = _failing_columns(X, mask, feature_names, _has_nan)
+            raise ValueError(
+                f"Input X contains NaN in the numeric column(s) {columns}. With "
+                f"categorical_features, {name} supports missing values in the "
+                "categorical columns only (they are embedded as an unknown category); "
+                "impute the numeric columns first (e.g. with sklearn.impute.SimpleImputer)."
+            ) from exc
+        raise
+
+
+def _failing_columns(X, mask, feature_names, fails):
+    """Names (or indices) of the numeric columns of X for which ``fails(values)``."""
+    columns = []
+    for j in np.flatnonzero(~mask):
+        values = np.asarray(column(X, j))
+        if fails(values):
+            columns.append(str(feature_names[j]) if feature_names is not None else int(j))
+    return columns
+
+
+def _is_non_numeric(values):
+    try:
+        values.astype(np.float64)
+    except (TypeError, ValueError):
+        return True
+    return False
+
+
+def _has_nan(values):
+    try:
+        return bool(np.isnan(values.astype(np.float64)).any())
+    except (TypeError, ValueError):
+        return False
 
 
 def _rows_with_weight(X, sample_weight):
@@ -324,7 +390,8 @@ def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight"):
         raise ValueError(f"{name} must be non-negative; found negative weights.")
     if not weights.sum() > 0:
         raise ValueError(f"{name} must contain at least one positive value; all are zero.")
-    cast = np.array(weights, dtype=dtype, copy=True)
+    with np.errstate(over="ignore", under="ignore"):  # detected just below
+        cast = np.array(weights, dtype=dtype, copy=True)
     if not (np.isfinite(cast).all() and np.array_equal(cast > 0, weights > 0)):
         raise ValueError(
             f"{name} has values ({weights[weights > 0].min():g} to {weights.max():g}) that "

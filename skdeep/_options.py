@@ -109,7 +109,9 @@ def _options(estimator, names):
 def hidden_layer_sizes(estimator):
     """``hidden_layer_sizes`` as a list of positive ints, or a clear error."""
     sizes = estimator.hidden_layer_sizes
+    # A 0-d array (np.array(3)) is one layer, as the int it holds.
     sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
+    sizes = [s.item() if isinstance(s, np.ndarray) and s.ndim == 0 else s for s in sizes]
     if any(not isinstance(s, Integral) or isinstance(s, bool) or s <= 0 for s in sizes):
         raise ValueError(f"hidden_layer_sizes must contain positive integers, got {sizes}.")
     return [int(s) for s in sizes]

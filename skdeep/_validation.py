@@ -132,9 +132,11 @@ def evaluator(estimator, draft, network, held_out):
     decoder = draft.as_estimator(outputs)
 
     def scoring_view():
-        # Predicts with the network's live weights, on encoded input.
+        # Predicts with the network's live weights. The held-out array is
+        # already encoded, and only that very array skips encoding: a scorer
+        # may also predict on raw data of its own.
         live = network_attributes(network, copy=False)
-        return draft.as_estimator({**live, "_input_is_encoded": True})
+        return draft.as_estimator({**live, "_encoded_input": held_out.X})
 
     return Evaluator(
         held_out,
@@ -165,8 +167,8 @@ class Evaluator:
         ``score_predictions(y_true, y_pred, sample_weight) -> float``.
     scoring_view : callable
         ``scoring_view() -> estimator``: a fitted estimator whose weights are
-        the network's live ones and which accepts encoded input, for
-        scorers (built once, on first use).
+        the network's live ones and which takes ``data.X`` as already
+        encoded, for scorers (built once, on first use).
     """
 
     def __init__(self, data, y_true, scoring, decode, score_predictions, scoring_view):
@@ -181,8 +183,11 @@ class Evaluator:
 
     def __call__(self, network):
         X, Y, weights = self.data.astuple()
-        logits = network.predict_logits(X)
-        loss = network.loss.value(logits, Y, weights)
+        # Weights that overflow on the held-out rows score NaN (see
+        # _safe_score); that is a result to record, not a warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = network.predict_logits(X)
+            loss = network.loss.value(logits, Y, weights)
         if self.scoring == "loss":
             return -loss, loss
         if self.scoring is not None:

@@ -93,6 +93,14 @@ def _mean_minus_true_logits(per_sample, Z, Y, weights):
     return _weighted_mean(per_sample - true_logits, weights)
 
 
+def _clipped_mean(elementwise, weights, eps):
+    """(Weighted) mean over rows of the summed losses ``-log(p)``, each clipped
+    as ``p`` would be to ``[eps, 1 - eps]``."""
+    np.clip(elementwise, -np.log1p(-eps), -np.log(eps), out=elementwise)
+    per_sample = elementwise.sum(axis=1) if elementwise.ndim == 2 else elementwise
+    return _weighted_mean(per_sample, weights)
+
+
 class _FusedLoss:
     """Base of the fused output-activation + loss pairs.
 
@@ -110,6 +118,11 @@ class _FusedLoss:
     #: float32's resolution once the loss is small; mini-batch training only
     #: reports the value and keeps the faster float32 path.
     precise_value = False
+    #: For the cross-entropies: report the loss of probabilities clipped to
+    #: ``[eps, 1 - eps]`` (sklearn's ``log_loss``), so that stopping rules on
+    #: the loss decide as sklearn's do once probabilities saturate. None keeps
+    #: the exact loss; the gradient is the exact one either way.
+    clip_eps = None
 
     def inverse_link(self, Z):
         """Turn pre-activations ``Z`` into predictions, in place."""
@@ -223,6 +236,14 @@ class BinaryCrossEntropy(_FusedLoss):
         # logaddexp(0, z) = log(1 + e**z) without overflow for large z.
         return (np.logaddexp(0.0, Z) - Y * Z).sum(axis=1)
 
+    def value(self, Z, Y, weights=None):
+        if self.clip_eps is None:
+            return super().value(Z, Y, weights)
+        # -log(p) of each output's label: softplus(z) - y z.
+        elementwise = np.logaddexp(0.0, Z)
+        elementwise -= np.where(Y, Z, 0)
+        return _clipped_mean(elementwise, weights, self.clip_eps)
+
     def log_predict(self, Z):
         """``log(sigmoid(z))`` computed stably."""
         return -np.logaddexp(0.0, -Z)
@@ -232,6 +253,8 @@ class BinaryCrossEntropy(_FusedLoss):
         # a boolean mask instead of a product array.
         if self.precise_value and Z.dtype != np.float64:
             loss = self.value(Z.astype(np.float64), Y, weights)
+        elif self.clip_eps is not None:
+            loss = self.value(Z, Y, weights)
         else:
             np.logaddexp(0.0, Z, out=delta)
             softplus = delta @ np.ones(Z.shape[1], dtype=Z.dtype)
@@ -298,6 +321,13 @@ class CategoricalCrossEntropy(_FusedLoss):
         delta += (eps * (Y - Z.dtype.type(1.0 / Z.shape[1]))) * scale
         return eps * _weighted_mean(self._true_minus_mean_logit(Z, Y), weights)
 
+    def value(self, Z, Y, weights=None):
+        if self.clip_eps is None:
+            return super().value(Z, Y, weights)
+        # -log(p) of the true class: log-sum-exp minus its logit.
+        true_logits = np.add.reduce(Z, axis=1, where=Y.astype(bool, copy=False))
+        return _clipped_mean(self._log_sum_exp(Z) - true_logits, weights, self.clip_eps)
+
     @staticmethod
     def _log_sum_exp(Z):
         row_max = Z.max(axis=1)
@@ -305,8 +335,8 @@ class CategoricalCrossEntropy(_FusedLoss):
         return row_max + np.log(shifted.sum(axis=1))
 
     def value_and_delta(self, Z, Y, weights, delta):
-        if self.precise_value and Z.dtype != np.float64:
-            loss = self.value(Z.astype(np.float64), Y, weights)
+        if self.precise_value and Z.dtype != np.float64 or self.clip_eps is not None:
+            loss = self.value(Z.astype(np.float64) if self.precise_value else Z, Y, weights)
             self._softmax_delta(Z, Y, weights, delta)
             if self.label_smoothing:
                 self._smooth(Z, Y, weights, delta)

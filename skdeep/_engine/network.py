@@ -45,6 +45,18 @@ def forward_logits(X, coefs, intercepts, hidden_activations):
     logits : ndarray of shape (n_samples, n_outputs)
         Pre-activations of the output layer.
     """
+    # Overflow is handled below, row by row; it must not warn.
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = _forward(X, coefs, intercepts, hidden_activations)
+    finite = np.isfinite(logits).all(axis=1)
+    if not finite.all():
+        rows = np.flatnonzero(~finite)
+        logits[rows] = _guarded_forward(X[rows], coefs, intercepts, hidden_activations,
+                                        logits.dtype)
+    return logits
+
+
+def _forward(X, coefs, intercepts, hidden_activations):
     last = len(coefs) - 1
     A = X
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
@@ -54,6 +66,39 @@ def forward_logits(X, coefs, intercepts, hidden_activations):
             ACTIVATIONS[hidden_activations[i]].forward(Z)
         A = Z
     return np.asarray(A)
+
+
+def _guarded_forward(X, coefs, intercepts, hidden_activations, dtype):
+    """The forward pass of rows whose logits overflowed, without NaN or infinity.
+
+    Extreme inputs (or float32 activations beyond its range) overflow a
+    plain matrix product, and ``inf - inf`` then turns into NaN. Here each
+    row is computed in float64 and scaled by its largest value before every
+    product, so an overflow gives a signed infinity, which is clipped to the
+    largest finite value; the logits are clipped to a quarter of ``dtype``'s
+    range, so that the softmax's shift and the log-probabilities stay finite.
+    """
+    A = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+    A = _clip_to_finite(A.astype(np.float64))
+    last = len(coefs) - 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, (W, b) in enumerate(zip(coefs, intercepts)):
+            scale = np.maximum(np.abs(A).max(axis=1, keepdims=True), 1.0)
+            Z = (A / scale) @ np.asarray(W, dtype=np.float64)
+            Z *= scale
+            Z += b
+            Z = _clip_to_finite(Z)
+            if i < last:
+                ACTIVATIONS[hidden_activations[i]].forward(Z)
+                Z = _clip_to_finite(Z)
+            A = Z
+    limit = np.finfo(dtype).max / 4
+    return np.clip(A, -limit, limit).astype(dtype)
+
+
+def _clip_to_finite(A):
+    """Infinities to the largest finite float64, NaN (an undefined limit) to 0."""
+    return np.nan_to_num(A, copy=False, nan=0.0)
 
 
 class Workspace:

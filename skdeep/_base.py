@@ -157,6 +157,8 @@ class BaseMultilayerPerceptron(
     _parameter_constraints: dict = dict(_options.MLP_CONSTRAINTS)
     #: sklearn warns when the epochs run out before the loss stopped improving.
     _warn_at_max_iter = True
+    #: Report (and stop on) sklearn's clipped log-loss, as its MLPs do.
+    _clip_log_loss = True
 
     def _set_params_from_init(self, arguments):
         """Store the ``__init__`` arguments as attributes, unchanged.
@@ -401,7 +403,8 @@ class BaseMultilayerPerceptron(
         early_stopping = _options.uses_early_stopping(self, incremental)
         # sklearn's stochastic solvers monitor the clipped log-loss (see the
         # engine's clip_eps); L-BFGS keeps the exact loss of its gradient.
-        network.loss.clip_eps = np.finfo(network.dtype).eps
+        if self._clip_log_loss:
+            network.loss.clip_eps = np.finfo(network.dtype).eps
         resume = draft.previous.get("_optimizer_state") if incremental else None
         optimizer = _options.optimizer_for(self, network, resume)
         evaluate = None

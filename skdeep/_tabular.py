@@ -58,6 +58,7 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
     # Settings of the shared machinery that the tabular estimators fix. The
     # schedule always runs its course, so reaching max_iter is no warning.
     _warn_at_max_iter = False
+    _clip_log_loss = False
     solver = "adamw"
     learning_rate = "coslog"
     early_stopping = True

@@ -335,18 +335,16 @@ class CategoricalCrossEntropy(_FusedLoss):
         return row_max + np.log(shifted.sum(axis=1))
 
     def value_and_delta(self, Z, Y, weights, delta):
-        if self.precise_value and Z.dtype != np.float64 or self.clip_eps is not None:
-            loss = self.value(Z.astype(np.float64) if self.precise_value else Z, Y, weights)
+        if self.precise_value and Z.dtype != np.float64:
+            loss = self.value(Z.astype(np.float64), Y, weights)
             self._softmax_delta(Z, Y, weights, delta)
-            if self.label_smoothing:
-                self._smooth(Z, Y, weights, delta)
-            return loss
-        loss = self._plain_value_and_delta(Z, Y, weights, delta)
+        else:
+            loss = self._fused_value_and_delta(Z, Y, weights, delta)
         if self.label_smoothing:
             loss += self._smooth(Z, Y, weights, delta)
         return loss
 
-    def _plain_value_and_delta(self, Z, Y, weights, delta):
+    def _fused_value_and_delta(self, Z, Y, weights, delta):
         # The softmax and the log-sum-exp share the shifted exponentials.
         row_max = _row_max(Z)
         np.subtract(Z, row_max[:, np.newaxis], out=delta)
@@ -355,7 +353,11 @@ class CategoricalCrossEntropy(_FusedLoss):
         row_sum = delta @ np.ones(Z.shape[1], dtype=Z.dtype)
         log_sum_exp = np.log(row_sum)
         log_sum_exp += row_max
-        loss = _mean_minus_true_logits(log_sum_exp, Z, Y, weights)
+        if self.clip_eps is None:
+            loss = _mean_minus_true_logits(log_sum_exp, Z, Y, weights)
+        else:
+            log_sum_exp -= np.add.reduce(Z, axis=1, where=Y.astype(bool, copy=False))
+            loss = _clipped_mean(log_sum_exp, weights, self.clip_eps)
         delta /= row_sum[:, np.newaxis]
         delta -= Y
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)

@@ -405,6 +405,8 @@ class BaseMultilayerPerceptron(
         # engine's clip_eps); L-BFGS keeps the exact loss of its gradient.
         if self._clip_log_loss:
             network.loss.clip_eps = np.finfo(network.dtype).eps
+            # ...and the squared error averaged over outputs (same gradient).
+            network.loss.mean_over_outputs = True
         resume = draft.previous.get("_optimizer_state") if incremental else None
         optimizer = _options.optimizer_for(self, network, resume)
         evaluate = None

@@ -47,10 +47,13 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     Notes
     -----
-    With several outputs, the loss is the squared error summed over outputs
-    (the quantity whose gradient both skdeep and sklearn follow); sklearn
-    reports its mean over outputs instead, so ``loss_`` differs from
-    sklearn's by the factor ``n_outputs_`` there. With one output they agree.
+    With several outputs, the stochastic solvers report (and stop on) the
+    squared error averaged over outputs while following the gradient of its
+    sum, exactly as sklearn does, so ``n_iter_``, ``loss_curve_`` and the
+    weights match sklearn's. L-BFGS minimises the sum over outputs, whose
+    value and gradient are consistent, so its ``loss_`` is ``n_outputs_``
+    times sklearn's (sklearn hands L-BFGS the mean's value with the sum's
+    gradient).
 
     Examples
     --------

@@ -181,17 +181,24 @@ class SquaredError(_IdentityOutputLoss):
     """
 
     name = "squared_error"
+    #: Report the loss averaged over outputs instead of summed (sklearn's
+    #: stochastic solvers report that value, with the gradient of the sum);
+    #: the gradient is the sum's either way.
+    mean_over_outputs = False
 
     def per_sample(self, Z, Y):
         diff = Z - Y
-        return 0.5 * np.einsum("ij,ij->i", diff, diff)
+        return 0.5 * np.einsum("ij,ij->i", diff, diff) / self._outputs_divisor(Z)
+
+    def _outputs_divisor(self, Z):
+        return Z.shape[1] if self.mean_over_outputs else 1
 
     def value_and_delta(self, Z, Y, weights, delta):
         # The residual is both the gradient and the base of the loss: one pass.
         np.subtract(Z, Y, out=delta)
         per_sample = 0.5 * np.einsum("ij,ij->i", delta, delta)
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)
-        return _weighted_mean(per_sample, weights)
+        return _weighted_mean(per_sample, weights) / self._outputs_divisor(Z)
 
 
 class PoissonDeviance(_FusedLoss):

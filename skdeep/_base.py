@@ -377,8 +377,16 @@ class BaseMultilayerPerceptron(
     # Solver drivers
     # ------------------------------------------------------------------
     def _observers(self, draft, fit_args, max_subtasks, task_name):
-        """Verbose output and sklearn callbacks for this fit."""
-        observers = [VerboseLog()] if self.verbose else []
+        """Verbose output and sklearn callbacks for this fit.
+
+        ``verbose=True`` (or 1) prints sklearn's lines, which sklearn prints
+        for the stochastic solvers only; ``verbose >= 2`` prints skdeep's
+        richer line for every epoch or L-BFGS iteration.
+        """
+        detailed = self.verbose >= 2
+        observers = []
+        if detailed or (self.verbose and task_name == "epoch"):
+            observers.append(VerboseLog(detailed=detailed))
 
         def reconstruct(network):
             # sklearn sets these on a copy of the estimator as it was before

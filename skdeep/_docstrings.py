@@ -120,8 +120,10 @@ tol : float, default=1e-4
     Tolerance: training stops when the loss (or validation score) does
     not improve by at least ``tol`` for ``n_iter_no_change`` epochs.""",
     "verbose": """\
-verbose : bool, default=False
-    Whether to print one progress line per epoch.""",
+verbose : bool or int, default=False
+    Whether to print progress: True (or 1) prints scikit-learn's lines
+    exactly; 2 prints one richer line per epoch (and per L-BFGS
+    iteration), with the validation score and the time.""",
     "warm_start": """\
 warm_start : bool, default=False
     Reuse the previous solution as initialisation when ``fit`` is called.""",

@@ -161,13 +161,25 @@ class VerboseLog(Observer):
     ----------
     write : callable, default=print
         Receives each line.
+    detailed : bool, default=False
+        False prints scikit-learn's lines exactly (``Iteration 3, loss =
+        0.41234567``, then ``Validation score: 0.912345`` when there is
+        validation data), so that scripts parsing them keep working; True
+        prints one richer line per epoch, with the validation score and the
+        epoch's time.
     """
 
-    def __init__(self, write=print):
+    def __init__(self, write=print, detailed=False):
         self.write = write
+        self.detailed = detailed
 
     def on_epoch_end(self, network, record):
         line = f"Iteration {record['epoch']}, loss = {record['loss']:.8f}"
+        if not self.detailed:
+            self.write(line)
+            if "validation_score" in record:
+                self.write(f"Validation score: {record['validation_score']:f}")
+            return False
         if "validation_score" in record:
             line += f", validation score = {record['validation_score']:.6f}"
         if "time" in record:

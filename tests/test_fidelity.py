@@ -27,3 +27,40 @@ def test_multi_output_regression_stops_at_sklearns_epoch_with_sklearns_weights(s
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_verbose_output_is_sklearns_line_for_line(capsys, early_stopping):
+    """Scripts that parse sklearn's verbose lines keep working after the swap."""
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+
+    from skdeep import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    params = dict(hidden_layer_sizes=(5,), max_iter=6, verbose=True, random_state=0,
+                  early_stopping=early_stopping, tol=1.0, n_iter_no_change=2)
+    outputs = []
+    for Estimator in (MLPClassifier, SkMLPClassifier):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            Estimator(**params).fit(X, y)
+        outputs.append(capsys.readouterr().out.splitlines())
+    assert outputs[0] == outputs[1]
+    assert any(line.startswith("Iteration 1, loss = ") for line in outputs[0])
+
+
+def test_verbose_two_prints_skdeeps_richer_line_and_lbfgs_prints_only_then(capsys):
+    from skdeep import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, verbose=2, random_state=0).fit(X, y)
+        assert ", time = " in capsys.readouterr().out
+        MLPClassifier(solver="lbfgs", max_iter=3, verbose=True, random_state=0).fit(X, y)
+        assert capsys.readouterr().out == ""  # as sklearn with SciPy >= 1.15
+        MLPClassifier(solver="lbfgs", max_iter=3, verbose=2, random_state=0).fit(X, y)
+        assert capsys.readouterr().out.startswith("Iteration 1, loss = ")

@@ -845,11 +845,9 @@ def test_verbose_prints_one_line_per_epoch(Estimator, capsys):
     lines = [line for line in out.splitlines() if line.startswith("Iteration")]
     assert len(lines) == est.n_iter_ == 7
     for i, (line, loss) in enumerate(zip(lines, est.loss_curve_), start=1):
-        match = re.fullmatch(
-            r"Iteration (\d+), loss = ([0-9.eE+-]+)"
-            r"(, validation score = [0-9.eE+-]+)?, time = [0-9.]+s",
-            line.strip(),
-        )
+        # verbose=True prints sklearn's line exactly (issue 15); verbose=2
+        # adds the time, see test_fidelity.py.
+        match = re.fullmatch(r"Iteration (\d+), loss = ([0-9.eE+-]+)", line.strip())
         assert match, line
         assert int(match.group(1)) == i
         assert float(match.group(2)) == pytest.approx(loss, abs=1e-8)

@@ -1,7 +1,9 @@
 """skdeep: scikit-learn-native neural networks on a fast NumPy engine.
 
 Public names: :class:`MLPClassifier` and :class:`MLPRegressor` (drop-ins
-for scikit-learn's), :class:`TrainingHistoryDisplay` (plots a fitted
+for scikit-learn's), :class:`TabularMLPClassifier` and
+:class:`TabularMLPRegressor` (raw tables in, defaults tuned for tabular
+data), :class:`TrainingHistoryDisplay` (plots a fitted
 network's training curves) and :func:`to_onnx` (exports a fitted network).
 """
 
@@ -9,6 +11,15 @@ from ._classifier import MLPClassifier
 from ._display import TrainingHistoryDisplay
 from ._onnx import to_onnx
 from ._regressor import MLPRegressor
+from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 from ._version import __version__
 
-__all__ = ["MLPClassifier", "MLPRegressor", "TrainingHistoryDisplay", "to_onnx", "__version__"]
+__all__ = [
+    "MLPClassifier",
+    "MLPRegressor",
+    "TabularMLPClassifier",
+    "TabularMLPRegressor",
+    "TrainingHistoryDisplay",
+    "to_onnx",
+    "__version__",
+]

@@ -137,7 +137,7 @@ def _warn_about(result, estimator):
             "Increase the number of iterations (max_iter) or scale the data.",
             ConvergenceWarning,
         )
-    elif result.status == "max_iter":
+    elif result.status == "max_iter" and estimator._warn_at_max_iter:
         warnings.warn(
             f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter}) reached "
             "and the optimization hasn't converged yet.",
@@ -155,6 +155,10 @@ class BaseMultilayerPerceptron(
     """
 
     _parameter_constraints: dict = dict(_options.MLP_CONSTRAINTS)
+    #: sklearn warns when the epochs run out before the loss stopped improving.
+    _warn_at_max_iter = True
+    #: Report (and stop on) sklearn's clipped log-loss, as its MLPs do.
+    _clip_log_loss = True
 
     def _set_params_from_init(self, arguments):
         """Store the ``__init__`` arguments as attributes, unchanged.
@@ -210,6 +214,10 @@ class BaseMultilayerPerceptron(
     def _target_dtype(self, dtype):
         """Dtype of the encoded targets the engine trains on."""
         return dtype
+
+    def _encode_with_target(self, fitted, X, y):
+        """Validate and encode ``X`` and ``y`` against ``fitted``'s input description."""
+        return encode_inputs(fitted, X, y, y_numeric=self._y_numeric)
 
     # ------------------------------------------------------------------
     # Fitting
@@ -311,7 +319,7 @@ class BaseMultilayerPerceptron(
             dtype = X.dtype
         else:
             check_same_input_settings(self, X)
-            X, y = encode_inputs(self, X, y, y_numeric=self._y_numeric)
+            X, y = self._encode_with_target(self, X, y)
             Y = self._encode_target(self, y, "y")
             dtype = draft.previous["coefs_"][0].dtype
         X = as_training_array(X, dtype)
@@ -395,7 +403,8 @@ class BaseMultilayerPerceptron(
         early_stopping = _options.uses_early_stopping(self, incremental)
         # sklearn's stochastic solvers monitor the clipped log-loss (see the
         # engine's clip_eps); L-BFGS keeps the exact loss of its gradient.
-        network.loss.clip_eps = np.finfo(network.dtype).eps
+        if self._clip_log_loss:
+            network.loss.clip_eps = np.finfo(network.dtype).eps
         resume = draft.previous.get("_optimizer_state") if incremental else None
         optimizer = _options.optimizer_for(self, network, resume)
         evaluate = None
@@ -450,6 +459,24 @@ class BaseMultilayerPerceptron(
                 "with appropriate arguments before using this estimator."
             )
         return snapshot
+
+    def predict(self, X):
+        """Predict with the fitted network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data (for the tabular estimators, a raw DataFrame in
+            the layout of the training data).
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (or label indicators, for multilabel targets), or
+            predicted values.
+        """
+        model = self._snapshot()
+        return self._decode(model, model._logits(X))
 
     def _logits(self, X):
         """Output-layer logits of this (snapshot of the) model for raw ``X``."""

@@ -240,21 +240,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             X, y, sample_weight, incremental=True, classes=classes if first_call else None
         )
 
-    def predict(self, X):
-        """Predict class labels (or label indicators, for multilabel y).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            The predicted classes.
-        """
-        model = self._snapshot()
-        return self._decode(model, model._logits(X))
 
     def decision_function(self, X):
         """Output-layer logits: the scores before the softmax or sigmoid.

@@ -94,6 +94,11 @@ def network_attributes(network, copy):
     }
     if network.embeddings is not None:
         attributes["embeddings_"] = [take(table) for table in network.tables]
+    if hasattr(network, "fitted_arrays"):  # the tabular network's extra layers
+        arrays = network.fitted_arrays()
+        attributes["input_scale_"] = take(arrays["scale"])
+        if "periodic" in arrays:
+            attributes["periodic_embedding_"] = [take(a) for a in arrays["periodic"]]
     return attributes
 
 

@@ -211,6 +211,10 @@ class _GraphBuilder:
         log_tail = self.op("Log", self.op("Add", self.constant("one", 1.0), tail))
         return self.op("Add", self.op("Relu", z), log_tail)
 
+    def _mish(self, z):
+        # z * tanh(softplus(z)), softplus as for the softplus activation.
+        return self.op("Mul", z, self.op("Tanh", self._softplus(z)))
+
     def _gelu(self, z):
         # z / 2 * (1 + tanh(sqrt(2 / pi) * (z + 0.044715 z**3)))
         cube = self.op("Mul", self.op("Mul", z, z), z)
@@ -248,6 +252,7 @@ ONNX_ACTIVATIONS = {
     "selu": _GraphBuilder._selu,
     "softplus": _GraphBuilder._softplus,
     "gelu": _GraphBuilder._gelu,
+    "mish": _GraphBuilder._mish,
 }
 
 

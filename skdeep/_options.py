@@ -168,6 +168,10 @@ def optimizer_for(estimator, network, state=None):
     options = _options(estimator, _OPTIMIZER_OPTIONS[solver])
     if "weight_decay" in options:
         options["n_decayed"] = network.n_penalized_params
+    if getattr(network, "lr_scales", None):
+        if solver not in ("adam", "adamw"):
+            raise ValueError(f"solver={solver!r} does not support per-layer learning rates.")
+        options["lr_scales"] = network.lr_scales
     optimizer = make_optimizer(
         solver, network.params.size, network.dtype,
         learning_rate=estimator.learning_rate_init, **options,
@@ -203,10 +207,15 @@ def schedule_for(estimator):
 
 
 def batch_size(estimator, n_samples):
-    """sklearn's rule: "auto" is min(200, n); a larger value is clipped."""
+    """sklearn's rule: "auto" is min(200, n); a larger value is clipped.
+
+    An estimator with its own rule defines ``_batch_size(n_samples)``.
+    """
+    if hasattr(estimator, "_batch_size"):
+        return estimator._batch_size(n_samples)
     if estimator.batch_size == "auto":
         return min(200, n_samples)
-    if estimator.batch_size > n_samples:
+    if estimator.batch_size > n_samples and estimator._warn_at_max_iter:
         warnings.warn(
             "Got `batch_size` less than 1 or larger than sample size. It is going "
             "to be clipped"

@@ -172,21 +172,6 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def predict(self, X):
-        """Predict using the multi-layer perceptron model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            The predicted values.
-        """
-        model = self._snapshot()
-        return self._decode(model, model._logits(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

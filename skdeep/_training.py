@@ -225,11 +225,16 @@ class _BatchGatherer:
         return self.X[start:stop], self.Y[start:stop], weights
 
 
-def _run_epoch(network, optimizer, gatherer, workspace, order, config):
-    """One pass over the training data; returns the mean batch loss."""
+def _run_epoch(network, optimizer, gatherer, workspace, order, config, batch_rates=None):
+    """One pass over the training data; returns the mean batch loss.
+
+    ``batch_rates``, when given, sets the learning rate of each mini-batch.
+    """
     n_samples = gatherer.X.shape[0]
     accumulated = 0.0
-    for start, stop in _batches(n_samples, workspace.batch_size):
+    for index, (start, stop) in enumerate(_batches(n_samples, workspace.batch_size)):
+        if batch_rates is not None:
+            optimizer.learning_rate = batch_rates[index]
         if order is None:
             X_batch, Y_batch, weights = gatherer.slice(start, stop)
         else:
@@ -365,11 +370,14 @@ class _EpochLoop:
         for observer in self.observers:
             observer.on_epoch_begin(network)
         started = time.perf_counter()
-        learning_rate = self.optimizer.learning_rate
+        n_batches = -(-self.n_samples // config.batch_size)
+        batch_rates = self.schedule.batch_rates(len(state.loss_curve), n_batches)
+        learning_rate = self.optimizer.learning_rate if batch_rates is None else max(batch_rates)
         # Overflow is how divergence shows; it is detected just below.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             epoch_loss = _run_epoch(
-                network, self.optimizer, self.gatherer, self.workspace, self.order, config
+                network, self.optimizer, self.gatherer, self.workspace, self.order, config,
+                batch_rates,
             )
         if not (np.isfinite(epoch_loss) and np.isfinite(network.params).all()):
             self._rollback()

@@ -13,7 +13,7 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 
 from ._fitted import network_attributes
-from ._inputs import as_training_array, check_sample_weight, encode_inputs
+from ._inputs import as_training_array, check_sample_weight
 
 __all__ = [
     "TrainingData",
@@ -103,7 +103,7 @@ def validation_data(estimator, fitted, validation, dtype):
     TrainingData
     """
     X_val, y_val, sw_val = validation
-    X_val, y_val = encode_inputs(fitted, X_val, y_val, y_numeric=estimator._y_numeric)
+    X_val, y_val = estimator._encode_with_target(fitted, X_val, y_val)
     X_val = as_training_array(X_val, dtype)
     Y_val = estimator._encode_target(fitted, y_val, "y_val")
     Y_val = np.ascontiguousarray(Y_val, dtype=estimator._target_dtype(dtype))

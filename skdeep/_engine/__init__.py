@@ -14,7 +14,7 @@ from ._linalg import scipy_blas_on_one_thread
 from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, Activation, get_activation
 from .embeddings import EmbeddingLayout
 from .initializers import INITIALIZERS
-from .layers import Dense, Dropout, Embedding, Layer, ParamSpec
+from .layers import Dense, Dropout, Embedding, Layer, ParamSpec, Scale
 from .losses import LOSSES, REGRESSION_LOSSES, loss_for_output, make_loss
 from .network import Network, Sequential, Workspace, forward_logits
 from .optimizers import (
@@ -26,7 +26,9 @@ from .optimizers import (
     clip_by_global_norm,
     make_optimizer,
 )
+from .preprocessing import robust_scale, robust_scaling_statistics
 from .schedules import SCHEDULES, make_schedule
+from .tabular import TabularNetwork
 
 __all__ = [
     "ACTIVATIONS",
@@ -58,4 +60,8 @@ __all__ = [
     "SCHEDULES",
     "make_schedule",
     "scipy_blas_on_one_thread",
+    "robust_scale",
+    "robust_scaling_statistics",
+    "TabularNetwork",
+    "Scale",
 ]

@@ -181,6 +181,22 @@ def gelu_derivative(A, delta, Z=None):
     return delta
 
 
+def mish(Z):
+    """Mish ``f(z) = z tanh(softplus(z))`` (Misra, 2019), in place."""
+    Z *= np.tanh(np.logaddexp(0.0, Z))
+    return Z
+
+
+def mish_derivative(A, delta, Z=None):
+    """``f'(z) = tanh(s) + z sigmoid(z) (1 - tanh(s)**2)``, ``s = softplus(z)``.
+
+    Mish is not monotonic, so the derivative reads the pre-activation ``Z``.
+    """
+    t = np.tanh(np.logaddexp(0.0, Z))
+    delta *= t + Z * expit(Z) * (1.0 - t * t)
+    return delta
+
+
 ACTIVATIONS = {
     entry.name: entry
     for entry in (
@@ -193,6 +209,7 @@ ACTIVATIONS = {
         Activation("selu", selu, selu_derivative),
         Activation("softplus", softplus, softplus_derivative),
         Activation("gelu", gelu, gelu_derivative, needs_preactivation=True),
+        Activation("mish", mish, mish_derivative, needs_preactivation=True),
     )
 }
 

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from .activations import get_activation
 
-__all__ = ["ParamSpec", "Layer", "Dense", "Dropout", "Embedding"]
+__all__ = ["ParamSpec", "Layer", "Dense", "Dropout", "Embedding", "Scale", "PeriodicEmbedding"]
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,15 @@ class ParamSpec:
         Whether the L2 penalty (``alpha``) and weight decay apply to it.
         Penalized parameters of every layer form the leading, contiguous part
         of the flat vector.
+    lr_scale : float, default=1.0
+        Factor on the optimizer's learning rate for this array (parameters
+        of one factor are laid out contiguously).
     """
 
     name: str
     shape: tuple
     penalized: bool
+    lr_scale: float = 1.0
 
     @property
     def size(self):
@@ -162,6 +166,11 @@ class Dense(Layer):
     activation : str, default="identity"
         Name of an entry of ``ACTIVATIONS``. The output layer keeps
         ``"identity"``: its activation is fused with the loss.
+    coef_lr_scale, intercept_lr_scale : float, default=1.0
+        Learning-rate factors of the weights and the biases. With Adam,
+        weights drawn with standard deviation ``c`` and trained at
+        ``c`` times the rate behave as the neural-tangent parametrization
+        ``(A @ W) * c`` (Adam's steps do not depend on the gradient's scale).
 
     Attributes
     ----------
@@ -171,14 +180,17 @@ class Dense(Layer):
         Biases (not penalized).
     """
 
-    def __init__(self, n_inputs, n_outputs, activation="identity"):
+    def __init__(self, n_inputs, n_outputs, activation="identity", coef_lr_scale=1.0,
+                 intercept_lr_scale=1.0):
         super().__init__(n_inputs, n_outputs)
         self.activation = get_activation(activation)
+        self.coef_lr_scale = float(coef_lr_scale)
+        self.intercept_lr_scale = float(intercept_lr_scale)
 
     def param_specs(self):
         return [
-            ParamSpec("coef", (self.n_inputs, self.n_outputs), penalized=True),
-            ParamSpec("intercept", (self.n_outputs,), penalized=False),
+            ParamSpec("coef", (self.n_inputs, self.n_outputs), True, self.coef_lr_scale),
+            ParamSpec("intercept", (self.n_outputs,), False, self.intercept_lr_scale),
         ]
 
     def bind(self, params, grads):
@@ -319,3 +331,155 @@ class Embedding(Layer):
 
     def predict(self, A):
         return self.layout.embed(A, self.tables)
+
+
+class Scale(Layer):
+    """A learned factor per input column: ``y = x * s`` (initialised to 1).
+
+    In front of the first dense layer it lets training weigh the features
+    before they mix; a large learning-rate factor makes it adapt quickly.
+
+    Parameters
+    ----------
+    n_units : int
+        Width of the input (and output).
+    lr_scale : float, default=1.0
+        Learning-rate factor of the scale vector.
+    """
+
+    def __init__(self, n_units, lr_scale=1.0):
+        super().__init__(n_units, n_units)
+        self.lr_scale = float(lr_scale)
+
+    def param_specs(self):
+        return [ParamSpec("scale", (self.n_inputs,), penalized=False, lr_scale=self.lr_scale)]
+
+    def bind(self, params, grads):
+        (self.scale,), (self.scale_grad,) = params, grads
+
+    def allocate(self, batch_size, dtype, random_state, input_grad):
+        return SimpleNamespace(
+            input_grad=input_grad,
+            output=np.empty((batch_size, self.n_inputs), dtype),
+            ones=np.ones(batch_size, dtype),
+        )
+
+    def forward(self, A, buffers, n):
+        return np.multiply(A, self.scale, out=buffers.output[:n])
+
+    def backward(self, delta, A, buffers, n):
+        # dL/ds_j = sum_i delta_ij x_ij; the product reuses the output buffer.
+        product = np.multiply(delta, A, out=buffers.output[:n])
+        np.dot(buffers.ones[:n], product, out=self.scale_grad)
+        if buffers.input_grad is None:
+            return None
+        delta *= self.scale
+        return delta[:, buffers.input_grad]
+
+    def predict(self, A):
+        return A * self.scale
+
+
+class PeriodicEmbedding(Layer):
+    """Learned periodic features of each numeric column ("PBLD", Gorishniy et al.
+    2022; Holzmüller et al. 2024).
+
+    For numeric column ``j`` with value ``x``: ``a = cos(2 pi w_j x + b_j)``
+    for ``n_frequencies`` learned frequencies ``w_j`` and phases ``b_j``, then
+    ``e = a @ V_j + c_j`` (``n_features`` values); the output holds every
+    column's ``e``, then the numeric values themselves, then the other input
+    columns unchanged. Smooth periodic features let the next layers carve
+    sharp, non-monotonic functions of one column that plain units need many
+    neurons for.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Input width.
+    n_numeric : int
+        The first ``n_numeric`` input columns are embedded.
+    n_frequencies : int, default=16
+        Frequencies per column.
+    n_features : int, default=3
+        Learned features per column.
+    sigma : float, default=0.1
+        Standard deviation of the initial frequencies.
+    lr_scale : float, default=0.1
+        Learning-rate factor of all the layer's parameters.
+    """
+
+    def __init__(self, n_inputs, n_numeric, n_frequencies=16, n_features=3, sigma=0.1,
+                 lr_scale=0.1):
+        super().__init__(n_inputs, n_inputs + n_numeric * n_features)
+        self.n_numeric, self.n_frequencies, self.n_features = n_numeric, n_frequencies, n_features
+        self.sigma, self.lr_scale = float(sigma), float(lr_scale)
+
+    def param_specs(self):
+        f, k, o = self.n_numeric, self.n_frequencies, self.n_features
+        return [
+            ParamSpec("frequency", (f, k), False, self.lr_scale),
+            ParamSpec("phase", (f, k), False, self.lr_scale),
+            ParamSpec("coef", (f, k, o), True, self.lr_scale),
+            ParamSpec("intercept", (f, o), False, self.lr_scale),
+        ]
+
+    def bind(self, params, grads):
+        self.frequency, self.phase, self.coef, self.intercept = params
+        self.frequency_grad, self.phase_grad, self.coef_grad, self.intercept_grad = grads
+
+    def initialize(self, random_state):
+        """Frequencies ~ N(0, sigma^2), phases ~ U(-pi, pi), linear part ~ U(-1/sqrt(k), ...)."""
+        bound = 1.0 / np.sqrt(self.n_frequencies)
+        self.frequency[...] = random_state.normal(scale=self.sigma, size=self.frequency.shape)
+        self.phase[...] = random_state.uniform(-np.pi, np.pi, self.phase.shape)
+        self.coef[...] = random_state.uniform(-bound, bound, self.coef.shape)
+        self.intercept[...] = random_state.uniform(-bound, bound, self.intercept.shape)
+
+    def allocate(self, batch_size, dtype, random_state, input_grad):
+        f, k = self.n_numeric, self.n_frequencies
+        return SimpleNamespace(
+            input_grad=input_grad,
+            angle=np.empty((batch_size, f, k), dtype),
+            output=np.empty((batch_size, self.n_outputs), dtype),
+        )
+
+    def _angles(self, x, out=None):
+        angle = np.multiply(x[:, :, None], self.frequency, out=out)
+        angle *= 2 * np.pi
+        angle += self.phase
+        return angle
+
+    def _features(self, cosine):
+        return np.einsum("nfk,fko->nfo", cosine, self.coef) + self.intercept
+
+    def forward(self, A, buffers, n):
+        x = A[:, : self.n_numeric]
+        angle = self._angles(x, out=buffers.angle[:n])
+        out = buffers.output[:n]
+        width = self.n_numeric * self.n_features
+        out[:, :width] = self._features(np.cos(angle)).reshape(n, width)
+        out[:, width:] = A
+        return out
+
+    def backward(self, delta, A, buffers, n):
+        f, o = self.n_numeric, self.n_features
+        x = A[:, :f]
+        angle = buffers.angle[:n]
+        delta_features = delta[:, : f * o].reshape(n, f, o)
+        cosine = np.cos(angle)
+        np.einsum("nfk,nfo->fko", cosine, delta_features, out=self.coef_grad)
+        self.intercept_grad[...] = delta_features.sum(axis=0)
+        delta_angle = np.einsum("nfo,fko->nfk", delta_features, self.coef)
+        delta_angle *= -np.sin(angle)
+        self.phase_grad[...] = delta_angle.sum(axis=0)
+        self.frequency_grad[...] = 2 * np.pi * np.einsum("nfk,nf->fk", delta_angle, x)
+        if buffers.input_grad is None:
+            return None
+        delta_in = delta[:, f * o :].copy()
+        delta_in[:, :f] += 2 * np.pi * np.einsum("nfk,fk->nf", delta_angle, self.frequency)
+        return delta_in[:, buffers.input_grad]
+
+    def predict(self, A):
+        n = A.shape[0]
+        features = self._features(np.cos(self._angles(A[:, : self.n_numeric])))
+        return np.concatenate([features.reshape(n, -1), A], axis=1)

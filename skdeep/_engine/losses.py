@@ -284,11 +284,24 @@ class CategoricalCrossEntropy(_FusedLoss):
     ``l(z, y) = log(sum_k exp(z_k)) - sum_k y_k z_k``, the negative
     log-probability of the true class under ``p = softmax(z)``, so that
     ``dl/dz = p - y``.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        ``eps``: train against ``(1 - eps) * y + eps / n_classes`` instead of
+        the one-hot ``y``, which keeps the logits from growing without bound
+        on separable data. The loss is then
+        ``l - eps * (mean_k z_k - sum_k y_k z_k)`` and ``dl/dz = p - y_soft``.
     """
 
     name = "log_loss"
     output_activation = "softmax"
     task = "classification"
+
+    def __init__(self, label_smoothing=0.0):
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}.")
+        self.label_smoothing = float(label_smoothing)
 
     def inverse_link(self, Z):
         # Shifting by the row maximum changes nothing mathematically and keeps
@@ -305,7 +318,21 @@ class CategoricalCrossEntropy(_FusedLoss):
         return shifted
 
     def per_sample(self, Z, Y):
-        return self._log_sum_exp(Z) - np.einsum("ij,ij->i", Y, Z)
+        per_sample = self._log_sum_exp(Z) - np.einsum("ij,ij->i", Y, Z)
+        if self.label_smoothing:
+            per_sample += self.label_smoothing * self._true_minus_mean_logit(Z, Y)
+        return per_sample
+
+    @staticmethod
+    def _true_minus_mean_logit(Z, Y):
+        return np.einsum("ij,ij->i", Y, Z) - Z.mean(axis=1)
+
+    def _smooth(self, Z, Y, weights, delta):
+        """Label smoothing's share of the loss; its gradient is added to ``delta``."""
+        eps = self.label_smoothing
+        scale = _row_scale(Z.shape[0], weights, Z.dtype)
+        delta += (eps * (Y - Z.dtype.type(1.0 / Z.shape[1]))) * scale
+        return eps * _weighted_mean(self._true_minus_mean_logit(Z, Y), weights)
 
     def value(self, Z, Y, weights=None):
         if self.clip_eps is None:
@@ -324,7 +351,13 @@ class CategoricalCrossEntropy(_FusedLoss):
         if self.precise_value and Z.dtype != np.float64:
             loss = self.value(Z.astype(np.float64), Y, weights)
             self._softmax_delta(Z, Y, weights, delta)
-            return loss
+        else:
+            loss = self._fused_value_and_delta(Z, Y, weights, delta)
+        if self.label_smoothing:
+            loss += self._smooth(Z, Y, weights, delta)
+        return loss
+
+    def _fused_value_and_delta(self, Z, Y, weights, delta):
         # The softmax and the log-sum-exp share the shifted exponentials.
         row_max = _row_max(Z)
         np.subtract(Z, row_max[:, np.newaxis], out=delta)

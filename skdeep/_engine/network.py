@@ -176,6 +176,10 @@ class Sequential:
         Gradient buffer with the layout of ``params``.
     n_penalized_params : int
         Length of the leading penalized part.
+    lr_scales : list of (int, int, float)
+        ``(start, stop, factor)`` of the contiguous runs of parameters whose
+        learning rate is scaled by ``factor`` (see ``ParamSpec.lr_scale``);
+        an optimizer built with them applies the factors.
     """
 
     def __init__(self, layers, loss, dtype=np.float64):
@@ -190,8 +194,12 @@ class Sequential:
 
     def _allocate_parameters(self):
         specs = [(layer, spec) for layer in self.layers for spec in layer.param_specs()]
-        ordered = [s for s in specs if s[1].penalized] + [s for s in specs if not s[1].penalized]
+        # Penalized first; within each part, parameters of one learning-rate
+        # factor together (a stable sort keeps the layer order otherwise).
+        ordered = sorted(specs, key=lambda s: (not s[1].penalized, s[1].lr_scale != 1.0,
+                                                 s[1].lr_scale))
         self.n_penalized_params = sum(spec.size for _, spec in ordered if spec.penalized)
+        self.lr_scales = _lr_scale_runs(ordered)
         n_params = sum(spec.size for _, spec in ordered)
         self._slots = {}
         offset = 0
@@ -284,6 +292,20 @@ class Sequential:
     def predict(self, X):
         """Predictions (output activation applied) for ``X``."""
         return self.loss.inverse_link(self.predict_logits(X))
+
+
+def _lr_scale_runs(ordered_specs):
+    """``[(start, stop, factor)]`` for the runs of parameters whose factor is not 1."""
+    runs, offset = [], 0
+    for _, spec in ordered_specs:
+        stop = offset + spec.size
+        if spec.lr_scale != 1.0:
+            if runs and runs[-1][1] == offset and runs[-1][2] == spec.lr_scale:
+                runs[-1] = (runs[-1][0], stop, spec.lr_scale)
+            else:
+                runs.append((offset, stop, spec.lr_scale))
+        offset = stop
+    return runs
 
 
 class Network(Sequential):

@@ -97,9 +97,13 @@ class Adam:
         Decay rates of the first and second moment estimates.
     epsilon : float
         Added to ``sqrt(v)`` for numerical stability.
+    lr_scales : sequence of (int, int, float), default=()
+        ``(start, stop, factor)``: parameters ``start:stop`` step with the
+        learning rate times ``factor`` (a network's ``lr_scales``).
     """
 
-    def __init__(self, n_params, dtype, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    def __init__(self, n_params, dtype, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 lr_scales=()):
         self.learning_rate = float(learning_rate)
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)
@@ -108,7 +112,7 @@ class Adam:
         self.m = np.zeros(n_params, dtype=dtype)
         self.v = np.zeros(n_params, dtype=dtype)
         self._scratch = np.empty(min(n_params, _CHUNK), dtype=dtype)
-        self._chunks = [slice(i, i + _CHUNK) for i in range(0, n_params, _CHUNK)]
+        self._chunks = _chunks_with_factors(n_params, lr_scales)
 
     def step(self, params, grad):
         """Update ``params`` in place from ``grad``."""
@@ -121,8 +125,10 @@ class Adam:
         # The nine passes below run chunk by chunk so that the chunk of every
         # array stays in cache between passes; on large models this is about
         # twice as fast as whole-vector passes, which stream through memory.
-        for chunk in self._chunks:
-            self._step_chunk(params[chunk], grad[chunk], self.m[chunk], self.v[chunk], step_size)
+        for chunk, factor in self._chunks:
+            self._step_chunk(
+                params[chunk], grad[chunk], self.m[chunk], self.v[chunk], step_size * factor
+            )
 
     def _step_chunk(self, params, grad, m, v, step_size):
         scratch = self._scratch[: params.size]
@@ -153,6 +159,20 @@ class Adam:
         self.v[...] = state["v"]
 
 
+def _chunks_with_factors(n_params, lr_scales):
+    """``(slice, factor)`` chunks of at most ``_CHUNK`` elements covering the vector."""
+    factors = np.ones(n_params)
+    for start, stop, factor in lr_scales:
+        factors[start:stop] = factor
+    # Boundaries where the factor changes, then chunks within each run.
+    edges = [0, *np.flatnonzero(np.diff(factors)) + 1, n_params] if n_params else [0, 0]
+    chunks = []
+    for start, stop in zip(edges[:-1], edges[1:]):
+        for begin in range(int(start), int(stop), _CHUNK):
+            chunks.append((slice(begin, min(begin + _CHUNK, int(stop))), float(factors[start])))
+    return chunks
+
+
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
 
@@ -181,8 +201,9 @@ class AdamW(Adam):
         epsilon=1e-8,
         weight_decay=0.01,
         n_decayed=None,
+        lr_scales=(),
     ):
-        super().__init__(n_params, dtype, learning_rate, beta_1, beta_2, epsilon)
+        super().__init__(n_params, dtype, learning_rate, beta_1, beta_2, epsilon, lr_scales)
         self.weight_decay = float(weight_decay)
         self.n_decayed = n_params if n_decayed is None else int(n_decayed)
 

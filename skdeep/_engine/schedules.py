@@ -8,7 +8,16 @@ applies them.
 
 import math
 
-__all__ = ["SCHEDULES", "Constant", "InvScaling", "Adaptive", "Cosine", "Step", "make_schedule"]
+__all__ = [
+    "SCHEDULES",
+    "Constant",
+    "InvScaling",
+    "Adaptive",
+    "Cosine",
+    "Step",
+    "CosLog",
+    "make_schedule",
+]
 
 
 class Constant:
@@ -34,6 +43,10 @@ class Constant:
     def on_plateau(self, learning_rate):
         """Return ``(new_learning_rate, stop)`` when progress has stalled."""
         return learning_rate, True
+
+    def batch_rates(self, epoch, n_batches):
+        """Learning rate of each mini-batch of ``epoch``, or None to keep the epoch's."""
+        return None
 
 
 class InvScaling(Constant):
@@ -124,6 +137,36 @@ class Step(_EpochSchedule):
         return self.learning_rate_init * self.gamma ** (epoch // self.step_size)
 
 
+class CosLog(_EpochSchedule):
+    """Cosine cycles on a logarithmic time axis ("coslog", Holzmüller et al., 2024).
+
+    ``lr = learning_rate_init * (1 - cos(2 pi log2(1 + (2**cycles - 1) t))) / 2``
+    with ``t`` the training progress in ``(0, 1)``, updated at every
+    mini-batch: ``cycles`` warm restarts, each twice as long as the one before,
+    ending at 0. The rate rises from 0 like a warm-up, which is why this
+    schedule needs none.
+    """
+
+    options = ("n_epochs", "cycles")
+
+    def __init__(self, learning_rate_init, n_epochs=200, cycles=4):
+        super().__init__(learning_rate_init, warmup=0)
+        self.n_epochs = max(int(n_epochs), 1)
+        self.cycles = int(cycles)
+
+    def _decayed(self, epoch):
+        return self._rate((epoch + 0.5) / self.n_epochs)
+
+    def _rate(self, progress):
+        phase = math.log2(1.0 + (2.0**self.cycles - 1.0) * min(progress, 1.0))
+        return self.learning_rate_init * 0.5 * (1.0 - math.cos(2.0 * math.pi * phase))
+
+    def batch_rates(self, epoch, n_batches):
+        """Per-batch rates: the first cycle (the warm-up) may be shorter than an epoch."""
+        steps = self.n_epochs * n_batches
+        return [self._rate((epoch * n_batches + b) / steps) for b in range(n_batches)]
+
+
 #: Every learning-rate schedule, by the name the estimators'
 #: ``learning_rate`` uses: sklearn's three, then skdeep's.
 SCHEDULES = {
@@ -132,6 +175,7 @@ SCHEDULES = {
     "adaptive": Adaptive,
     "cosine": Cosine,
     "step": Step,
+    "coslog": CosLog,
 }
 
 _ALL_OPTIONS = frozenset(

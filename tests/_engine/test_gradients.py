@@ -224,3 +224,61 @@ def test_embedding_lookup_and_unknown_codes():
     np.testing.assert_array_equal(
         layout.embed(X, [table]), [[5, 3, 4], [6, 1, 2], [7, 0, 0], [8, 0, 0]]
     )
+
+
+def _stack_gradient_check(layers, X, Y, output_activation="identity", seed=0):
+    """Analytic gradient of a Sequential against central differences."""
+    from skdeep._engine import Sequential, loss_for_output
+
+    net = Sequential(layers, loss_for_output(output_activation))
+    rng = np.random.RandomState(seed)
+    net.params[...] = rng.normal(scale=0.5, size=net.params.size)
+    workspace = net.new_workspace(X.shape[0])
+    net.loss_and_gradient(X, Y, None, 0.1, workspace)
+    analytic = net.grad.copy()
+    np.testing.assert_allclose(
+        analytic, _numerical_gradient(net, X, Y, None, 0.1), rtol=1e-5, atol=1e-7
+    )
+
+
+def test_scale_layer_gradient_matches_finite_differences():
+    from skdeep._engine import Dense, Scale
+
+    rng = np.random.RandomState(4)
+    X, Y = rng.normal(size=(7, 4)), rng.normal(size=(7, 2))
+    _stack_gradient_check([Scale(4, lr_scale=6.0), Dense(4, 5, "tanh"), Dense(5, 2)], X, Y)
+
+
+def test_periodic_embedding_gradient_matches_finite_differences():
+    from skdeep._engine.layers import Dense, PeriodicEmbedding, Scale
+
+    rng = np.random.RandomState(5)
+    X, Y = rng.normal(size=(6, 5)), rng.normal(size=(6, 2))
+    # The embedding's input gradient is needed when a layer comes before it.
+    layers = [Scale(5), PeriodicEmbedding(5, n_numeric=3, n_frequencies=4, n_features=2),
+              Dense(5 + 3 * 2, 4, "selu"), Dense(4, 2)]
+    _stack_gradient_check(layers, X, Y)
+
+
+def test_label_smoothing_gradient_matches_finite_differences():
+    from skdeep._engine import Dense, make_loss
+    from skdeep._engine.network import Sequential
+
+    rng = np.random.RandomState(6)
+    X = rng.normal(size=(8, 3))
+    Y = np.eye(4, dtype=bool)[rng.randint(4, size=8)]
+    net = Sequential([Dense(3, 5, "mish"), Dense(5, 4)], make_loss("log_loss", label_smoothing=0.1))
+    net.params[...] = rng.normal(scale=0.5, size=net.params.size)
+    net.loss_and_gradient(X, Y, None, 0.0, net.new_workspace(8))
+    analytic = net.grad.copy()
+    np.testing.assert_allclose(
+        analytic, _numerical_gradient(net, X, Y, None, 0.0), rtol=1e-5, atol=1e-7
+    )
+    # The smoothed loss is the cross-entropy against the soft targets.
+    soft = 0.9 * Y + 0.1 / 4
+    logits = net.predict_logits(X)
+    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    workspace = net.new_workspace(8)
+    assert net.loss_and_gradient(X, Y, None, 0.0, workspace) == pytest.approx(
+        -(soft * log_p).sum(axis=1).mean()
+    )

@@ -1,0 +1,205 @@
+"""Tabular benchmark: TabularMLP* against gradient boosting and MLP pipelines.
+
+Every model sees the same 80/20 splits (stratified for classification) of
+the real tables in ``tabular_datasets.py``, in one run, with the same thread
+count. Models:
+
+* ``tabular``: skdeep's TabularMLPClassifier / TabularMLPRegressor, defaults,
+  raw DataFrame in;
+* ``hgb``: HistGradientBoosting* with defaults and native categorical
+  support (string columns as pandas categories; columns with more than 255
+  categories as integer codes);
+* ``sklearn_mlp`` and ``skdeep_mlp``: impute + scale + one-hot pipelines in
+  front of sklearn's / skdeep's MLP with defaults (regression targets
+  standardised with TransformedTargetRegressor);
+* ``realmlp``: pytabkit's RealMLP-TD with defaults, where it is installed
+  (PyTorch CPU); datasets with NaN in numeric columns fail there.
+
+Scores are accuracy (classification) or R^2 (regression) on the test rows.
+Usage::
+
+    python benchmarks/tabular.py --half tune --seeds 0,1,2 --models tabular,hgb
+    python benchmarks/tabular.py --half report          # the report half, all models
+
+Results go to ``benchmarks/results/tabular-<half>.{jsonl,md}``.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.tabular_datasets import REGISTRY, list_datasets, load_dataset  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MODELS = ("tabular", "hgb", "sklearn_mlp", "skdeep_mlp", "realmlp")
+
+
+def _is_text(series):
+    return not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(
+        series.dtype
+    )
+
+
+def _hgb(task, X_train):
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    Model = HistGradientBoostingRegressor if task == "regression" else (
+        HistGradientBoostingClassifier)
+    return Model(categorical_features="from_dtype", random_state=0)
+
+
+def _as_hgb_frame(X, reference):
+    """Text columns as categories (codes above 255 categories), as HGB needs."""
+    X = X.copy()
+    for name in X.columns:
+        if _is_text(reference[name]):
+            categories = pd.Index(reference[name].dropna().astype(str).unique()).sort_values()
+            column = pd.Categorical(X[name].astype(object).where(X[name].notna()).astype(
+                "string"), categories=categories)
+            if len(categories) > 255:
+                X[name] = pd.Series(column.codes, index=X.index).replace(-1, np.nan)
+            else:
+                X[name] = column
+    return X
+
+
+def _pipeline(task, X_train, Estimator):
+    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    text = [name for name in X_train.columns if _is_text(X_train[name])]
+    numeric = [name for name in X_train.columns if name not in text]
+    columns = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                              OneHotEncoder(handle_unknown="ignore")), text),
+    ])
+    model = make_pipeline(columns, Estimator(random_state=0))
+    if task == "regression":
+        model = TransformedTargetRegressor(model, transformer=StandardScaler())
+    return model
+
+
+def _text_as_str(X):
+    X = X.copy()
+    for name in X.columns:
+        if _is_text(X[name]):
+            X[name] = X[name].astype(object).where(X[name].notna(), "missing").astype(str)
+    return X
+
+
+def make_model(name, task, X_train, seed):
+    """The model ``name`` for ``task``, and a function preparing its input."""
+    regression = task == "regression"
+    if name == "tabular":
+        from skdeep import TabularMLPClassifier, TabularMLPRegressor
+
+        Model = TabularMLPRegressor if regression else TabularMLPClassifier
+        return Model(random_state=seed), lambda X: X
+    if name == "hgb":
+        return _hgb(task, X_train), lambda X: _as_hgb_frame(X, X_train)
+    if name in ("sklearn_mlp", "skdeep_mlp"):
+        if name == "sklearn_mlp":
+            from sklearn.neural_network import MLPClassifier, MLPRegressor
+        else:
+            from skdeep import MLPClassifier, MLPRegressor
+        return _pipeline(task, X_train, MLPRegressor if regression else MLPClassifier), (
+            _text_as_str)
+    if name == "realmlp":
+        from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
+
+        Model = RealMLP_TD_Regressor if regression else RealMLP_TD_Classifier
+        return Model(random_state=seed, device="cpu"), lambda X: X
+    raise ValueError(f"unknown model {name!r}")
+
+
+def run_one(dataset, model_name, seed, threads):
+    """Fit and score one model on one split; a dict for the JSONL file."""
+    from sklearn.metrics import accuracy_score, r2_score
+    from sklearn.model_selection import train_test_split
+
+    spec = REGISTRY[dataset]
+    X, y = load_dataset(dataset)
+    stratify = y if spec.task != "regression" else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, random_state=seed, stratify=stratify
+    )
+    record = {"dataset": dataset, "model": model_name, "seed": seed, "task": spec.task,
+              "threads": threads}
+    try:
+        model, prepare = make_model(model_name, spec.task, X_train, seed)
+        if model_name == "realmlp":
+            import torch
+
+            torch.set_num_threads(threads)
+        with threadpool_limits(limits=threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            started = time.perf_counter()
+            model.fit(prepare(X_train), y_train)
+            record["fit_s"] = time.perf_counter() - started
+            prediction = model.predict(prepare(X_test))
+        metric = r2_score if spec.task == "regression" else accuracy_score
+        record["score"] = float(metric(y_test, prediction))
+    except Exception as exc:  # a model that cannot fit a dataset is a result too
+        record["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return record
+
+
+def summarize(records):
+    """Markdown: mean score and fit time per dataset and model, and per-model means."""
+    frame = pd.DataFrame(records)
+    ok = frame[frame.get("error").isna()] if "error" in frame else frame
+    scores = ok.pivot_table(index="dataset", columns="model", values="score", aggfunc="mean")
+    times = ok.pivot_table(index="dataset", columns="model", values="fit_s", aggfunc="mean")
+    lines = ["| dataset | " + " | ".join(scores.columns) + " |",
+             "|---|" + "---:|" * len(scores.columns)]
+    for dataset, row in scores.iterrows():
+        cells = [f"{row[m]:.4f} ({times.loc[dataset, m]:.1f} s)" if pd.notna(row[m]) else "fails"
+                 for m in scores.columns]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    means = scores.mean()
+    lines.append("| **mean** | " + " | ".join(f"{means[m]:.4f}" for m in scores.columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--half", choices=["tune", "report", "all"], default="tune")
+    parser.add_argument("--datasets", default=None, help="comma-separated names")
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.datasets:
+        datasets = args.datasets.split(",")
+    else:
+        datasets = [s.name for s in list_datasets(half=None if args.half == "all" else args.half)]
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"tabular-{args.half}.jsonl"
+    records = []
+    with out.open("w") as handle:
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            for dataset in datasets:
+                for model_name in args.models.split(","):
+                    record = run_one(dataset, model_name, seed, args.threads)
+                    records.append(record)
+                    handle.write(json.dumps(record) + "\n")
+                    handle.flush()
+                    print(record, flush=True)
+    (RESULTS / f"tabular-{args.half}.md").write_text(summarize(records))
+    print(summarize(records))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""In-model preprocessing of numeric features: robust scaling, smooth clipping.
+
+Tabular columns come with outliers, skew and missing values. Before they
+reach the first layer, each numeric column is centred on its median, divided
+by its interquartile range, and squashed smoothly into ``(-limit, limit)``:
+
+``z = (x - median) / IQR``, then ``z / sqrt(1 + (z / limit)**2)``,
+
+which is close to ``z`` for small values and never exceeds ``limit`` (the
+"smooth clipping" of Holzmüller et al., 2024). A column whose IQR is 0 is
+divided by half its range instead; a constant column becomes 0. A missing
+value becomes 0, the median. The statistics are learned once, at ``fit``.
+"""
+
+import numpy as np
+
+__all__ = ["robust_scaling_statistics", "robust_scale"]
+
+
+def robust_scaling_statistics(X):
+    """Median and inverse spread of each column of ``X`` (NaN ignored).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_columns)
+        Float data; every column must have at least one non-NaN value.
+
+    Returns
+    -------
+    center : ndarray of shape (n_columns,)
+        Median of each column.
+    factor : ndarray of shape (n_columns,)
+        ``1 / IQR``, or ``2 / (max - min)`` where the IQR is 0, or 0 for a
+        constant column.
+    """
+    center = np.nanmedian(X, axis=0)
+    q25, q75 = np.nanquantile(X, [0.25, 0.75], axis=0)
+    spread = q75 - q25
+    half_range = 0.5 * (np.nanmax(X, axis=0) - np.nanmin(X, axis=0))
+    spread = np.where(spread > 0, spread, half_range)
+    with np.errstate(divide="ignore"):
+        factor = np.where(spread > 0, 1.0 / spread, 0.0)
+    return center, factor
+
+
+def robust_scale(X, center, factor, limit, out):
+    """Scale, smoothly clip and fill missing values, into ``out``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_columns)
+        Float data, NaN for missing values.
+    center, factor : ndarray of shape (n_columns,)
+        From :func:`robust_scaling_statistics`.
+    limit : float or None
+        Bound of the smooth clipping; None scales without clipping.
+    out : ndarray of shape (n_samples, n_columns)
+        Receives the result (may be ``X`` itself).
+
+    Returns
+    -------
+    out : ndarray
+    """
+    np.subtract(X, center, out=out)
+    out *= factor
+    if limit is not None:
+        squashed = out / limit
+        np.square(squashed, out=squashed)
+        squashed += 1.0
+        np.sqrt(squashed, out=squashed)
+        out /= squashed
+    np.nan_to_num(out, copy=False, nan=0.0)
+    return out

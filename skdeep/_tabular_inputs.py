@@ -1,0 +1,175 @@
+"""Raw tables in, one encoded float array out: the tabular estimators' inputs.
+
+A first ``fit`` learns, per column, how to feed it to the network, and keeps
+that as fitted attributes:
+
+* numeric and boolean columns: robust scaling and smooth clipping statistics
+  (``_engine/preprocessing.py``); a column with missing values in training
+  also gets a 0/1 "was missing" indicator, and missing values become 0 (the
+  median after scaling);
+* categorical columns (pandas ``category``, ``object``, ``string``): their
+  categories; at most ``max_one_hot`` categories become one-hot columns,
+  more become a code for a learned embedding. Unseen categories and missing
+  values encode as "unknown" (all-zero one-hot, embedding row 0).
+
+The encoded array holds the scaled numeric columns, the indicators, the
+one-hot columns, then the embedding codes; the engine's
+:class:`~skdeep._engine.EmbeddingLayout` embeds the last ones.
+"""
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+
+from ._categorical import as_dense_2d, category_codes, category_lookups, learn_categories
+from ._engine import EmbeddingLayout, robust_scale, robust_scaling_statistics
+from ._inputs import with_state
+
+__all__ = ["learn_tabular_inputs", "encode_tabular", "tabular_layout"]
+
+
+def _frame(X):
+    """``X`` as a DataFrame (a DataFrame is not copied; sparse input is densified)."""
+    if sp.issparse(X):
+        X = X.toarray()
+    X = as_dense_2d(X)
+    return X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+
+
+def _is_categorical(series):
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+        # An object column of numbers only (an ndarray of dtype object) is numeric.
+        if dtype == object:
+            converted = pd.to_numeric(series, errors="coerce")
+            return bool((converted.isna() & series.notna()).any())
+        return True
+    return False
+
+
+def _numeric(series, name):
+    """A numeric (or boolean) column as float64, NaN for missing values."""
+    try:
+        values = pd.to_numeric(series, errors="raise")
+        return np.asarray(values, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"Column {name} was numeric when the model was fitted but now holds "
+            f"non-numeric values ({exc})."
+        ) from None
+
+
+def _column_name(names, j):
+    return repr(str(names[j])) if names is not None else f"at index {j}"
+
+
+def learn_tabular_inputs(estimator, X):
+    """Validate a first fit's ``X``, learn the per-column encoding, encode.
+
+    Returns
+    -------
+    X_encoded : ndarray of shape (n_samples, n_encoded)
+    state : dict
+        Fitted attributes describing the input.
+    """
+    scratch = with_state(estimator, {})
+    frame = _frame(X)
+    validate_data(scratch, frame, skip_check_array=True, reset=True)
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(
+            f"Found array with {frame.shape[0]} sample(s) and {frame.shape[1]} feature(s) "
+            f"(shape={frame.shape}) while a minimum of 1 is required."
+        )
+    names = getattr(scratch, "feature_names_in_", None)
+    categorical = np.array([_is_categorical(frame.iloc[:, j]) for j in range(frame.shape[1])],
+                           dtype=bool)
+    numeric = np.column_stack(
+        [_numeric(frame.iloc[:, j], _column_name(names, j)) for j in np.flatnonzero(~categorical)]
+    ) if (~categorical).any() else np.empty((frame.shape[0], 0))
+    _check_numeric(numeric, names, np.flatnonzero(~categorical))
+    center, factor = robust_scaling_statistics(numeric)
+    categories = [
+        learn_categories(frame.iloc[:, j], _column_name(names, j))
+        for j in np.flatnonzero(categorical)
+    ]
+    state = {
+        "n_features_in_": scratch.n_features_in_,
+        "is_categorical_": categorical,
+        "numeric_center_": center,
+        "numeric_scale_": factor,
+        "missing_indicator_": np.isnan(numeric).any(axis=0),
+        "categories_": categories,
+        "_category_lookups": category_lookups(categories),
+        "one_hot_": np.array([len(c) <= estimator.max_one_hot for c in categories], dtype=bool),
+    }
+    if names is not None:
+        state["feature_names_in_"] = names
+    return _encode(frame, state, estimator.clip, numeric), state
+
+
+def _check_numeric(numeric, names, columns):
+    """All-NaN and infinite numeric columns are errors that name the column."""
+    if numeric.size == 0:
+        return
+    all_missing = np.isnan(numeric).all(axis=0)
+    if all_missing.any():
+        column = columns[np.flatnonzero(all_missing)[0]]
+        raise ValueError(
+            f"Column {_column_name(names, column)} has no values (every row is missing); "
+            "drop it before fitting."
+        )
+    infinite = np.isinf(numeric).any(axis=0)
+    if infinite.any():
+        column = columns[np.flatnonzero(infinite)[0]]
+        raise ValueError(
+            f"Column {_column_name(names, column)} contains infinity; missing values "
+            "(NaN) are supported, infinite ones are not."
+        )
+
+
+def encode_tabular(fitted, X):
+    """Encode ``X`` with a fitted model's per-column encoding."""
+    frame = _frame(X)
+    validate_data(fitted, frame, skip_check_array=True, reset=False)
+    return _encode(frame, fitted.__dict__, fitted.clip)
+
+
+def _encode(frame, state, clip, numeric=None):
+    categorical = state["is_categorical_"]
+    names = state.get("feature_names_in_")
+    if numeric is None:
+        columns = np.flatnonzero(~categorical)
+        numeric = np.column_stack(
+            [_numeric(frame.iloc[:, j], _column_name(names, j)) for j in columns]
+        ) if columns.size else np.empty((frame.shape[0], 0))
+    indicators = np.isnan(numeric[:, state["missing_indicator_"]]).astype(np.float64)
+    scaled = robust_scale(numeric, state["numeric_center_"], state["numeric_scale_"], clip,
+                          out=np.empty_like(numeric))
+    one_hot_blocks, codes = [], []
+    lookups = state.get("_category_lookups") or category_lookups(state["categories_"])
+    for j, lookup, one_hot in zip(np.flatnonzero(categorical), lookups, state["one_hot_"]):
+        column_codes = category_codes(frame.iloc[:, j], lookup)
+        if one_hot:
+            # Code 0 (unknown, missing) is the all-zero row.
+            one_hot_blocks.append(np.eye(len(lookup) + 1)[column_codes][:, 1:])
+        else:
+            codes.append(column_codes.astype(np.float64))
+    parts = [scaled, indicators, *one_hot_blocks]
+    if codes:
+        parts.append(np.column_stack(codes))
+    return np.ascontiguousarray(np.column_stack(parts) if parts else scaled)
+
+
+def tabular_layout(state, embedding_dim):
+    """The engine's view of the embedded columns of an encoding, or None."""
+    embedded = [len(c) for c, one_hot in zip(state["categories_"], state["one_hot_"])
+                if not one_hot]
+    if not embedded:
+        return None
+    n_dense = (len(state["numeric_center_"]) + int(state["missing_indicator_"].sum())
+               + sum(len(c) for c, one_hot in zip(state["categories_"], state["one_hot_"])
+                     if one_hot))
+    n_columns = n_dense + len(embedded)
+    return EmbeddingLayout(n_columns, range(n_dense, n_columns), [k + 1 for k in embedded],
+                           [embedding_dim] * len(embedded))

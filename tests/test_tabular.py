@@ -1,0 +1,154 @@
+"""TabularMLPClassifier / TabularMLPRegressor: raw tables in, sklearn behaviour out."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdeep import TabularMLPClassifier, TabularMLPRegressor
+
+FAST = dict(hidden_layer_sizes=(16, 16), max_iter=8, random_state=0)
+CHECKS = dict(hidden_layer_sizes=(32,), max_iter=40, random_state=0)
+
+_WEIGHT_REASON = (
+    "the random validation split that picks the best epoch draws different rows "
+    "when samples are repeated than when they are weighted"
+)
+
+
+def _expected_failed_checks(estimator):
+    return {
+        "check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON,
+        "check_sample_weight_equivalence_on_sparse_data": _WEIGHT_REASON,
+        "check_class_weight_classifiers": (
+            "the best epoch is chosen by class-weighted validation accuracy, which "
+            "saturates before the predictions collapse to the heavily weighted class "
+            "(as for MLPClassifier with early_stopping=True)"
+        ),
+    }
+
+
+@parametrize_with_checks(
+    [TabularMLPClassifier(**CHECKS), TabularMLPRegressor(**CHECKS)],
+    expected_failed_checks=_expected_failed_checks,
+)
+def test_sklearn_compatible_tabular_estimator(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        check(estimator)
+
+
+def raw_table(n_samples=300, seed=0):
+    """Numeric, integer, boolean, string and category columns, with NaN."""
+    rng = np.random.RandomState(seed)
+    size = rng.normal(size=n_samples)
+    size[rng.rand(n_samples) < 0.1] = np.nan
+    color = rng.choice(["red", "green", "blue"], n_samples).astype(object)
+    color[rng.rand(n_samples) < 0.05] = None
+    city = pd.Categorical(rng.choice([f"c{i}" for i in range(20)], n_samples))
+    frame = pd.DataFrame({
+        "size": size,
+        "count": rng.randint(0, 5, n_samples),
+        "flag": rng.rand(n_samples) < 0.5,
+        "color": color,
+        "city": city,
+    })
+    signal = np.nan_to_num(size) + (color == "red") - 0.5 * frame["flag"] + (
+        np.asarray(city.codes) % 3 == 0
+    )
+    return frame, signal
+
+
+def test_raw_dataframe_with_strings_categories_booleans_and_nan():
+    X, signal = raw_table()
+    y = np.where(signal > np.median(signal), "high", "low")
+    clf = TabularMLPClassifier(max_iter=20, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.8
+    assert list(clf.is_categorical_) == [False, False, False, True, True]
+    assert list(clf.one_hot_) == [True, False]  # 3 colors one-hot, 20 cities embedded
+    assert list(clf.missing_indicator_) == [True, False, False]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # Unseen categories and missing values at predict time are "unknown".
+    X_new = X.head(3).copy()
+    X_new["color"] = ["purple", None, "red"]
+    X_new["city"] = pd.Categorical(["nowhere", None, "c1"])
+    assert clf.predict(X_new).shape == (3,)
+
+
+def test_regressor_learns_and_predicts_on_the_target_scale():
+    X, signal = raw_table(seed=1)
+    y = 1000.0 + 50.0 * signal
+    reg = TabularMLPRegressor(max_iter=20, random_state=0).fit(X, y)
+    assert reg.score(X, y) > 0.8
+    prediction = reg.predict(X)
+    assert prediction.min() >= y.min() and prediction.max() <= y.max()
+
+
+def test_same_random_state_same_model():
+    X, signal = raw_table()
+    y = signal > 0
+    a = TabularMLPClassifier(**FAST).fit(X, y)
+    b = TabularMLPClassifier(**FAST).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+@pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
+def test_pickle_clone_and_search(Estimator):
+    X, signal = raw_table()
+    y = signal > 0 if Estimator is TabularMLPClassifier else signal
+    model = Estimator(**FAST).fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    assert not hasattr(clone(model), "coefs_")
+    search = GridSearchCV(Estimator(**FAST), {"dropout": [0.0, 0.15]}, cv=2).fit(X, y)
+    assert search.best_params_["dropout"] in (0.0, 0.15)
+
+
+def test_explicit_validation_set_selects_the_epoch():
+    X, signal = raw_table()
+    y = signal > 0
+    clf = TabularMLPClassifier(**FAST).fit(X[:200], y[:200], X_val=X[200:], y_val=y[200:])
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+def test_bad_input_names_the_column():
+    X, signal = raw_table()
+    y = signal > 0
+    clf = TabularMLPClassifier(**FAST).fit(X, y)
+    changed = X.copy()
+    changed["size"] = "big"
+    with pytest.raises(ValueError, match="'size'"):
+        clf.predict(changed)
+    with pytest.raises(ValueError, match="extra|unseen|not seen|Feature names"):
+        clf.predict(X.assign(extra=1.0))
+    empty = X.copy()
+    empty["size"] = np.nan
+    with pytest.raises(ValueError, match="Column 'size' has no values"):
+        TabularMLPClassifier(**FAST).fit(empty, y)
+    y_missing = signal.astype(float).copy()
+    y_missing[3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        TabularMLPRegressor(**FAST).fit(X, y_missing)
+    labels = np.where(y, "a", None)
+    with pytest.raises(ValueError, match="missing values"):
+        TabularMLPClassifier(**FAST).fit(X, labels)
+
+
+def test_failed_fit_leaves_a_fitted_model_unchanged():
+    X, signal = raw_table()
+    y = signal > 0
+    clf = TabularMLPClassifier(**FAST).fit(X, y)
+    before = clf.predict_proba(X)
+    empty = X.copy()
+    empty["size"] = np.nan
+    with pytest.raises(ValueError):
+        clf.fit(empty, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), before)

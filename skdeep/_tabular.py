@@ -133,7 +133,9 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         return len(fitted["numeric_center_"])
 
     def _logits(self, X):
-        X = X if self.__dict__.get("_input_is_encoded") else encode_tabular(self, X)
+        # A scorer's view takes its encoded validation array as it is (and only
+        # that array: the scorer may predict raw data too).
+        X = X if X is self.__dict__.get("_encoded_input") else encode_tabular(self, X)
         # Training runs in float32; predicting in float64 costs little and
         # makes a row's prediction independent of the rows around it.
         X = np.asarray(X, dtype=np.float64)

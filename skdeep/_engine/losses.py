@@ -80,6 +80,16 @@ def _row_max(Z):
     return row_max
 
 
+def _row_min(Z):
+    """Minimum of each row (see :func:`_row_max`)."""
+    if Z.shape[1] > 16:
+        return np.minimum.reduce(Z, axis=1)
+    row_min = Z[:, 0].copy()
+    for j in range(1, Z.shape[1]):
+        np.minimum(row_min, Z[:, j], out=row_min)
+    return row_min
+
+
 def _mean_minus_true_logits(per_sample, Z, Y, weights):
     """(Weighted) mean over rows of ``per_sample - sum_k y_k z_k``, for 0/1 ``Y``.
 
@@ -261,7 +271,10 @@ class BinaryCrossEntropy(_FusedLoss):
         if self.precise_value and Z.dtype != np.float64:
             loss = self.value(Z.astype(np.float64), Y, weights)
         elif self.clip_eps is not None:
-            loss = self.value(Z, Y, weights)
+            # Elementwise softplus(z) - y z in the delta buffer, then clipped.
+            np.logaddexp(0.0, Z, out=delta)
+            np.subtract(delta, Z, out=delta, where=Y.astype(bool, copy=False))
+            loss = _clipped_mean(delta, weights, self.clip_eps)
         else:
             np.logaddexp(0.0, Z, out=delta)
             softplus = delta @ np.ones(Z.shape[1], dtype=Z.dtype)
@@ -360,7 +373,7 @@ class CategoricalCrossEntropy(_FusedLoss):
         row_sum = delta @ np.ones(Z.shape[1], dtype=Z.dtype)
         log_sum_exp = np.log(row_sum)
         log_sum_exp += row_max
-        if self.clip_eps is None:
+        if self.clip_eps is None or not self._may_clip(Z, log_sum_exp, row_sum):
             loss = _mean_minus_true_logits(log_sum_exp, Z, Y, weights)
         else:
             log_sum_exp -= np.add.reduce(Z, axis=1, where=Y.astype(bool, copy=False))
@@ -369,6 +382,19 @@ class CategoricalCrossEntropy(_FusedLoss):
         delta -= Y
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)
         return loss
+
+    def _may_clip(self, Z, log_sum_exp, row_sum):
+        """Whether clipping can change the loss of some row (a cheap bound).
+
+        A row's loss ``log_sum_exp - z_true`` lies between
+        ``log_sum_exp - max(z) = log(row_sum)`` and ``log_sum_exp - min(z)``;
+        if every row's range is inside the clipping bounds, nothing is clipped.
+        """
+        eps = self.clip_eps
+        return bool(
+            (np.log(row_sum) < -np.log1p(-eps)).any()
+            or (log_sum_exp - _row_min(Z) > -np.log(eps)).any()
+        )
 
     def _softmax_delta(self, Z, Y, weights, delta):
         np.copyto(delta, Z)

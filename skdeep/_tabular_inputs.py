@@ -60,6 +60,13 @@ def _numeric(series, name):
         ) from None
 
 
+def _numeric_block(frame, columns, names):
+    """The numeric ``columns`` of ``frame`` as one float64 array (NaN: missing)."""
+    if not len(columns):
+        return np.empty((frame.shape[0], 0))
+    return np.column_stack([_numeric(frame.iloc[:, j], _column_name(names, j)) for j in columns])
+
+
 def _column_name(names, j):
     return repr(str(names[j])) if names is not None else f"at index {j}"
 
@@ -84,9 +91,7 @@ def learn_tabular_inputs(estimator, X):
     names = getattr(scratch, "feature_names_in_", None)
     categorical = np.array([_is_categorical(frame.iloc[:, j]) for j in range(frame.shape[1])],
                            dtype=bool)
-    numeric = np.column_stack(
-        [_numeric(frame.iloc[:, j], _column_name(names, j)) for j in np.flatnonzero(~categorical)]
-    ) if (~categorical).any() else np.empty((frame.shape[0], 0))
+    numeric = _numeric_block(frame, np.flatnonzero(~categorical), names)
     _check_numeric(numeric, names, np.flatnonzero(~categorical))
     center, factor = robust_scaling_statistics(numeric)
     categories = [
@@ -139,10 +144,7 @@ def _encode(frame, state, clip, numeric=None):
     categorical = state["is_categorical_"]
     names = state.get("feature_names_in_")
     if numeric is None:
-        columns = np.flatnonzero(~categorical)
-        numeric = np.column_stack(
-            [_numeric(frame.iloc[:, j], _column_name(names, j)) for j in columns]
-        ) if columns.size else np.empty((frame.shape[0], 0))
+        numeric = _numeric_block(frame, np.flatnonzero(~categorical), names)
     indicators = np.isnan(numeric[:, state["missing_indicator_"]]).astype(np.float64)
     scaled = robust_scale(numeric, state["numeric_center_"], state["numeric_scale_"], clip,
                           out=np.empty_like(numeric))

@@ -70,24 +70,25 @@ def _weighted_mean(per_sample, weights):
     return float(np.dot(weights, per_sample) / total)
 
 
-def _row_max(Z):
-    """Maximum of each row; a loop over columns is faster for few columns."""
+def _row_reduce(Z, ufunc):
+    """``ufunc`` (np.maximum or np.minimum) over each row; a loop over columns
+    is faster for few columns."""
     if Z.shape[1] > 16:
-        return np.maximum.reduce(Z, axis=1)
-    row_max = Z[:, 0].copy()
+        return ufunc.reduce(Z, axis=1)
+    result = Z[:, 0].copy()
     for j in range(1, Z.shape[1]):
-        np.maximum(row_max, Z[:, j], out=row_max)
-    return row_max
+        ufunc(result, Z[:, j], out=result)
+    return result
+
+
+def _row_max(Z):
+    """Maximum of each row."""
+    return _row_reduce(Z, np.maximum)
 
 
 def _row_min(Z):
-    """Minimum of each row (see :func:`_row_max`)."""
-    if Z.shape[1] > 16:
-        return np.minimum.reduce(Z, axis=1)
-    row_min = Z[:, 0].copy()
-    for j in range(1, Z.shape[1]):
-        np.minimum(row_min, Z[:, j], out=row_min)
-    return row_min
+    """Minimum of each row."""
+    return _row_reduce(Z, np.minimum)
 
 
 def _mean_minus_true_logits(per_sample, Z, Y, weights):

@@ -227,7 +227,8 @@ def _validate_numeric(scratch, X, y, reset, check_params):
             raise ValueError(
                 f"X has non-numeric values ({exc}), but categorical_features="
                 f"'from_dtype' reads the column dtypes of a pandas DataFrame and X is a "
-                f"{type(X).__module__.split('.')[0]}.{type(X).__name__}: pass a pandas DataFrame (a Dask DataFrame: "
+                f"{type(X).__module__.split('.')[0]}.{type(X).__name__}: pass a pandas "
+                "DataFrame (a Dask DataFrame: "
                 "compute it first), or name the categorical columns by index, e.g. "
                 "categorical_features=[0, 2]."
             ) from exc

@@ -300,7 +300,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
                  learning_rate_init=0.04, max_iter=64, batch_size="auto", validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
-                 numeric_embedding="periodic", class_weight=None, scoring=None, random_state=None, verbose=False):
+                 numeric_embedding="periodic", class_weight=None, scoring=None,
+                 random_state=None, verbose=False):
         self._set_params_from_init(locals())
 
     def _learn_target(self, y, classes):

@@ -42,6 +42,29 @@ from benchmarks.tabular_datasets import REGISTRY, list_datasets, load_dataset  #
 RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = ("tabular", "hgb", "sklearn_mlp", "skdeep_mlp", "realmlp")
 
+#: The ablation: ``tabular-<name>`` is the tabular estimator with one
+#: ingredient switched off (None: not an ingredient of that task's model).
+ABLATIONS = {
+    "no_periodic": {"numeric_embedding": None},
+    "no_dropout": {"dropout": 0.0},
+    "no_weight_decay": {"weight_decay": 0.0},
+    "no_label_smoothing": {"classification": {"label_smoothing": 0.0}, "regression": None},
+    "no_scale_layer": {"scale_lr": 0.0},
+    "no_clip": {"clip": None},
+    "relu": {"activation": "relu"},
+    "adam_betas": {"beta_2": 0.999},
+    "constant_lr": {"learning_rate": "constant"},  # the peak rate throughout
+    "last_epoch": {"early_stopping": False},
+    "one_hot_all": {"max_one_hot": 10_000},
+}
+
+
+def ablation_params(variant, task):
+    """Parameters that switch off ``variant``'s ingredient, or None where it has none."""
+    params = ABLATIONS[variant]
+    kind = "regression" if task == "regression" else "classification"
+    return params.get(kind, params)
+
 
 def _is_text(series):
     return not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(
@@ -102,11 +125,14 @@ def _text_as_str(X):
 def make_model(name, task, X_train, seed):
     """The model ``name`` for ``task``, and a function preparing its input."""
     regression = task == "regression"
-    if name == "tabular":
+    if name == "tabular" or name.startswith("tabular-"):
         from skdeep import TabularMLPClassifier, TabularMLPRegressor
 
+        params = ablation_params(name.split("-", 1)[1], task) if "-" in name else {}
+        if params is None:
+            return None, None
         Model = TabularMLPRegressor if regression else TabularMLPClassifier
-        return Model(random_state=seed), lambda X: X
+        return Model(random_state=seed, **params), lambda X: X
     if name == "hgb":
         return _hgb(task, X_train), lambda X: _as_hgb_frame(X, X_train)
     if name in ("sklearn_mlp", "skdeep_mlp"):
@@ -139,6 +165,9 @@ def run_one(dataset, model_name, seed, threads):
               "threads": threads}
     try:
         model, prepare = make_model(model_name, spec.task, X_train, seed)
+        if model is None:
+            record["error"] = "not applicable"
+            return record
         if model_name == "realmlp":
             import torch
 
@@ -159,17 +188,22 @@ def run_one(dataset, model_name, seed, threads):
 def summarize(records):
     """Markdown: mean score and fit time per dataset and model, and per-model means."""
     frame = pd.DataFrame(records)
-    ok = frame[frame.get("error").isna()] if "error" in frame else frame
+    if "error" not in frame:
+        frame["error"] = np.nan
+    frame = frame[frame["error"] != "not applicable"]
+    ok = frame[frame["error"].isna()]
+    models = list(dict.fromkeys(frame["model"]))
     scores = ok.pivot_table(index="dataset", columns="model", values="score", aggfunc="mean")
     times = ok.pivot_table(index="dataset", columns="model", values="fit_s", aggfunc="mean")
-    lines = ["| dataset | " + " | ".join(scores.columns) + " |",
-             "|---|" + "---:|" * len(scores.columns)]
+    scores = scores.reindex(index=list(dict.fromkeys(frame["dataset"])), columns=models)
+    lines = ["| dataset | " + " | ".join(models) + " |", "|---|" + "---:|" * len(models)]
     for dataset, row in scores.iterrows():
-        cells = [f"{row[m]:.4f} ({times.loc[dataset, m]:.1f} s)" if pd.notna(row[m]) else "fails"
-                 for m in scores.columns]
+        ran = set(frame.loc[frame["dataset"] == dataset, "model"])
+        cells = [f"{row[m]:.4f} ({times.loc[dataset, m]:.1f} s)" if pd.notna(row[m])
+                 else ("fails" if m in ran else "–") for m in models]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
     means = scores.mean()
-    lines.append("| **mean** | " + " | ".join(f"{means[m]:.4f}" for m in scores.columns) + " |")
+    lines.append("| **mean** | " + " | ".join(f"{means[m]:.4f}" for m in models) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -177,7 +211,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--half", choices=["tune", "report", "all"], default="tune")
     parser.add_argument("--datasets", default=None, help="comma-separated names")
-    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help="comma-separated; 'ablation' = tabular and every tabular-<variant>")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
@@ -185,19 +220,23 @@ def main(argv=None):
         datasets = args.datasets.split(",")
     else:
         datasets = [s.name for s in list_datasets(half=None if args.half == "all" else args.half)]
+    models = args.models.split(",")
+    if models == ["ablation"]:
+        models = ["tabular"] + [f"tabular-{variant}" for variant in ABLATIONS]
+    tag = args.half + ("-ablation" if args.models == "ablation" else "")
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"tabular-{args.half}.jsonl"
+    out = RESULTS / f"tabular-{tag}.jsonl"
     records = []
     with out.open("w") as handle:
         for seed in [int(s) for s in args.seeds.split(",")]:
             for dataset in datasets:
-                for model_name in args.models.split(","):
+                for model_name in models:
                     record = run_one(dataset, model_name, seed, args.threads)
                     records.append(record)
                     handle.write(json.dumps(record) + "\n")
                     handle.flush()
                     print(record, flush=True)
-    (RESULTS / f"tabular-{args.half}.md").write_text(summarize(records))
+    (RESULTS / f"tabular-{tag}.md").write_text(summarize(records))
     print(summarize(records))
 
 

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_array, column_or_1d
 
 from ._base import BaseMultilayerPerceptron
 from ._compat import Interval, StrOptions
-from ._engine import HIDDEN_ACTIVATIONS, TabularNetwork, loss_for_output, make_loss
+from ._engine import HIDDEN_ACTIVATIONS, SCHEDULES, TabularNetwork, loss_for_output, make_loss
 from ._inputs import check_sample_weight
 from ._tabular_inputs import encode_tabular, learn_tabular_inputs, tabular_layout
 from ._validation import TrainingData
@@ -36,9 +36,11 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -60,8 +62,6 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
     _warn_at_max_iter = False
     _clip_log_loss = False
     solver = "adamw"
-    learning_rate = "coslog"
-    early_stopping = True
     warm_start = False
     alpha = 0.0
     shuffle = True
@@ -190,6 +190,11 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         Width of each hidden layer.
     activation : str, default='selu'
         Hidden activation (any of :class:`MLPClassifier`'s).
+    learning_rate : str, default="coslog"
+        Learning-rate schedule (any of :class:`MLPClassifier`'s). "coslog"
+        runs four cosine cycles, each twice as long as the one before and
+        each rising from 0 (a warm-up) and ending at 0, updated every batch;
+        "constant" keeps ``learning_rate_init``.
     learning_rate_init : float, default=0.04
         Peak learning rate; each dense layer learns at this rate divided by
         the square root of its fan-in, the biases at a tenth of it.
@@ -200,6 +205,10 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         tables still get enough steps and large ones run efficiently: 64 up
         to 1,024 rows, 128 up to 8,192, 256 up to 30,000, 512 up to 100,000,
         1,024 beyond (the rule of pytabkit's RealMLP).
+    early_stopping : bool, default=True
+        Keep the epoch with the best validation score (see
+        ``validation_fraction``); False trains on all the data and keeps the
+        last epoch.
     validation_fraction : float, default=0.2
         Share of the training data (stratified) held out to choose the best
         epoch; ``fit(X, y, X_val=..., y_val=...)`` uses explicit data instead.
@@ -297,7 +306,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     _y_numeric = False
 
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="selu", *,
-                 learning_rate_init=0.04, max_iter=64, batch_size="auto", validation_fraction=0.2,
+                 learning_rate="coslog", learning_rate_init=0.04, max_iter=64,
+                 batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
                  numeric_embedding="periodic", class_weight=None, scoring=None,
@@ -385,12 +395,17 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
         Width of each hidden layer.
     activation : str, default='mish'
         Hidden activation.
+    learning_rate : str, default="coslog"
+        Learning-rate schedule (see :class:`TabularMLPClassifier`).
     learning_rate_init : float, default=0.2
         Peak learning rate (see :class:`TabularMLPClassifier`).
     max_iter : int, default=64
         Number of epochs.
     batch_size : int or "auto", default="auto"
         Mini-batch size (see :class:`TabularMLPClassifier`).
+    early_stopping : bool, default=True
+        Keep the epoch with the best validation score (see
+        :class:`TabularMLPClassifier`).
     validation_fraction : float, default=0.2
         Share of the training data held out to choose the best epoch.
     n_iter_no_change : int, default=64
@@ -452,7 +467,8 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
     _y_numeric = True
 
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="mish", *,
-                 learning_rate_init=0.2, max_iter=64, batch_size="auto", validation_fraction=0.2,
+                 learning_rate="coslog", learning_rate_init=0.2, max_iter=64,
+                 batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
                  numeric_embedding="periodic", scoring=None,

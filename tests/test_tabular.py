@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.datasets import make_classification, make_regression
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -152,3 +153,23 @@ def test_failed_fit_leaves_a_fitted_model_unchanged():
     with pytest.raises(ValueError):
         clf.fit(empty, y)
     np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_without_best_epoch_selection_all_rows_train_and_the_last_epoch_stays():
+    X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+    clf = TabularMLPClassifier(hidden_layer_sizes=(16,), max_iter=6, early_stopping=False,
+                               random_state=0).fit(X, y)
+    assert clf.best_validation_score_ is None
+    assert clf.validation_scores_ is None
+    assert clf.n_iter_ == 6
+    assert len(clf.loss_curve_) == 6
+
+
+def test_the_schedule_is_a_parameter():
+    X, y = make_regression(n_samples=200, n_features=4, random_state=0)
+    constant = TabularMLPRegressor(hidden_layer_sizes=(16,), max_iter=4, learning_rate="constant",
+                                   random_state=0).fit(X, y)
+    coslog = TabularMLPRegressor(hidden_layer_sizes=(16,), max_iter=4, random_state=0).fit(X, y)
+    assert constant.loss_curve_ != coslog.loss_curve_
+    with pytest.raises(ValueError, match="learning_rate"):
+        TabularMLPRegressor(learning_rate="warp").fit(X, y)

@@ -23,7 +23,13 @@ from . import _options
 from ._callbacks import callback_observer
 from ._categorical import embedding_dims
 from ._compat import CallbackSupportMixin, _fit_context, with_callbacks
-from ._engine import EmbeddingLayout, Network, forward_logits
+from ._engine import (
+    EmbeddingLayout,
+    Network,
+    forward_logits,
+    forward_row_bytes,
+    in_row_chunks,
+)
 from ._fitted import (
     Draft,
     hidden_activation_names,
@@ -493,9 +499,15 @@ class BaseMultilayerPerceptron(
         if X is not self.__dict__.get("_encoded_input"):
             X = encode_for_predict(self, X)
         layout = _embedding_layout(self.__dict__, self.embedding_dim)
-        if layout is not None:
-            X = layout.embed(X, self.embeddings_)
-        return forward_logits(X, self.coefs_, self.intercepts_, hidden_activation_names(self))
+        activations = hidden_activation_names(self)
+
+        def logits(rows):
+            if layout is not None:
+                rows = layout.embed(rows, self.embeddings_)
+            return forward_logits(rows, self.coefs_, self.intercepts_, activations)
+
+        row_bytes = forward_row_bytes(self.coefs_, np.result_type(X.dtype, self.coefs_[0].dtype))
+        return in_row_chunks(logits, X, _options.max_predict_rows(row_bytes))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -12,6 +12,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn import get_config
 
 from ._compat import Interval, Options, StrOptions
 from ._engine import (
@@ -38,6 +39,7 @@ __all__ = [
     "schedule_for",
     "stochastic_config",
     "lbfgs_config",
+    "max_predict_rows",
 ]
 
 #: Solvers that train by mini-batches (and so support ``partial_fit``).
@@ -251,3 +253,15 @@ def lbfgs_config(estimator):
         max_fun=estimator.max_fun,
         tol=estimator.tol,
     )
+
+
+def max_predict_rows(row_bytes):
+    """Rows one prediction pass may hold at once within sklearn's ``working_memory``.
+
+    As sklearn's pairwise functions do, the budget is
+    ``sklearn.get_config()["working_memory"]`` MiB; a row costing more than
+    the whole budget is still predicted, one row at a time.
+    """
+    budget = get_config()["working_memory"] * 2**20
+    return max(1, int(budget // max(int(row_bytes), 1)))
+

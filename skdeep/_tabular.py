@@ -22,6 +22,7 @@ from ._base import BaseMultilayerPerceptron
 from ._compat import Interval, StrOptions
 from ._engine import HIDDEN_ACTIVATIONS, SCHEDULES, TabularNetwork, loss_for_output, make_loss
 from ._inputs import check_sample_weight
+from ._options import max_predict_rows
 from ._tabular_inputs import encode_tabular, learn_tabular_inputs, tabular_layout
 from ._validation import TrainingData
 
@@ -148,7 +149,7 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         network.load_arrays(self.coefs_, self.intercepts_, self.input_scale_,
                             self.__dict__.get("embeddings_", ()),
                             self.__dict__.get("periodic_embedding_", ()))
-        return network.predict_logits(X)
+        return network.predict_logits(X, max_predict_rows(network.predict_row_bytes))
 
     def _batch_size(self, n_samples):
         if self.batch_size != "auto":

@@ -14,6 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from ._fitted import network_attributes
 from ._inputs import as_training_array, check_sample_weight
+from ._options import max_predict_rows
 
 __all__ = [
     "TrainingData",
@@ -186,7 +187,7 @@ class Evaluator:
         # Weights that overflow on the held-out rows score NaN (see
         # _safe_score); that is a result to record, not a warning.
         with np.errstate(over="ignore", invalid="ignore"):
-            logits = network.predict_logits(X)
+            logits = network.predict_logits(X, max_predict_rows(network.predict_row_bytes))
             loss = network.loss.value(logits, Y, weights)
         if self.scoring == "loss":
             return -loss, loss

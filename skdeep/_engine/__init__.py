@@ -16,7 +16,14 @@ from .embeddings import EmbeddingLayout
 from .initializers import INITIALIZERS
 from .layers import Dense, Dropout, Embedding, Layer, ParamSpec, Scale
 from .losses import LOSSES, REGRESSION_LOSSES, loss_for_output, make_loss
-from .network import Network, Sequential, Workspace, forward_logits
+from .network import (
+    Network,
+    Sequential,
+    Workspace,
+    forward_logits,
+    forward_row_bytes,
+    in_row_chunks,
+)
 from .optimizers import (
     OPTIMIZERS,
     SGD,
@@ -50,6 +57,8 @@ __all__ = [
     "Sequential",
     "Workspace",
     "forward_logits",
+    "forward_row_bytes",
+    "in_row_chunks",
     "OPTIMIZERS",
     "SGD",
     "Adam",

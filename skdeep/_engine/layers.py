@@ -155,6 +155,11 @@ class Layer:
         """Output for ``A`` without buffers and without training noise."""
         return A
 
+    @property
+    def predict_width(self):
+        """Values per row alive at once in :meth:`predict` (input and output)."""
+        return self.n_inputs + self.n_outputs
+
 
 class Dense(Layer):
     """Fully connected layer with an in-place activation: ``f(A @ W + b)``.
@@ -483,3 +488,8 @@ class PeriodicEmbedding(Layer):
         n = A.shape[0]
         features = self._features(np.cos(self._angles(A[:, : self.n_numeric])))
         return np.concatenate([features.reshape(n, -1), A], axis=1)
+
+    @property
+    def predict_width(self):
+        # The angles and their cosines, beside the input and the output.
+        return self.n_inputs + self.n_outputs + 2 * self.n_numeric * self.n_frequencies

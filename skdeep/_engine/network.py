@@ -20,7 +20,46 @@ from .initializers import init_bound, init_layer
 from .layers import Dense, Dropout, Embedding
 from .losses import loss_for_output
 
-__all__ = ["Sequential", "Network", "Workspace", "forward_logits"]
+__all__ = ["Sequential", "Network", "Workspace", "forward_logits", "in_row_chunks"]
+
+
+def in_row_chunks(function, X, max_rows):
+    """``function(X)`` computed on slices of at most ``max_rows`` rows.
+
+    Prediction allocates a few arrays of ``n_samples`` times a layer's
+    width; slicing the rows bounds that memory whatever the input size. The
+    results are stacked into one preallocated array, so the output is the
+    only array that grows with ``n_samples``.
+
+    Parameters
+    ----------
+    function : callable
+        Maps rows to an array with one row per input row; rows must not
+        depend on each other.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Input rows.
+    max_rows : int or None
+        Largest slice; None computes ``function(X)`` at once.
+
+    Returns
+    -------
+    out : ndarray of shape (n_samples, ...)
+    """
+    n_samples = X.shape[0]
+    if max_rows is None or n_samples <= max_rows:
+        return function(X)
+    first = function(X[:max_rows])
+    out = np.empty((n_samples, *first.shape[1:]), dtype=first.dtype)
+    out[:max_rows] = first
+    for start in range(max_rows, n_samples, max_rows):
+        out[start:start + max_rows] = function(X[start:start + max_rows])
+    return out
+
+
+def forward_row_bytes(coefs, dtype):
+    """Bytes per row alive at once in :func:`forward_logits` for these weights."""
+    widest = max(W.shape[0] + W.shape[1] for W in coefs)
+    return widest * np.dtype(dtype).itemsize
 
 
 def forward_logits(X, coefs, intercepts, hidden_activations):
@@ -282,16 +321,29 @@ class Sequential:
         axpy(scale, weights, self.grad[: self.n_penalized_params])
         return 0.5 * scale * float(np.dot(weights, weights))
 
-    def predict_logits(self, X):
-        """Logits for ``X`` with the current parameters (allocates)."""
+    def predict_logits(self, X, max_rows=None):
+        """Logits for ``X`` with the current parameters.
+
+        ``max_rows`` bounds the rows computed at once (see
+        :func:`in_row_chunks`); :attr:`predict_row_bytes` says what a row
+        costs.
+        """
+        return in_row_chunks(self._predict_all, X, max_rows)
+
+    def _predict_all(self, X):
         A = X
         for layer in self.layers:
             A = layer.predict(A)
         return np.asarray(A)
 
-    def predict(self, X):
+    @property
+    def predict_row_bytes(self):
+        """Bytes per row alive at once in :meth:`predict_logits`."""
+        return max(layer.predict_width for layer in self.layers) * self.dtype.itemsize
+
+    def predict(self, X, max_rows=None):
         """Predictions (output activation applied) for ``X``."""
-        return self.loss.inverse_link(self.predict_logits(X))
+        return self.loss.inverse_link(self.predict_logits(X, max_rows))
 
 
 def _lr_scale_runs(ordered_specs):

@@ -173,3 +173,18 @@ def test_the_schedule_is_a_parameter():
     assert constant.loss_curve_ != coslog.loss_curve_
     with pytest.raises(ValueError, match="learning_rate"):
         TabularMLPRegressor(learning_rate="warp").fit(X, y)
+
+
+@pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
+def test_skops_round_trip_of_a_raw_table_model(Estimator, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    X, signal = raw_table()
+    y = np.where(signal > 0, "yes", "no") if Estimator is TabularMLPClassifier else signal
+    model = Estimator(**FAST).fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(model, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert untrusted == [f"{Estimator.__module__}.{Estimator.__qualname__}"]
+    loaded = sio.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    assert list(loaded.categories_[0]) == list(model.categories_[0])

@@ -43,8 +43,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = ("tabular", "hgb", "sklearn_mlp", "skdeep_mlp", "realmlp")
 
 #: The ablation: ``tabular-<name>`` is the tabular estimator with one
-#: ingredient switched off (None: not an ingredient of that task's model).
+#: ingredient switched off (None: not an ingredient of that task's model),
+#: or, for options that are off by default, switched on.
 ABLATIONS = {
+    "parametric_activation": {"parametric_activation": True},
     "no_periodic": {"numeric_embedding": None},
     "no_dropout": {"dropout": 0.0},
     "no_weight_decay": {"weight_decay": 0.0},

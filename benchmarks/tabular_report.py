@@ -78,12 +78,12 @@ def comparison(frame):
 
 
 def ablation(frame):
-    """Markdown: per variant, the mean change of the score when its ingredient is off."""
+    """Markdown: per variant, the mean change of the score against the defaults."""
     ok = frame[frame["error"].isna()]
     scores = ok.pivot_table(index="dataset", columns="model", values="score")
     times = ok.pivot_table(index="dataset", columns="model", values="fit_s")
     variants = [m for m in dict.fromkeys(frame["model"]) if m.startswith("tabular-")]
-    lines = ["| switched off | datasets | mean change of test score | worse on "
+    lines = ["| variant | datasets | mean change of test score | worse on "
              "| worst change | fit time vs defaults |",
              "|---|---:|---:|---:|---:|---:|"]
     for variant in variants:

@@ -99,6 +99,8 @@ def network_attributes(network, copy):
         attributes["input_scale_"] = take(arrays["scale"])
         if "periodic" in arrays:
             attributes["periodic_embedding_"] = [take(a) for a in arrays["periodic"]]
+        if "activation_strength" in arrays:
+            attributes["activation_strength_"] = [take(a) for a in arrays["activation_strength"]]
     return attributes
 
 

@@ -31,6 +31,13 @@ __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 _INIT_ROWS = 2048
 
 
+def _load_fitted_arrays(network, fitted):
+    """Copy a fitted model's learned arrays (its attribute dict) into ``network``."""
+    network.load_arrays(fitted["coefs_"], fitted["intercepts_"], fitted["input_scale_"],
+                        fitted.get("embeddings_", ()), fitted.get("periodic_embedding_", ()),
+                        fitted.get("activation_strength_", ()))
+
+
 class _BaseTabularMLP(BaseMultilayerPerceptron):
     """What both tabular estimators share: inputs, network, prediction."""
 
@@ -53,6 +60,7 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         "max_one_hot": [Interval(Integral, 0, None, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "numeric_embedding": [StrOptions({"periodic"}), None],
+        "parametric_activation": ["boolean"],
         "scoring": [None, str, callable],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -117,14 +125,13 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
             dropout=self.dropout,
             scale_lr=self.scale_lr,
             n_periodic=self._n_periodic(source),
+            parametric_activation=self.parametric_activation,
         )
         if draft.fresh:
             rows = random_state.permutation(data.X.shape[0])[:_INIT_ROWS]
             network.initialize(random_state, data.X[np.sort(rows)])
         else:
-            network.load_arrays(source["coefs_"], source["intercepts_"], source["input_scale_"],
-                                source.get("embeddings_", ()),
-                                source.get("periodic_embedding_", ()))
+            _load_fitted_arrays(network, source)
         return network
 
     def _n_periodic(self, fitted):
@@ -140,15 +147,15 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         # Training runs in float32; predicting in float64 costs little and
         # makes a row's prediction independent of the rows around it.
         X = np.asarray(X, dtype=np.float64)
+        fitted = self.__dict__
         network = TabularNetwork(
-            X.shape[1], tabular_layout(self.__dict__, self.embedding_dim),
+            X.shape[1], tabular_layout(fitted, self.embedding_dim),
             [W.shape[1] for W in self.coefs_[:-1]], self.activation, self.n_outputs_,
             self._engine_loss(), X.dtype,
-            n_periodic=len(self.numeric_center_) if "periodic_embedding_" in self.__dict__ else 0,
+            n_periodic=len(self.numeric_center_) if "periodic_embedding_" in fitted else 0,
+            parametric_activation="activation_strength_" in fitted,
         )
-        network.load_arrays(self.coefs_, self.intercepts_, self.input_scale_,
-                            self.__dict__.get("embeddings_", ()),
-                            self.__dict__.get("periodic_embedding_", ()))
+        _load_fitted_arrays(network, fitted)
         return network.predict_logits(X, max_predict_rows(network.predict_row_bytes))
 
     def _batch_size(self, n_samples):
@@ -238,6 +245,11 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         with learned phases, then 3 linear features, beside the value
         itself), the "PBLD" embedding of RealMLP; None feeds the scaled
         values alone.
+    parametric_activation : bool, default=False
+        Whether each hidden unit learns the strength ``a`` of its
+        activation, ``z + a * (f(z) - z)`` (from 1; weight decay pulls it
+        towards a linear unit), as RealMLP does. Off by default (see the
+        ablation in the user guide).
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
     scoring : str, callable or None, default=None
@@ -273,6 +285,12 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         The learned per-column scale in front of the first dense layer.
     embeddings_ : list of ndarray
         Embedding tables of the embedded columns (row 0: unknown).
+    periodic_embedding_ : list of ndarray
+        Frequencies, phases, weights and biases of the periodic numeric
+        embedding (with ``numeric_embedding="periodic"``).
+    activation_strength_ : list of ndarray
+        Learned activation strength of each hidden unit, per layer (with
+        ``parametric_activation=True``).
     best_validation_score_ : float
         Validation accuracy of the kept epoch.
     validation_scores_, loss_curve_, history_ : list
@@ -311,7 +329,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
-                 numeric_embedding="periodic", class_weight=None, scoring=None,
+                 numeric_embedding="periodic", parametric_activation=False, class_weight=None,
+                 scoring=None,
                  random_state=None, verbose=False):
         self._set_params_from_init(locals())
 
@@ -430,6 +449,9 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
         with learned phases, then 3 linear features, beside the value
         itself), the "PBLD" embedding of RealMLP; None feeds the scaled
         values alone.
+    parametric_activation : bool, default=False
+        Whether each hidden unit learns the strength of its activation (see
+        :class:`TabularMLPClassifier`).
     scoring : str, callable or None, default=None
         Validation score that selects the best epoch (None: R^2).
     random_state : int, RandomState instance or None, default=None
@@ -472,7 +494,7 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
-                 numeric_embedding="periodic", scoring=None,
+                 numeric_embedding="periodic", parametric_activation=False, scoring=None,
                  random_state=None, verbose=False):
         self._set_params_from_init(locals())
 

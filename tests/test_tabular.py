@@ -188,3 +188,18 @@ def test_skops_round_trip_of_a_raw_table_model(Estimator, tmp_path):
     loaded = sio.load(path, trusted=untrusted)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     assert list(loaded.categories_[0]) == list(model.categories_[0])
+
+
+def test_parametric_activations_are_learned_and_restored():
+    X, signal = raw_table()
+    y = signal > 0
+    clf = TabularMLPClassifier(**FAST, parametric_activation=True).fit(X, y)
+    strengths = clf.activation_strength_
+    assert [s.shape for s in strengths] == [(W.shape[1],) for W in clf.coefs_[:-1]]
+    assert not np.allclose(np.concatenate(strengths), 1.0)  # moved from their start
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    # The strengths are part of the model: a linear unit predicts differently.
+    clf.activation_strength_ = [np.zeros_like(s) for s in strengths]
+    assert not np.allclose(clf.predict_proba(X), restored.predict_proba(X))
+    assert not hasattr(TabularMLPClassifier(**FAST).fit(X, y), "activation_strength_")

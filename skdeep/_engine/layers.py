@@ -28,7 +28,16 @@ import scipy.sparse as sp
 
 from .activations import get_activation
 
-__all__ = ["ParamSpec", "Layer", "Dense", "Dropout", "Embedding", "Scale", "PeriodicEmbedding"]
+__all__ = [
+    "ParamSpec",
+    "Layer",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Scale",
+    "PeriodicEmbedding",
+    "ParametricActivation",
+]
 
 
 @dataclass(frozen=True)
@@ -493,3 +502,80 @@ class PeriodicEmbedding(Layer):
     def predict_width(self):
         # The angles and their cosines, beside the input and the output.
         return self.n_inputs + self.n_outputs + 2 * self.n_numeric * self.n_frequencies
+
+
+class ParametricActivation(Layer):
+    """An activation with a learned strength per unit: ``y = z + a * (f(z) - z)``.
+
+    With ``a = 1`` (the initial value) it is ``f``; with ``a = 0`` the unit
+    is linear. Each unit learns how much nonlinearity it needs, and weight
+    decay pulls ``a`` towards the linear end (RealMLP's parametric
+    activation, Holzmüller et al., 2024). It follows a :class:`Dense` layer
+    whose own activation is the identity.
+
+    Parameters
+    ----------
+    n_units : int
+        Width of the input (and output).
+    activation : str
+        The nonlinearity ``f``, a key of ``ACTIVATIONS``.
+    lr_scale : float, default=0.1
+        Learning-rate factor of the strengths ``a``.
+    """
+
+    def __init__(self, n_units, activation, lr_scale=0.1):
+        super().__init__(n_units, n_units)
+        self.activation = get_activation(activation)
+        self.lr_scale = float(lr_scale)
+
+    def param_specs(self):
+        return [ParamSpec("strength", (self.n_inputs,), penalized=True, lr_scale=self.lr_scale)]
+
+    def bind(self, params, grads):
+        (self.strength,), (self.strength_grad,) = params, grads
+
+    def allocate(self, batch_size, dtype, random_state, input_grad):
+        shape = (batch_size, self.n_inputs)
+        return SimpleNamespace(
+            input_grad=input_grad,
+            activated=np.empty(shape, dtype),
+            output=np.empty(shape, dtype),
+            input_delta=np.empty(shape, dtype) if input_grad is not None else None,
+            ones=np.ones(batch_size, dtype),
+        )
+
+    def forward(self, A, buffers, n):
+        activated = buffers.activated[:n]
+        np.copyto(activated, A)
+        self.activation.forward(activated)
+        out = np.subtract(activated, A, out=buffers.output[:n])
+        out *= self.strength
+        out += A
+        return out
+
+    def backward(self, delta, A, buffers, n):
+        activated = buffers.activated[:n]
+        # dL/da_j = sum_i delta_ij (f(z_ij) - z_ij); the next layer is done
+        # with the output buffer, so the product reuses it.
+        product = np.subtract(activated, A, out=buffers.output[:n])
+        product *= delta
+        np.dot(buffers.ones[:n], product, out=self.strength_grad)
+        if buffers.input_grad is None:
+            return None
+        # dy/dz = 1 + a (f'(z) - 1): mix delta and delta * f'(z).
+        delta_in = buffers.input_delta[:n]
+        np.copyto(delta_in, delta)
+        self.activation.backward(activated, delta_in, A)
+        delta_in -= delta
+        delta_in *= self.strength
+        delta_in += delta
+        return delta_in[:, buffers.input_grad]
+
+    def predict(self, A):
+        activated = self.activation.forward(np.array(A, copy=True))
+        return A + self.strength * (activated - A)
+
+    @property
+    def predict_width(self):
+        return 3 * self.n_inputs
+

@@ -4,7 +4,8 @@ Layers, in order: embeddings of the high-cardinality categorical columns
 (numeric and one-hot columns pass through), a learned scale per input
 column, then dense layers with a neural-tangent-style learning rate
 (``1 / sqrt(fan_in)`` times the base rate, so that wide and narrow layers
-learn at comparable speeds) and dropout, and a dense output layer.
+learn at comparable speeds), optionally parametric activations, and
+dropout, and a dense output layer.
 
 Initialisation looks at the training data (Holzmüller et al., 2024): each
 dense layer's weights are drawn from a normal distribution and rescaled so
@@ -16,7 +17,7 @@ starts dead or saturated whatever the scale of the inputs.
 
 import numpy as np
 
-from .layers import Dense, Dropout, Embedding, PeriodicEmbedding, Scale
+from .layers import Dense, Dropout, Embedding, ParametricActivation, PeriodicEmbedding, Scale
 from .network import Sequential
 
 __all__ = ["TabularNetwork"]
@@ -53,10 +54,14 @@ class TabularNetwork(Sequential):
     n_periodic : int, default=0
         The first ``n_periodic`` columns (after the embeddings) get learned
         periodic features (:class:`~skdeep._engine.layers.PeriodicEmbedding`).
+    parametric_activation : bool, default=False
+        Whether each hidden unit learns the strength of its activation
+        (:class:`~skdeep._engine.layers.ParametricActivation`).
     """
 
     def __init__(self, n_inputs, embeddings, hidden_layer_sizes, activation, n_outputs, loss,
-                 dtype, dropout=0.0, scale_lr=6.0, intercept_lr=0.1, n_periodic=0):
+                 dtype, dropout=0.0, scale_lr=6.0, intercept_lr=0.1, n_periodic=0,
+                 parametric_activation=False):
         layers = []
         width = n_inputs
         if embeddings is not None:
@@ -70,10 +75,13 @@ class TabularNetwork(Sequential):
         sizes = [*hidden_layer_sizes, n_outputs]
         for i, size in enumerate(sizes):
             last = i == len(sizes) - 1
-            dense = Dense(width, size, "identity" if last else activation,
-                          coef_lr_scale=1.0 / np.sqrt(width), intercept_lr_scale=intercept_lr)
+            fused = "identity" if last or parametric_activation else activation
+            dense = Dense(width, size, fused, coef_lr_scale=1.0 / np.sqrt(width),
+                          intercept_lr_scale=intercept_lr)
             layers.append(dense)
             self.dense_layers.append(dense)
+            if not last and parametric_activation:
+                layers.append(ParametricActivation(size, activation))
             if not last and dropout > 0:
                 layers.append(Dropout(size, dropout))
             width = size
@@ -122,6 +130,8 @@ class TabularNetwork(Sequential):
                 layer.scale[...] = 1.0
             elif isinstance(layer, PeriodicEmbedding):
                 layer.initialize(random_state)
+            elif isinstance(layer, ParametricActivation):
+                layer.strength[...] = 1.0
             elif isinstance(layer, Dense):
                 _init_dense_from_data(layer, A, random_state)
             A = layer.predict(A)
@@ -139,14 +149,20 @@ class TabularNetwork(Sequential):
         if periodic:
             layer = periodic[0]
             arrays["periodic"] = [layer.frequency, layer.phase, layer.coef, layer.intercept]
+        strengths = [layer.strength for layer in self.layers
+                     if isinstance(layer, ParametricActivation)]
+        if strengths:
+            arrays["activation_strength"] = strengths
         return arrays
 
-    def load_arrays(self, coefs, intercepts, scale, tables=(), periodic=()):
+    def load_arrays(self, coefs, intercepts, scale, tables=(), periodic=(),
+                    activation_strength=()):
         """Copy learned arrays (as :meth:`fitted_arrays` names them) into ``params``."""
         current = self.fitted_arrays()
         targets = [*current["coefs"], *current["intercepts"], current["scale"],
-                   *current.get("tables", []), *current.get("periodic", [])]
-        sources = [*coefs, *intercepts, scale, *tables, *periodic]
+                   *current.get("tables", []), *current.get("periodic", []),
+                   *current.get("activation_strength", [])]
+        sources = [*coefs, *intercepts, scale, *tables, *periodic, *activation_strength]
         if len(targets) != len(sources):
             raise ValueError(f"Expected {len(targets)} arrays, got {len(sources)}.")
         for target, source in zip(targets, sources):

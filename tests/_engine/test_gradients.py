@@ -282,3 +282,29 @@ def test_label_smoothing_gradient_matches_finite_differences():
     assert net.loss_and_gradient(X, Y, None, 0.0, workspace) == pytest.approx(
         -(soft * log_p).sum(axis=1).mean()
     )
+
+
+@pytest.mark.parametrize("activation", ["selu", "mish", "gelu", "relu"])
+def test_parametric_activation_gradient_matches_finite_differences(activation):
+    from skdeep._engine.layers import Dense, ParametricActivation
+
+    rng = np.random.RandomState(6)
+    X, Y = rng.normal(size=(7, 4)), rng.normal(size=(7, 2))
+    # Two of them, so the first one's input gradient is checked too.
+    layers = [Dense(4, 5), ParametricActivation(5, activation), Dense(5, 3),
+              ParametricActivation(3, activation), Dense(3, 2)]
+    _stack_gradient_check(layers, X, Y, seed=1)
+
+
+def test_parametric_activation_spans_identity_to_the_activation():
+    from skdeep._engine.activations import get_activation
+    from skdeep._engine.layers import ParametricActivation
+
+    layer = ParametricActivation(3, "selu")
+    layer.bind([np.array([1.0, 0.0, 0.5])], [np.zeros(3)])
+    Z = np.linspace(-2, 2, 12).reshape(4, 3)
+    selu = get_activation("selu").forward(Z.copy())
+    out = layer.predict(Z)
+    np.testing.assert_allclose(out[:, 0], selu[:, 0])
+    np.testing.assert_allclose(out[:, 1], Z[:, 1])
+    np.testing.assert_allclose(out[:, 2], 0.5 * (Z[:, 2] + selu[:, 2]))

@@ -241,8 +241,16 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
 
 
-    def decision_function(self, X):
+    def predict_logits(self, X):
         """Output-layer logits: the scores before the softmax or sigmoid.
+
+        skdeep's replacement for a ``decision_function``, which
+        :class:`sklearn.neural_network.MLPClassifier` does not have. Under
+        that name, scikit-learn's tools (``CalibratedClassifierCV``,
+        ``DecisionBoundaryDisplay(response_method="auto")``, ranking
+        scorers) would use the logits where, with sklearn's MLP, they use
+        ``predict_proba``; under this name they compute what they compute
+        for sklearn's MLP.
 
         Parameters
         ----------
@@ -251,9 +259,24 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        logits : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             For binary classification a 1-D array whose positive values mean
             ``classes_[1]``; otherwise one column per class (or label).
+            ``predict_proba`` is their softmax (or sigmoid).
+
+        See Also
+        --------
+        predict_proba : The probabilities computed from these logits.
+        predict_log_proba : Their logarithm, computed from the logits.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skdeep import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPClassifier(solver="lbfgs", random_state=0).fit(X, y)
+        >>> clf.predict_logits(X[:2]).shape
+        (2, 3)
         """
         model = self._snapshot()
         logits = model._logits(X)

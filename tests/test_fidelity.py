@@ -64,3 +64,80 @@ def test_verbose_two_prints_skdeeps_richer_line_and_lbfgs_prints_only_then(capsy
         assert capsys.readouterr().out == ""  # as sklearn with SciPy >= 1.15
         MLPClassifier(solver="lbfgs", max_iter=3, verbose=2, random_state=0).fit(X, y)
         assert capsys.readouterr().out.startswith("Iteration 1, loss = ")
+
+
+def _moons_split():
+    from sklearn.datasets import make_moons
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_moons(n_samples=200, noise=0.3, random_state=0)
+    return train_test_split(X, y, test_size=0.5, random_state=0)
+
+
+_ADAM = {"hidden_layer_sizes": (8,), "max_iter": 60, "learning_rate_init": 0.01, "random_state": 0}
+
+
+def test_classifier_has_no_decision_function_and_keeps_its_logits():
+    """sklearn's MLPClassifier has no decision_function; skdeep's neither."""
+    from skdeep import MLPClassifier, TabularMLPClassifier
+
+    assert not hasattr(MLPClassifier(), "decision_function")
+    assert not hasattr(TabularMLPClassifier(), "decision_function")
+    X_train, X_test, y_train, _ = _moons_split()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(**_ADAM).fit(X_train, y_train)
+    logits = clf.predict_logits(X_test)
+    assert logits.shape == (len(X_test),)
+    np.testing.assert_allclose(clf.predict_proba(X_test)[:, 1], 1 / (1 + np.exp(-logits)))
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_calibrated_classifier_cv_calibrates_sklearns_probabilities(method):
+    """CalibratedClassifierCV calibrates predict_proba, as with sklearn's MLP."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.metrics import brier_score_loss
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+
+    from skdeep import MLPClassifier
+
+    X_train, X_test, y_train, y_test = _moons_split()
+    probabilities = []
+    for Estimator in (MLPClassifier, SkMLPClassifier):
+        calibrated = CalibratedClassifierCV(Estimator(**_ADAM), method=method, cv=3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            calibrated.fit(X_train, y_train)
+        probabilities.append(calibrated.predict_proba(X_test))
+    ours, theirs = probabilities
+    np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-10)
+    assert brier_score_loss(y_test, ours[:, 1]) == pytest.approx(
+        brier_score_loss(y_test, theirs[:, 1]), rel=1e-9
+    )
+
+
+def test_decision_boundary_display_auto_draws_sklearns_response():
+    """response_method="auto" picks predict_proba, as for sklearn's MLP."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.inspection import DecisionBoundaryDisplay
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+
+    from skdeep import MLPClassifier
+
+    X_train, _, y_train, _ = _moons_split()
+    responses = []
+    for Estimator in (MLPClassifier, SkMLPClassifier):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf = Estimator(**_ADAM).fit(X_train, y_train)
+        display = DecisionBoundaryDisplay.from_estimator(
+            clf, X_train, response_method="auto", grid_resolution=30
+        )
+        responses.append(display.response)
+        plt.close(display.figure_)
+    ours, theirs = responses
+    assert 0 <= ours.min() and ours.max() <= 1  # probabilities, not logits
+    np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-10)

@@ -293,14 +293,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Returns
         -------
         y_prob : ndarray of shape (n_samples, n_classes)
-            Probability of each class, in the order of ``classes_``.
+            Probability of each class, in the order of ``classes_``. For
+            multilabel targets, the probability of each label, each strictly
+            between 0 and 1. No probability is exactly 0: the smallest is the
+            smallest normal float of the dtype (about 2.2e-308 in float64),
+            so that ``log(predict_proba(X))`` is ``predict_log_proba(X)``.
         """
-        model = self._snapshot()
-        logits = model._logits(X)
-        if model.n_outputs_ == 1:
-            # sigmoid(-z) rather than 1 - sigmoid(z): no cancellation to 0.
-            logits = np.column_stack([-logits[:, 0], logits[:, 0]])
-        return loss_for_output(model.out_activation_).inverse_link(logits)
+        return self._probabilities(X, log=False)
 
     def predict_log_proba(self, X):
         """Log of the probability estimates, computed stably from the logits.
@@ -313,17 +312,22 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Returns
         -------
         log_y_prob : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class, in the order of ``classes_``.
-            Equal to ``log(predict_proba(X))`` but finite where the
-            probability underflows to 0.
+            Log-probability of each class, in the order of ``classes_``:
+            a log-softmax (or log-sigmoid) of the logits, equal to
+            ``log(predict_proba(X))`` to rounding and always finite. It is
+            floored at the log of the smallest normal float (about -708.4 in
+            float64, -87.3 in float32), where ``predict_proba`` is floored.
         """
+        return self._probabilities(X, log=True)
+
+    def _probabilities(self, X, log):
         model = self._snapshot()
         logits = model._logits(X)
-        loss = loss_for_output(model.out_activation_)
         if model.n_outputs_ == 1:
-            z = logits[:, 0]
-            return np.column_stack([loss.log_predict(-z), loss.log_predict(z)])
-        return loss.log_predict(logits)
+            # sigmoid(-z) rather than 1 - sigmoid(z): no cancellation to 0.
+            logits = np.column_stack([-logits[:, 0], logits[:, 0]])
+        loss = loss_for_output(model.out_activation_)
+        return loss.log_probabilities(logits) if log else loss.probabilities(logits)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

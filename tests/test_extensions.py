@@ -179,13 +179,29 @@ def test_predict_logits_is_the_logits(iris):
     np.testing.assert_array_equal(binary.predict_logits(X) > 0, binary.predict(X))
 
 
-def test_predict_log_proba_is_finite_where_proba_underflows(iris):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("target", ["multiclass", "binary", "multilabel"])
+def test_predict_log_proba_is_the_log_of_predict_proba_and_finite(iris, dtype, target):
+    """Far from the data a probability would underflow to 0 (log: -inf); both
+    methods are floored at the smallest normal float instead, consistently."""
     X, y = iris
+    X = X.astype(dtype)
+    y = {"multiclass": y, "binary": y == 2,
+         "multilabel": np.column_stack([y == 0, y == 1, y > 0])}[target]
     clf = MLPClassifier((6,), solver="lbfgs", random_state=0).fit(X, y)
     clf.coefs_[-1][...] *= 1e4
-    log_proba = clf.predict_log_proba(X)
+    proba, log_proba = clf.predict_proba(X), clf.predict_log_proba(X)
+    info = np.finfo(dtype)
+    assert proba.dtype == log_proba.dtype == dtype
     assert np.isfinite(log_proba).all()
-    assert (clf.predict_proba(X) == 0).any()
+    assert proba.min() == info.smallest_normal  # where exp(log-softmax) underflows
+    assert log_proba.min() == np.log(info.smallest_normal)
+    np.testing.assert_allclose(log_proba, np.log(proba), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(np.argsort(log_proba), np.argsort(proba))
+    if target == "multilabel":  # each label's probability strictly inside (0, 1)
+        assert proba.max() == 1 - info.epsneg
+    else:
+        np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=2 * info.eps)
 
 
 @pytest.mark.parametrize("loss", ["huber", "absolute_error"])

@@ -301,6 +301,11 @@ def _epoch_record(state, epoch_loss, learning_rate, seconds, evaluate, network):
     return record
 
 
+def _diverged_evaluation(network):
+    """The validation score and loss of a network whose weights overflowed."""
+    return np.nan, np.nan
+
+
 def _plateau_message(config):
     monitored = "Validation score" if config.early_stopping else "Training loss"
     return (
@@ -391,20 +396,30 @@ class _EpochLoop:
                 network, self.optimizer, self.gatherer, self.workspace, self.order, config,
                 batch_rates,
             )
+        seconds = time.perf_counter() - started
         if not (np.isfinite(epoch_loss) and np.isfinite(network.params).all()):
             self._rollback()
+            if config.early_stopping:
+                # On record, as sklearn records it: a NaN validation score.
+                # The run ends here and the best epoch's weights are restored.
+                self._count_epoch(epoch_loss)
+                _epoch_record(state, epoch_loss, learning_rate, seconds,
+                              _diverged_evaluation, network)
             return TrainingResult("diverged", f"loss became {epoch_loss}")
         self._checkpoint()
+        self._count_epoch(epoch_loss)
+        record = _epoch_record(
+            state, epoch_loss, learning_rate, seconds, self.evaluate, network
+        )
+        stop_requested = _notify_stop(self.observers, network, record)
+        return self._after_epoch(record, stop_requested)
+
+    def _count_epoch(self, epoch_loss):
+        state = self.state
         state.n_iter += 1
         state.t += self.n_samples
         state.loss = epoch_loss
         state.loss_curve.append(epoch_loss)
-        record = _epoch_record(
-            state, epoch_loss, learning_rate, time.perf_counter() - started,
-            self.evaluate, network,
-        )
-        stop_requested = _notify_stop(self.observers, network, record)
-        return self._after_epoch(record, stop_requested)
 
     def _after_epoch(self, record, stop_requested):
         """Stopping rules and schedule updates (sklearn's order)."""

@@ -74,7 +74,9 @@ def _moons_split():
     return train_test_split(X, y, test_size=0.5, random_state=0)
 
 
-_ADAM = {"hidden_layer_sizes": (8,), "max_iter": 60, "learning_rate_init": 0.01, "random_state": 0}
+_ADAM = {
+    "hidden_layer_sizes": (8,), "max_iter": 60, "learning_rate_init": 0.01, "random_state": 0,
+}
 
 
 def test_classifier_has_no_decision_function_and_keeps_its_logits():
@@ -141,3 +143,63 @@ def test_decision_boundary_display_auto_draws_sklearns_response():
     ours, theirs = responses
     assert 0 <= ours.min() and ours.max() <= 1  # probabilities, not logits
     np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-10)
+
+
+_DIVERGING = {
+    "hidden_layer_sizes": (100,), "activation": "identity", "solver": "sgd",
+    "learning_rate_init": 1.0, "early_stopping": True, "random_state": 0,
+}
+
+
+def test_early_stopped_fit_that_diverges_keeps_its_best_weights_and_warns():
+    """sklearn's contract (its test_mlp_diverging_loss): the best epoch's
+    weights are kept, the diverged epoch is on record with a NaN score, and
+    the fit warns instead of raising."""
+    from sklearn.datasets import load_iris
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = load_iris(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match="Training diverged in epoch .*best validation"):
+        diverged = MLPRegressor(max_iter=20, **_DIVERGING).fit(X, y)
+    scores = diverged.validation_scores_
+    assert isinstance(scores[-1], float) and np.isnan(scores[-1])
+    assert np.isnan(diverged.loss_curve_[-1]) and len(scores) == diverged.n_iter_ < 20
+    best_epoch = int(np.nanargmax(scores)) + 1
+    assert diverged.best_validation_score_ == scores[best_epoch - 1]
+    # The same run stopped after the best epoch has the very same weights.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = MLPRegressor(max_iter=best_epoch, **_DIVERGING).fit(X, y)
+    for a, b in zip(diverged.coefs_ + diverged.intercepts_,
+                    reference.coefs_ + reference.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(diverged.predict(X)).all()
+
+
+def test_early_stopped_fit_that_diverges_before_a_good_epoch_raises():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    estimator = MLPRegressor(max_iter=20, **{**_DIVERGING, "learning_rate_init": 1e200})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError, match="Training diverged: the loss became"):
+            estimator.fit(X, y)
+    assert not hasattr(estimator, "coefs_")
+
+
+def test_divergence_error_has_sklearns_words_and_skdeeps_hint():
+    """sklearn's test_nonfinite_params matches its message; skdeep adds a hint."""
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    y = rng.standard_normal(size=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(ValueError) as error:
+            MLPRegressor().fit(X, y)
+    message = str(error.value)
+    assert message.startswith(
+        "Solver produced non-finite parameter weights. The input data may contain large "
+        "values and need to be preprocessed."
+    )
+    assert "Training diverged" in message and "standardise it" in message

@@ -72,12 +72,12 @@ def _other_configurations():
     yield MLPClassifier(dropout=0.2, **CHECKED)
     # Column 0 embedded: the checks' continuous values become categories.
     yield MLPRegressor(categorical_features=[0], embedding_dim=2, **CHECKED)
-    # from_dtype finds no categorical column in arrays: a plain MLP.
-    yield MLPClassifier(categorical_features="from_dtype", **CHECKED)
     yield MLPClassifier(class_weight="balanced", **EXTENSIONS)
 
 
 def _slow_configurations():
+    # from_dtype finds no categorical column in arrays: a plain MLP.
+    yield MLPClassifier(categorical_features="from_dtype", **CHECKED)
     yield MLPRegressor(dropout=0.2, **CHECKED)
     for Estimator in (MLPClassifier, MLPRegressor):
         yield Estimator(dropout=[0.2], early_stopping=True, **CHECKED)

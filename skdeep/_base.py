@@ -48,13 +48,13 @@ from ._validation import TrainingData, evaluator, split_validation, validation_d
 def _divergence_error(result, estimator, data):
     """The ValueError of a fit whose loss or predictions became non-finite.
 
-    It starts with sklearn's words, so code matching sklearn's message still
-    matches, and goes on with what happened and what to change.
+    It says what happened, then sklearn's words (so that code matching
+    sklearn's message still matches), then what to change.
     """
     return ValueError(
-        "Solver produced non-finite parameter weights. The input data may contain "
-        f"large values and need to be preprocessed. Training diverged: the "
-        f"{result.message}; the estimator was left as it was before this call. "
+        f"Training diverged: the {result.message}; the estimator was left as it was "
+        "before this call. Solver produced non-finite parameter weights. The input "
+        "data may contain large values and need to be preprocessed. "
         f"{_divergence_hint(estimator, data)}"
     )
 

@@ -60,9 +60,10 @@ def _divergence_error(result, estimator, data):
 
 
 def _kept_a_best_epoch(result):
-    """Whether an early-stopped run that diverged had a finite best score."""
-    best = result.state.best_validation_score
-    return best is not None and np.isfinite(best)
+    """Whether an early-stopped run that diverged had an epoch of its own worth
+    keeping: one that set a new best validation score (a warm start's earlier
+    best is not this call's)."""
+    return result.found_best
 
 
 def _divergence_recovered_warning(result, estimator, data):

@@ -3,12 +3,12 @@
 scikit-learn >= 1.6 has no estimator tag for expected failures (the old
 ``_xfail_checks`` tag is gone): ``check_estimator`` and
 ``parametrize_with_checks`` take ``expected_failed_checks``, a mapping (or a
-callable returning one) from check names to reasons, and scikit-learn's own
-estimators keep theirs in one table beside the estimators. This module is
+callable returning one) from check names to reasons, and scikit-learn keeps
+those of its own estimators in one table
+(``sklearn/utils/_test_common/instance_generator.py``). This module is
 skdeep's table. The reasons depend on the configuration, not only on the
 class, so it is a function of the estimator:
 
->>> from sklearn.utils.estimator_checks import check_estimator
 >>> from skdeep import MLPClassifier
 >>> from skdeep._estimator_checks import expected_failed_checks
 >>> sorted(expected_failed_checks(MLPClassifier(early_stopping=True)))
@@ -17,8 +17,11 @@ class, so it is a function of the estimator:
 >>> expected_failed_checks(MLPClassifier())
 {}
 
-Only checks that cannot hold by construction are listed; everything else a
-configuration fails is a bug.
+Pass it as ``check_estimator(estimator,
+expected_failed_checks=expected_failed_checks(estimator))``. Only checks
+that cannot hold by construction are listed; anything else a configuration
+fails is a bug (``tests/test_estimator_checks_matrix.py`` marks these
+failures strict, so the table stays exact).
 """
 
 import numpy as np

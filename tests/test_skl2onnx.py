@@ -132,7 +132,8 @@ def test_scaler_and_regressor_pipeline(dtype):
     X, y = make_regression(n_samples=100, n_features=4, noise=1.0, random_state=0)
     X = X.astype(dtype)
     pipeline = _fit(make_pipeline(
-        StandardScaler(), MLPRegressor(hidden_layer_sizes=(8,), activation="tanh", solver="lbfgs", random_state=0)
+        StandardScaler(),
+        MLPRegressor(hidden_layer_sizes=(8,), activation="tanh", solver="lbfgs", random_state=0),
     ), X, y / y.std())
     model = skl2onnx.to_onnx(pipeline, X[:1])
     (variable,) = _session(model).run(None, {"X": X})
@@ -151,5 +152,6 @@ def test_float_class_labels_are_refused_with_what_to_do():
 
 def test_missing_skl2onnx_gives_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "skl2onnx", None)
-    with pytest.raises(ImportError, match=r"needs the 'skl2onnx' package.*pip install skl2onnx"):
+    expected = r"needs the 'skl2onnx' package.*pip install skl2onnx"
+    with pytest.raises(ImportError, match=expected):
         register_skl2onnx_converters()

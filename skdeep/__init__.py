@@ -4,13 +4,16 @@ Public names: :class:`MLPClassifier` and :class:`MLPRegressor` (drop-ins
 for scikit-learn's), :class:`TabularMLPClassifier` and
 :class:`TabularMLPRegressor` (raw tables in, defaults tuned for tabular
 data), :class:`TrainingHistoryDisplay` (plots a fitted
-network's training curves) and :func:`to_onnx` (exports a fitted network).
+network's training curves), :func:`to_onnx` (exports a fitted network) and
+:func:`register_skl2onnx_converters` (lets skl2onnx export whole pipelines
+that end in skdeep's MLPs).
 """
 
 from ._classifier import MLPClassifier
 from ._display import TrainingHistoryDisplay
 from ._onnx import to_onnx
 from ._regressor import MLPRegressor
+from ._skl2onnx import register_skl2onnx_converters
 from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 from ._version import __version__
 
@@ -20,6 +23,7 @@ __all__ = [
     "TabularMLPClassifier",
     "TabularMLPRegressor",
     "TrainingHistoryDisplay",
+    "register_skl2onnx_converters",
     "to_onnx",
     "__version__",
 ]

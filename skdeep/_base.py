@@ -52,10 +52,33 @@ from ._validation import TrainingData, evaluator, split_validation, validation_d
 
 
 def _divergence_error(result, estimator, data):
-    """The ValueError of a fit whose loss or predictions became non-finite."""
+    """The ValueError of a fit whose loss or predictions became non-finite.
+
+    It says what happened, then sklearn's words (so that code matching
+    sklearn's message still matches), then what to change.
+    """
     return ValueError(
         f"Training diverged: the {result.message}; the estimator was left as it was "
-        f"before this call. {_divergence_hint(estimator, data)}"
+        "before this call. Solver produced non-finite parameter weights. The input "
+        "data may contain large values and need to be preprocessed. "
+        f"{_divergence_hint(estimator, data)}"
+    )
+
+
+def _kept_a_best_epoch(result):
+    """Whether an early-stopped run that diverged had an epoch of its own worth
+    keeping: one that set a new best validation score (a warm start's earlier
+    best is not this call's)."""
+    return result.found_best
+
+
+def _divergence_recovered_warning(result, estimator, data):
+    """The warning of an early-stopped fit that diverged after a good epoch."""
+    return ConvergenceWarning(
+        f"Training diverged in epoch {result.state.n_iter} (the {result.message}); "
+        "early stopping kept the weights with the best validation score seen "
+        f"({result.state.best_validation_score:.6g}). "
+        f"{_divergence_hint(estimator, data)}"
     )
 
 
@@ -299,9 +322,14 @@ class BaseMultilayerPerceptron(
             result = self._run_stochastic(
                 draft, network, data, incremental, validation, random_state, fit_args
             )
-        if result.status == "diverged":
-            raise _divergence_error(result, self, data)
         early_stopping = _options.uses_early_stopping(self, incremental)
+        recovered = None
+        if result.status == "diverged":
+            # As in sklearn: with early stopping, the best epoch's weights are
+            # a model worth keeping; without a finite best, nothing is.
+            if not (early_stopping and _kept_a_best_epoch(result)):
+                raise _divergence_error(result, self, data)
+            recovered = _divergence_recovered_warning(result, self, data)
         if early_stopping and _found_no_best_epoch(result):
             raise _no_finite_validation_score(result)
         if result.status == "interrupted" and incremental:
@@ -313,7 +341,10 @@ class BaseMultilayerPerceptron(
         # One assignment: a predict running in another thread holds either the
         # old dict or the new one (see _snapshot), never a mix of the two.
         self.__dict__ = draft.state()
-        _warn_about(result, self)
+        if recovered is not None:
+            warnings.warn(recovered)
+        else:
+            _warn_about(result, self)
         return self
 
     def _prepare(self, draft, X, y, sample_weight, classes):

@@ -241,8 +241,16 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
 
 
-    def decision_function(self, X):
+    def predict_logits(self, X):
         """Output-layer logits: the scores before the softmax or sigmoid.
+
+        skdeep's replacement for a ``decision_function``, which
+        :class:`sklearn.neural_network.MLPClassifier` does not have. Under
+        that name, scikit-learn's tools (``CalibratedClassifierCV``,
+        ``DecisionBoundaryDisplay(response_method="auto")``, ranking
+        scorers) would use the logits where, with sklearn's MLP, they use
+        ``predict_proba``; under this name they compute what they compute
+        for sklearn's MLP.
 
         Parameters
         ----------
@@ -251,9 +259,24 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        logits : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             For binary classification a 1-D array whose positive values mean
             ``classes_[1]``; otherwise one column per class (or label).
+            ``predict_proba`` is their softmax (or sigmoid).
+
+        See Also
+        --------
+        predict_proba : The probabilities computed from these logits.
+        predict_log_proba : Their logarithm, computed from the logits.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from skdeep import MLPClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPClassifier(solver="lbfgs", random_state=0).fit(X, y)
+        >>> clf.predict_logits(X[:2]).shape
+        (2, 3)
         """
         model = self._snapshot()
         logits = model._logits(X)
@@ -270,14 +293,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Returns
         -------
         y_prob : ndarray of shape (n_samples, n_classes)
-            Probability of each class, in the order of ``classes_``.
+            Probability of each class, in the order of ``classes_``. For
+            multilabel targets, the probability of each label, each strictly
+            between 0 and 1. No probability is exactly 0: the smallest is the
+            smallest normal float of the dtype (about 2.2e-308 in float64),
+            so that ``log(predict_proba(X))`` is ``predict_log_proba(X)``.
         """
-        model = self._snapshot()
-        logits = model._logits(X)
-        if model.n_outputs_ == 1:
-            # sigmoid(-z) rather than 1 - sigmoid(z): no cancellation to 0.
-            logits = np.column_stack([-logits[:, 0], logits[:, 0]])
-        return loss_for_output(model.out_activation_).inverse_link(logits)
+        return self._probabilities(X, log=False)
 
     def predict_log_proba(self, X):
         """Log of the probability estimates, computed stably from the logits.
@@ -290,17 +312,22 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Returns
         -------
         log_y_prob : ndarray of shape (n_samples, n_classes)
-            Log-probability of each class, in the order of ``classes_``.
-            Equal to ``log(predict_proba(X))`` but finite where the
-            probability underflows to 0.
+            Log-probability of each class, in the order of ``classes_``:
+            a log-softmax (or log-sigmoid) of the logits, equal to
+            ``log(predict_proba(X))`` to rounding and always finite. It is
+            floored at the log of the smallest normal float (about -708.4 in
+            float64, -87.3 in float32), where ``predict_proba`` is floored.
         """
+        return self._probabilities(X, log=True)
+
+    def _probabilities(self, X, log):
         model = self._snapshot()
         logits = model._logits(X)
-        loss = loss_for_output(model.out_activation_)
         if model.n_outputs_ == 1:
-            z = logits[:, 0]
-            return np.column_stack([loss.log_predict(-z), loss.log_predict(z)])
-        return loss.log_predict(logits)
+            # sigmoid(-z) rather than 1 - sigmoid(z): no cancellation to 0.
+            logits = np.column_stack([-logits[:, 0], logits[:, 0]])
+        loss = loss_for_output(model.out_activation_)
+        return loss.log_probabilities(logits) if log else loss.probabilities(logits)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -485,19 +485,22 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
     return model
 
 
-def _examples_runnable():
-    """Whether onnx and onnxruntime are importable (without importing them)."""
+def _examples_runnable(modules=("onnx", "onnxruntime")):
+    """Whether ``modules`` are importable (without importing them)."""
     try:
-        return all(
-            importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime")
-        )
+        return all(importlib.util.find_spec(name) is not None for name in modules)
     except (ImportError, ValueError):
         return False
 
 
-if not _examples_runnable() and to_onnx.__doc__:  # pragma: no cover
-    # The examples need onnx and onnxruntime; without them doctest skips them.
-    to_onnx.__doc__ = "\n".join(
-        line + "  # doctest: +SKIP" if line.lstrip().startswith(">>>") else line
-        for line in to_onnx.__doc__.splitlines()
-    )
+def skip_examples_without(function, modules):
+    """Mark the examples of ``function``'s docstring ``+SKIP`` if ``modules`` are
+    missing: they run under doctest only where they can."""
+    if not _examples_runnable(modules) and function.__doc__:  # pragma: no cover
+        function.__doc__ = "\n".join(
+            line + "  # doctest: +SKIP" if line.lstrip().startswith(">>>") else line
+            for line in function.__doc__.splitlines()
+        )
+
+
+skip_examples_without(to_onnx, ("onnx", "onnxruntime"))

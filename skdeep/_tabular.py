@@ -397,7 +397,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         proba : ndarray of shape (n_samples, n_classes)
         """
         model = self._snapshot()
-        return loss_for_output("softmax").inverse_link(model._logits(X))
+        return loss_for_output("softmax").probabilities(model._logits(X))
 
 
 class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):

@@ -128,6 +128,9 @@ class TrainingResult:
     status: str
     message: str = ""
     state: TrainingState = None
+    #: With early stopping: whether an epoch of this run set a new best
+    #: validation score, so that the weights restored at the end are its own.
+    found_best: bool = False
 
 
 class Observer:
@@ -264,7 +267,7 @@ def _update_stopping(state, config, score, network, best_params):
 
     With early stopping, the monitored quantity is the validation score
     (higher is better) and the best weights are remembered; otherwise it is
-    the training loss.
+    the training loss. Returns whether the best weights were replaced.
     """
     if config.early_stopping:
         if score < state.best_validation_score + config.tol:
@@ -274,13 +277,15 @@ def _update_stopping(state, config, score, network, best_params):
         if score > state.best_validation_score:
             state.best_validation_score = score
             np.copyto(best_params, network.params)
-        return
+            return True
+        return False
     loss = state.loss_curve[-1]
     if loss > state.best_loss - config.tol:
         state.no_improvement_count += 1
     else:
         state.no_improvement_count = 0
     state.best_loss = min(state.best_loss, loss)
+    return False
 
 
 def _epoch_record(state, epoch_loss, learning_rate, seconds, evaluate, network):
@@ -299,6 +304,11 @@ def _epoch_record(state, epoch_loss, learning_rate, seconds, evaluate, network):
             state.validation_scores.append(score)
     state.history.append(record)
     return record
+
+
+def _diverged_evaluation(network):
+    """The validation score and loss of a network whose weights overflowed."""
+    return np.nan, np.nan
 
 
 def _plateau_message(config):
@@ -336,6 +346,7 @@ class _EpochLoop:
         self.gatherer = _BatchGatherer(X, Y, weights, config.batch_size)
         self.order = np.arange(self.n_samples) if config.shuffle else None
         self.best_params = network.params.copy() if config.early_stopping else None
+        self.found_best = False
         self._checkpoint()
 
     def _checkpoint(self):
@@ -369,6 +380,7 @@ class _EpochLoop:
         if self.config.early_stopping:
             self.network.params[...] = self.best_params
         result.state = self.state
+        result.found_best = self.found_best
         self.state.optimizer_state = self.optimizer.state_dict()
         return result
 
@@ -391,26 +403,37 @@ class _EpochLoop:
                 network, self.optimizer, self.gatherer, self.workspace, self.order, config,
                 batch_rates,
             )
+        seconds = time.perf_counter() - started
         if not (np.isfinite(epoch_loss) and np.isfinite(network.params).all()):
             self._rollback()
+            if config.early_stopping:
+                # On record, as sklearn records it: a NaN validation score.
+                # The run ends here and the best epoch's weights are restored.
+                self._count_epoch(epoch_loss)
+                _epoch_record(state, epoch_loss, learning_rate, seconds,
+                              _diverged_evaluation, network)
             return TrainingResult("diverged", f"loss became {epoch_loss}")
         self._checkpoint()
-        state.n_iter += 1
-        state.t += self.n_samples
-        state.loss = epoch_loss
-        state.loss_curve.append(epoch_loss)
+        self._count_epoch(epoch_loss)
         record = _epoch_record(
-            state, epoch_loss, learning_rate, time.perf_counter() - started,
-            self.evaluate, network,
+            state, epoch_loss, learning_rate, seconds, self.evaluate, network
         )
         stop_requested = _notify_stop(self.observers, network, record)
         return self._after_epoch(record, stop_requested)
 
+    def _count_epoch(self, epoch_loss):
+        state = self.state
+        state.n_iter += 1
+        state.t += self.n_samples
+        state.loss = epoch_loss
+        state.loss_curve.append(epoch_loss)
+
     def _after_epoch(self, record, stop_requested):
         """Stopping rules and schedule updates (sklearn's order)."""
         state, config, optimizer = self.state, self.config, self.optimizer
-        _update_stopping(state, config, record.get("validation_score"), self.network,
-                         self.best_params)
+        if _update_stopping(state, config, record.get("validation_score"), self.network,
+                            self.best_params):
+            self.found_best = True
         optimizer.learning_rate = self.schedule.on_epoch_end(
             optimizer.learning_rate, state.t, len(state.loss_curve)
         )

@@ -42,7 +42,7 @@ def test_per_layer_activation_is_used_in_prediction(iris):
     hidden = np.maximum(np.tanh(X @ clf.coefs_[0] + clf.intercepts_[0]) @ clf.coefs_[1]
                         + clf.intercepts_[1], 0)
     logits = hidden @ clf.coefs_[2] + clf.intercepts_[2]
-    np.testing.assert_allclose(clf.decision_function(X), logits, rtol=1e-12)
+    np.testing.assert_allclose(clf.predict_logits(X), logits, rtol=1e-12)
 
 
 def test_per_layer_setting_of_the_wrong_length_is_rejected(iris):
@@ -168,24 +168,40 @@ def test_class_weight_dict_combines_with_sample_weight():
     np.testing.assert_allclose(a.coefs_[0], b.coefs_[0], rtol=1e-10)
 
 
-def test_decision_function_is_the_logits(iris):
+def test_predict_logits_is_the_logits(iris):
     X, y = iris
     clf = MLPClassifier((6,), solver="lbfgs", random_state=0).fit(X, y)
-    scores = clf.decision_function(X)
+    scores = clf.predict_logits(X)
     exp = np.exp(scores - scores.max(axis=1, keepdims=True))
     np.testing.assert_allclose(clf.predict_proba(X), exp / exp.sum(axis=1, keepdims=True))
     binary = MLPClassifier((6,), solver="lbfgs", random_state=0).fit(X, y == 2)
-    assert binary.decision_function(X).shape == (150,)
-    np.testing.assert_array_equal(binary.decision_function(X) > 0, binary.predict(X))
+    assert binary.predict_logits(X).shape == (150,)
+    np.testing.assert_array_equal(binary.predict_logits(X) > 0, binary.predict(X))
 
 
-def test_predict_log_proba_is_finite_where_proba_underflows(iris):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("target", ["multiclass", "binary", "multilabel"])
+def test_predict_log_proba_is_the_log_of_predict_proba_and_finite(iris, dtype, target):
+    """Far from the data a probability would underflow to 0 (log: -inf); both
+    methods are floored at the smallest normal float instead, consistently."""
     X, y = iris
+    X = X.astype(dtype)
+    y = {"multiclass": y, "binary": y == 2,
+         "multilabel": np.column_stack([y == 0, y == 1, y > 0])}[target]
     clf = MLPClassifier((6,), solver="lbfgs", random_state=0).fit(X, y)
     clf.coefs_[-1][...] *= 1e4
-    log_proba = clf.predict_log_proba(X)
+    proba, log_proba = clf.predict_proba(X), clf.predict_log_proba(X)
+    info = np.finfo(dtype)
+    assert proba.dtype == log_proba.dtype == dtype
     assert np.isfinite(log_proba).all()
-    assert (clf.predict_proba(X) == 0).any()
+    assert proba.min() == info.smallest_normal  # where exp(log-softmax) underflows
+    assert log_proba.min() == np.log(info.smallest_normal)
+    np.testing.assert_allclose(log_proba, np.log(proba), rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(np.argsort(log_proba), np.argsort(proba))
+    if target == "multilabel":  # each label's probability strictly inside (0, 1)
+        assert proba.max() == 1 - info.epsneg
+    else:
+        np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=2 * info.eps)
 
 
 @pytest.mark.parametrize("loss", ["huber", "absolute_error"])

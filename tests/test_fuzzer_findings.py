@@ -219,7 +219,7 @@ def test_case_06_extreme_inputs_give_finite_outputs(activation, n_classes):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         for rows in (huge, huge32):
-            for method in ("decision_function", "predict_proba", "predict_log_proba"):
+            for method in ("predict_logits", "predict_proba", "predict_log_proba"):
                 out = getattr(clf, method)(rows)
                 assert np.isfinite(out).all(), (method, out)
             proba = clf.predict_proba(rows)

@@ -76,7 +76,7 @@ def _outputs(estimator, X):
     if isinstance(estimator, MLPClassifier):
         outputs["predict_proba"] = estimator.predict_proba(X)
         outputs["predict_log_proba"] = estimator.predict_log_proba(X)
-        outputs["decision_function"] = estimator.decision_function(X)
+        outputs["predict_logits"] = estimator.predict_logits(X)
     return outputs
 
 

@@ -12,31 +12,15 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skdeep import TabularMLPClassifier, TabularMLPRegressor
+from skdeep._estimator_checks import expected_failed_checks
 
 FAST = dict(hidden_layer_sizes=(16, 16), max_iter=8, random_state=0)
 CHECKS = dict(hidden_layer_sizes=(32,), max_iter=40, random_state=0)
 
-_WEIGHT_REASON = (
-    "the random validation split that picks the best epoch draws different rows "
-    "when samples are repeated than when they are weighted"
-)
-
-
-def _expected_failed_checks(estimator):
-    return {
-        "check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON,
-        "check_sample_weight_equivalence_on_sparse_data": _WEIGHT_REASON,
-        "check_class_weight_classifiers": (
-            "the best epoch is chosen by class-weighted validation accuracy, which "
-            "saturates before the predictions collapse to the heavily weighted class "
-            "(as for MLPClassifier with early_stopping=True)"
-        ),
-    }
-
 
 @parametrize_with_checks(
     [TabularMLPClassifier(**CHECKS), TabularMLPRegressor(**CHECKS)],
-    expected_failed_checks=_expected_failed_checks,
+    expected_failed_checks=expected_failed_checks, xfail_strict=True,
 )
 def test_sklearn_compatible_tabular_estimator(estimator, check):
     with warnings.catch_warnings():

@@ -18,6 +18,19 @@ pre-activation ``z`` is simply ``prediction - y``. Computing the loss from
 probabilities keeps it finite for any logit: there is no ``log(0)`` and no
 overflow.
 
+The classification losses also give the probabilities that estimators
+report (``probabilities``) and their logarithms (``log_probabilities``).
+Both stay inside the open interval a finite logit maps to, as far as floats
+can represent it: a probability is at least the smallest *normal* number of
+its dtype (about 2.2e-308 in float64, 1.2e-38 in float32), its logarithm at
+least the log of that (about -708.4 and -87.3), and an independent
+sigmoid's probability at most the largest float below 1. Below the smallest
+normal number floats are subnormal and lose precision, and below about
+5e-324 they are 0, whose logarithm is -inf; flooring both at the same place
+keeps ``log(probabilities) == log_probabilities`` to rounding everywhere,
+with every value finite. The price is that classes less likely than 1e-308
+all get the floor and are no longer ranked among themselves.
+
 Targets may be floats or, for classification, booleans (one-hot or label
 indicators), which take an eighth of the memory. Classification targets must
 be 0/1: the cross-entropies sum the true-class logits through a boolean mask.
@@ -89,6 +102,16 @@ def _row_max(Z):
 def _row_min(Z):
     """Minimum of each row."""
     return _row_reduce(Z, np.minimum)
+
+
+def _probability_bounds(dtype):
+    """``(low, high)``: the floats nearest 0 and 1 kept for a probability.
+
+    ``low`` is the smallest normal number of ``dtype`` (below it floats lose
+    precision, then underflow to 0); ``high`` is the largest float below 1.
+    """
+    info = np.finfo(dtype)
+    return info.smallest_normal, 1 - info.epsneg
 
 
 def _mean_minus_true_logits(per_sample, Z, Y, weights):
@@ -266,6 +289,19 @@ class BinaryCrossEntropy(_FusedLoss):
         """``log(sigmoid(z))`` computed stably."""
         return -np.logaddexp(0.0, -Z)
 
+    def probabilities(self, Z):
+        """``sigmoid(Z)`` kept strictly between 0 and 1 (see the module notes).
+
+        Each column is an independent probability whose complement is
+        implicit (multilabel), so both ends of the interval are kept off.
+        """
+        return np.clip(expit(Z), *_probability_bounds(Z.dtype))
+
+    def log_probabilities(self, Z):
+        """``log(sigmoid(Z))``, bounded as ``log(probabilities(Z))`` is."""
+        low, high = _probability_bounds(Z.dtype)
+        return np.clip(self.log_predict(Z), np.log(low), np.log(high))
+
     def value_and_delta(self, Z, Y, weights, delta):
         # Elementwise loss softplus(z) - y z, with the y z term summed through
         # a boolean mask instead of a product array.
@@ -324,6 +360,19 @@ class CategoricalCrossEntropy(_FusedLoss):
         shifted = Z - Z.max(axis=1, keepdims=True)
         shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         return shifted
+
+    def probabilities(self, Z):
+        """``softmax(Z)``, each probability at least the smallest normal float.
+
+        The rows still sum to 1 to rounding: the floor is 1e-308 (float64).
+        """
+        low, _ = _probability_bounds(Z.dtype)
+        return np.maximum(self.inverse_link(Z.copy()), low)
+
+    def log_probabilities(self, Z):
+        """Log-softmax of ``Z``, floored as ``log(probabilities(Z))`` is."""
+        low, _ = _probability_bounds(Z.dtype)
+        return np.maximum(self.log_predict(Z), np.log(low))
 
     def per_sample(self, Z, Y):
         per_sample = self._log_sum_exp(Z) - np.einsum("ij,ij->i", Y, Z)

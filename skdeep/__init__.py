@@ -3,12 +3,14 @@
 Public names: :class:`MLPClassifier` and :class:`MLPRegressor` (drop-ins
 for scikit-learn's), :class:`TabularMLPClassifier` and
 :class:`TabularMLPRegressor` (raw tables in, defaults tuned for tabular
-data), :class:`TrainingHistoryDisplay` (plots a fitted
+data), :class:`MLPFeatures` (a fitted network's hidden layer as features
+for another model), :class:`TrainingHistoryDisplay` (plots a fitted
 network's training curves) and :func:`to_onnx` (exports a fitted network).
 """
 
 from ._classifier import MLPClassifier
 from ._display import TrainingHistoryDisplay
+from ._features import MLPFeatures
 from ._onnx import to_onnx
 from ._regressor import MLPRegressor
 from ._tabular import TabularMLPClassifier, TabularMLPRegressor
@@ -19,6 +21,7 @@ __all__ = [
     "MLPRegressor",
     "TabularMLPClassifier",
     "TabularMLPRegressor",
+    "MLPFeatures",
     "TrainingHistoryDisplay",
     "to_onnx",
     "__version__",

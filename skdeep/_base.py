@@ -23,7 +23,7 @@ from . import _options
 from ._callbacks import callback_observer
 from ._categorical import embedding_dims
 from ._compat import CallbackSupportMixin, _fit_context, with_callbacks
-from ._engine import EmbeddingLayout, Network, forward_logits
+from ._engine import EmbeddingLayout, Network, forward_hidden, forward_logits
 from ._fitted import (
     Draft,
     hidden_activation_names,
@@ -206,6 +206,10 @@ class BaseMultilayerPerceptron(
     def _engine_loss(self):
         """The engine's loss object; None picks the output activation's own."""
         return None
+
+    def _monitored_scoring(self):
+        """What validation scores each epoch: ``scoring``, unless a loss needs its own."""
+        return self.scoring
 
     def _effective_sample_weight(self, fitted, Y, sample_weight, dtype):
         """Hook: the classifier folds class weights into ``sample_weight``."""
@@ -490,12 +494,47 @@ class BaseMultilayerPerceptron(
 
     def _logits(self, X):
         """Output-layer logits of this (snapshot of the) model for raw ``X``."""
+        return forward_logits(
+            self._network_inputs(X), self.coefs_, self.intercepts_,
+            hidden_activation_names(self),
+        )
+
+    def _network_inputs(self, X):
+        """The first dense layer's input for raw ``X``: encoded, categories embedded."""
         if X is not self.__dict__.get("_encoded_input"):
             X = encode_for_predict(self, X)
         layout = _embedding_layout(self.__dict__, self.embedding_dim)
         if layout is not None:
             X = layout.embed(X, self.embeddings_)
-        return forward_logits(X, self.coefs_, self.intercepts_, hidden_activation_names(self))
+        return X
+
+    # ------------------------------------------------------------------
+    # Learned features, for skdeep.MLPFeatures. Private: the estimators
+    # themselves get no transform, so they stay drop-ins for sklearn's.
+    # ------------------------------------------------------------------
+    def _hidden_features(self, X, layer):
+        """Activations of hidden layer ``layer`` (a non-negative index) for raw ``X``."""
+        model = self._snapshot()
+        return forward_hidden(
+            model._network_inputs(X), model.coefs_, model.intercepts_,
+            hidden_activation_names(model), layer,
+        )
+
+    def _embedding_features(self, X):
+        """The learned vector of each embedded column's category, side by side.
+
+        Shape ``(n_samples, sum of the embedding widths)``, in the order of
+        :meth:`_embedded_columns`.
+        """
+        model = self._snapshot()
+        inputs = model._network_inputs(X)
+        n_numeric = model.n_features_in_ - len(model._embedded_columns())
+        return np.asarray(inputs[:, n_numeric:])
+
+    def _embedded_columns(self):
+        """Indices of the input columns with an embedding table, in table order."""
+        mask = self.__dict__.get("is_categorical_")
+        return np.flatnonzero(mask) if mask is not None else np.array([], dtype=int)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -37,6 +37,7 @@ def _estimators():
         yield Estimator(early_stopping=True, max_iter=100)
     yield MLPClassifier(class_weight="balanced", **_EXTENSIONS)
     yield MLPRegressor(loss="huber", **_EXTENSIONS)
+    yield MLPRegressor(loss="quantile", quantile=0.5, max_iter=100)
     yield MLPClassifier(solver="rmsprop", activation="selu", init="lecun", max_iter=100)
     # Column 0 embedded: the checks' continuous values become categories.
     yield MLPClassifier(categorical_features=[0], embedding_dim=2, max_iter=100)

@@ -15,8 +15,15 @@ from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, Activation, get_activa
 from .embeddings import EmbeddingLayout
 from .initializers import INITIALIZERS
 from .layers import Dense, Dropout, Embedding, Layer, ParamSpec, Scale
-from .losses import LOSSES, REGRESSION_LOSSES, loss_for_output, make_loss
-from .network import Network, Sequential, Workspace, forward_logits
+from .losses import (
+    LOSSES,
+    REGRESSION_LOSSES,
+    check_quantiles,
+    inverse_link,
+    loss_for_output,
+    make_loss,
+)
+from .network import Network, Sequential, Workspace, forward_hidden, forward_logits
 from .optimizers import (
     OPTIMIZERS,
     SGD,
@@ -45,11 +52,14 @@ __all__ = [
     "LOSSES",
     "REGRESSION_LOSSES",
     "loss_for_output",
+    "inverse_link",
+    "check_quantiles",
     "make_loss",
     "Network",
     "Sequential",
     "Workspace",
     "forward_logits",
+    "forward_hidden",
     "OPTIMIZERS",
     "SGD",
     "Adam",

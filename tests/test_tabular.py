@@ -34,7 +34,8 @@ def _expected_failed_checks(estimator):
 
 
 @parametrize_with_checks(
-    [TabularMLPClassifier(**CHECKS), TabularMLPRegressor(**CHECKS)],
+    [TabularMLPClassifier(**CHECKS), TabularMLPRegressor(**CHECKS),
+     TabularMLPRegressor(loss="quantile", quantile=0.5, **CHECKS)],
     expected_failed_checks=_expected_failed_checks,
 )
 def test_sklearn_compatible_tabular_estimator(estimator, check):

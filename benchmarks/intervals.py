@@ -26,7 +26,7 @@ calibration and test rows (the same split for every model). Measured:
 
 Usage::
 
-    python benchmarks/intervals.py      # 5 seeds, all datasets, about 35 minutes
+    python benchmarks/intervals.py      # 5 seeds, all datasets, about 20 minutes
     python benchmarks/intervals.py --seeds 0 --datasets diabetes
 
 Results go to ``benchmarks/results/intervals.md``.
@@ -274,8 +274,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default="0,1,2,3,4")
-    parser.add_argument("--epochs", type=int, default=64)
-    parser.add_argument("--hidden", default="256,256,256")
+    parser.add_argument("--epochs", type=int, default=32)
+    parser.add_argument("--hidden", default="256,256")
     parser.add_argument("--output", default=str(RESULTS / "intervals.md"))
     parser.add_argument("--jsonl", default=None,
                         help="also append each record to this file as it is measured")

@@ -48,7 +48,7 @@ CLASSIFIER_WORDS = dict(
 )
 REGRESSOR_WORDS = dict(
     score="R^2",
-    monitored_score="R^2; the validation loss for ``loss='quantile'``",
+    monitored_score="R^2 (minus the validation loss, for ``loss='quantile'``)",
     no_hidden_layer="a linear model",
     split="",
     loss_value="the mean loss plus the penalty",
@@ -142,7 +142,7 @@ nesterovs_momentum : bool, default=True
     "early_stopping": """\
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the training data{split} and stop
-    when its {score} stops improving; the best weights are kept.""",
+    when its {monitored_score} stops improving; the best weights are kept.""",
     "validation_fraction": """\
 validation_fraction : float, default=0.1
     Fraction of the training data held out for early stopping.""",
@@ -195,7 +195,7 @@ max_grad_norm : float or None, default=None
 scoring : str, callable or None, default=None
     What early stopping monitors on the validation data (skdeep
     extension, as in ``HistGradientBoosting*``): None is sklearn's
-    choice ({monitored_score}),
+    choice: {monitored_score},
     ``'loss'`` the validation loss, and any other value
     a scorer name or callable accepted by
     :func:`sklearn.metrics.check_scoring`.""",
@@ -256,11 +256,11 @@ loss_curve_ : list of float
     Training loss after each epoch (each iteration for L-BFGS).""",
     "validation_scores_": """\
 validation_scores_ : list of float or None
-    {score} on the held-out set after each epoch, with early stopping
+    {monitored_score} on the held-out set after each epoch, with early stopping
     (or with ``X_val``; NaN for epochs that had no validation data).""",
     "best_validation_score_": """\
 best_validation_score_ : float or None
-    Best validation {score}, with early stopping.""",
+    Best validation {monitored_score}, with early stopping.""",
     "validation_loss_curve_": """\
 validation_loss_curve_ : list of float or None
     Loss on the validation data after each epoch, when there is

@@ -43,8 +43,10 @@ def load(paths):
     return frame[frame["error"] != "not applicable"]
 
 
-def _cell(score, seconds):
-    return f"{score:.4f} ({seconds:.1f} s)" if pd.notna(score) else "fails"
+def _cell(score, seconds, ran):
+    if pd.notna(score):
+        return f"{score:.4f} ({seconds:.1f} s)"
+    return "fails" if ran else "–"
 
 
 def comparison(frame):
@@ -60,7 +62,8 @@ def comparison(frame):
     lines = ["| dataset | " + " | ".join(LABELS[m] for m in models) + " |",
              "|---|" + "---:|" * len(models)]
     for dataset in order:
-        cells = [_cell(scores.loc[dataset, m], times.loc[dataset, m]) for m in models]
+        ran = set(frame.loc[frame["dataset"] == dataset, "model"])
+        cells = [_cell(scores.loc[dataset, m], times.loc[dataset, m], m in ran) for m in models]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
     lines.append("| **mean, all datasets** | " + " | ".join(
         f"{scores[m].mean():.4f} ({scores[m].notna().sum()})" for m in models) + " |")

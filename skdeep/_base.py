@@ -26,6 +26,7 @@ from ._compat import CallbackSupportMixin, _fit_context, with_callbacks
 from ._engine import (
     EmbeddingLayout,
     Network,
+    forward_hidden,
     forward_logits,
     forward_row_bytes,
     in_row_chunks,
@@ -235,6 +236,10 @@ class BaseMultilayerPerceptron(
     def _engine_loss(self):
         """The engine's loss object; None picks the output activation's own."""
         return None
+
+    def _monitored_scoring(self):
+        """What validation scores each epoch: ``scoring``, unless a loss needs its own."""
+        return self.scoring
 
     def _effective_sample_weight(self, fitted, Y, sample_weight, dtype):
         """Hook: the classifier folds class weights into ``sample_weight``."""
@@ -526,19 +531,62 @@ class BaseMultilayerPerceptron(
         return self._decode(model, model._logits(X))
 
     def _logits(self, X):
-        """Output-layer logits of this (snapshot of the) model for raw ``X``."""
-        if X is not self.__dict__.get("_encoded_input"):
-            X = encode_for_predict(self, X)
-        layout = _embedding_layout(self.__dict__, self.embedding_dim)
+        """Output-layer logits of this (snapshot of the) model for raw ``X``.
+
+        Rows go through the network in slices that fit sklearn's
+        ``working_memory``; the embedding of categories happens per slice too.
+        """
+        X = self._encoded_inputs(X)
         activations = hidden_activation_names(self)
 
         def logits(rows):
-            if layout is not None:
-                rows = layout.embed(rows, self.embeddings_)
-            return forward_logits(rows, self.coefs_, self.intercepts_, activations)
+            return forward_logits(self._embedded(rows), self.coefs_, self.intercepts_,
+                                  activations)
 
         row_bytes = forward_row_bytes(self.coefs_, np.result_type(X.dtype, self.coefs_[0].dtype))
         return in_row_chunks(logits, X, _options.max_predict_rows(row_bytes))
+
+    def _network_inputs(self, X):
+        """The first dense layer's input for raw ``X``: encoded, categories embedded."""
+        return self._embedded(self._encoded_inputs(X))
+
+    def _encoded_inputs(self, X):
+        # A scorer's view hands over its already-encoded validation array.
+        if X is not self.__dict__.get("_encoded_input"):
+            X = encode_for_predict(self, X)
+        return X
+
+    def _embedded(self, X):
+        layout = _embedding_layout(self.__dict__, self.embedding_dim)
+        return X if layout is None else layout.embed(X, self.embeddings_)
+
+    # ------------------------------------------------------------------
+    # Learned features, for skdeep.MLPFeatures. Private: the estimators
+    # themselves get no transform, so they stay drop-ins for sklearn's.
+    # ------------------------------------------------------------------
+    def _hidden_features(self, X, layer):
+        """Activations of hidden layer ``layer`` (a non-negative index) for raw ``X``."""
+        model = self._snapshot()
+        return forward_hidden(
+            model._network_inputs(X), model.coefs_, model.intercepts_,
+            hidden_activation_names(model), layer,
+        )
+
+    def _embedding_features(self, X):
+        """The learned vector of each embedded column's category, side by side.
+
+        Shape ``(n_samples, sum of the embedding widths)``, in the order of
+        :meth:`_embedded_columns`.
+        """
+        model = self._snapshot()
+        inputs = model._network_inputs(X)
+        n_numeric = model.n_features_in_ - len(model._embedded_columns())
+        return np.asarray(inputs[:, n_numeric:])
+
+    def _embedded_columns(self):
+        """Indices of the input columns with an embedding table, in table order."""
+        mask = self.__dict__.get("is_categorical_")
+        return np.flatnonzero(mask) if mask is not None else np.array([], dtype=int)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import (
     Options,
     StrOptions,
 )
+from sklearn.utils.validation import _check_feature_names_in
 
 try:  # sklearn's callback API, new in scikit-learn 1.9
     from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -38,6 +39,7 @@ except ImportError:  # older scikit-learn: estimators work, callbacks are refuse
 
 __all__ = [
     "_fit_context",
+    "_check_feature_names_in",
     "Interval",
     "InvalidParameterError",
     "Options",

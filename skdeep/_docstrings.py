@@ -39,6 +39,7 @@ _EXTRA_ACTIVATIONS = ", ".join(
 #: Words that differ between the classifier and the regressor.
 CLASSIFIER_WORDS = dict(
     score="accuracy",
+    monitored_score="accuracy",
     no_hidden_layer="a (multinomial) logistic regression, one neuron per output",
     split=" (stratified)",
     loss_value="the mean cross-entropy plus the penalty",
@@ -47,11 +48,14 @@ CLASSIFIER_WORDS = dict(
 )
 REGRESSOR_WORDS = dict(
     score="R^2",
+    monitored_score="R^2 (minus the validation loss, for ``loss='quantile'``)",
     no_hidden_layer="a linear model",
     split="",
     loss_value="the mean loss plus the penalty",
-    outputs="outputs",
-    out_activation="``'identity'`` (most losses) or ``'exp'`` (``loss='poisson'``)",
+    outputs="outputs (one per quantile level, with several levels)",
+    out_activation="``'identity'`` (most losses), ``'exp'`` (``loss='poisson'``) or "
+    "``'cumulative_softplus'`` (``loss='quantile'`` with several levels: the first "
+    "output plus the running sum of the softplus of the others)",
 )
 
 PARAMETERS = {
@@ -62,8 +66,10 @@ loss : {choices(REGRESSION_LOSSES)}, \
     output; ``'poisson'`` minimises half the Poisson deviance with an
     exponential output (predictions are positive; ``y`` must be
     non-negative). skdeep extensions: ``'huber'`` (quadratic up to
-    ``huber_delta``, linear beyond: robust to outliers) and
-    ``'absolute_error'`` (the conditional median).""",
+    ``huber_delta``, linear beyond: robust to outliers),
+    ``'absolute_error'`` (the conditional median) and ``'quantile'``
+    (the pinball loss of the level(s) in ``quantile``: conditional
+    quantiles, as in ``HistGradientBoostingRegressor``).""",
     "hidden_layer_sizes": """\
 hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
     The ith element is the number of neurons in the ith hidden layer.
@@ -136,7 +142,7 @@ nesterovs_momentum : bool, default=True
     "early_stopping": """\
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the training data{split} and stop
-    when its {score} stops improving; the best weights are kept.""",
+    when its {monitored_score} stops improving; the best weights are kept.""",
     "validation_fraction": """\
 validation_fraction : float, default=0.1
     Fraction of the training data held out for early stopping.""",
@@ -189,7 +195,8 @@ max_grad_norm : float or None, default=None
 scoring : str, callable or None, default=None
     What early stopping monitors on the validation data (skdeep
     extension, as in ``HistGradientBoosting*``): None is sklearn's
-    choice ({score}), ``'loss'`` the validation loss, and any other value
+    choice: {monitored_score},
+    ``'loss'`` the validation loss, and any other value
     a scorer name or callable accepted by
     :func:`sklearn.metrics.check_scoring`.""",
     "class_weight": """\
@@ -201,6 +208,15 @@ class_weight : dict, 'balanced' or None, default=None
 huber_delta : float, default=1.0
     Residual size at which ``loss='huber'`` turns from quadratic to
     linear, in the units of ``y``.""",
+    "quantile": """\
+quantile : float, list of float or None, default=None
+    The quantile level(s) that ``loss='quantile'`` learns (skdeep
+    extension, spelled as in ``HistGradientBoostingRegressor``), each in
+    (0, 1); required by that loss and refused by the others. A strictly
+    increasing list such as ``[0.05, 0.5, 0.95]`` trains one output per
+    level in one network (``y`` must then be one column), and the
+    predicted quantiles never cross: the network predicts the lowest
+    level and adds a positive (softplus) step for each next one.""",
     "categorical_features": """\
 categorical_features : {{"from_dtype"}}, array-like of str, int or bool, \
         or None, default=None
@@ -240,11 +256,11 @@ loss_curve_ : list of float
     Training loss after each epoch (each iteration for L-BFGS).""",
     "validation_scores_": """\
 validation_scores_ : list of float or None
-    {score} on the held-out set after each epoch, with early stopping
+    {monitored_score} on the held-out set after each epoch, with early stopping
     (or with ``X_val``; NaN for epochs that had no validation data).""",
     "best_validation_score_": """\
 best_validation_score_ : float or None
-    Best validation {score}, with early stopping.""",
+    Best validation {monitored_score}, with early stopping.""",
     "validation_loss_curve_": """\
 validation_loss_curve_ : list of float or None
     Loss on the validation data after each epoch, when there is

@@ -339,12 +339,25 @@ def _regressor_outputs(builder, estimator, logits):
         builder.op("Exp", logits, output="variable")
     elif estimator.out_activation_ == "identity":
         builder.op("Identity", logits, output="variable")
+    elif estimator.out_activation_ == "cumulative_softplus":
+        _cumulative_softplus(builder, logits, output="variable")
     else:
         raise ValueError(
             f"Unknown regressor output activation {estimator.out_activation_!r}."
         )
     n_outputs = int(estimator.n_outputs_)
     return [onnx.helper.make_tensor_value_info("variable", builder.elem_type, [None, n_outputs])]
+
+
+def _cumulative_softplus(builder, logits, output):
+    """The non-crossing quantiles: the first logit, then running softplus steps."""
+    axis = builder.constant("axis", [1], np.int64)
+    first = builder.op("Slice", logits, builder.constant("start", [0], np.int64),
+                       builder.constant("stop", [1], np.int64), axis)
+    rest = builder.op("Slice", logits, builder.constant("start", [1], np.int64),
+                      builder.constant("stop", [np.iinfo(np.int64).max], np.int64), axis)
+    steps = builder.op("Concat", first, builder.op("Softplus", rest), axis=1)
+    return builder.op("CumSum", steps, builder.constant("axis", 1, np.int64), output=output)
 
 
 def to_onnx(estimator, *, dtype=np.float32, opset=None):

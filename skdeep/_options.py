@@ -21,6 +21,7 @@ from ._engine import (
     OPTIMIZERS,
     REGRESSION_LOSSES,
     SCHEDULES,
+    check_quantiles,
     make_loss,
     make_optimizer,
     make_schedule,
@@ -30,6 +31,8 @@ from ._training import LbfgsConfig, StochasticConfig
 __all__ = [
     "MLP_CONSTRAINTS",
     "REGRESSION_LOSS_CONSTRAINT",
+    "QUANTILE_CONSTRAINT",
+    "quantile_levels",
     "STOCHASTIC_SOLVERS",
     "hidden_layer_sizes",
     "hidden_settings",
@@ -85,6 +88,9 @@ MLP_CONSTRAINTS = {
 #: The regressor's ``loss``: every regression loss of the engine.
 REGRESSION_LOSS_CONSTRAINT = [StrOptions(set(REGRESSION_LOSSES))]
 
+#: ``quantile``: one level, or a list of them (checked by ``quantile_levels``).
+QUANTILE_CONSTRAINT = [None, Interval(Real, 0, 1, closed="neither"), "array-like"]
+
 # Engine option -> estimator parameter, for each update rule. A new
 # hyperparameter of an optimizer is one entry here (and its parameter).
 _OPTIMIZER_OPTIONS = {
@@ -100,7 +106,7 @@ _OPTIMIZER_OPTIONS = {
 }
 
 # Engine option -> estimator parameter, for the losses that take options.
-_LOSS_OPTIONS = {"huber": {"delta": "huber_delta"}}
+_LOSS_OPTIONS = {"huber": {"delta": "huber_delta"}, "quantile": {"quantile": "quantile"}}
 
 
 def _options(estimator, names):
@@ -155,8 +161,31 @@ def first_activation(estimator, activations):
     return activation if isinstance(activation, str) else "relu"
 
 
+def quantile_levels(estimator):
+    """The levels of ``loss='quantile'`` as an array; None for the other losses.
+
+    ``quantile`` belongs to ``loss='quantile'`` alone, and that loss needs
+    it: either mismatch is an error rather than a silently ignored setting.
+    """
+    quantile = getattr(estimator, "quantile", None)
+    if estimator.loss != "quantile":
+        if quantile is not None:
+            raise ValueError(
+                f"quantile={quantile!r} is only used by loss='quantile', but "
+                f"loss={estimator.loss!r}; set loss='quantile', or leave quantile=None."
+            )
+        return None
+    if quantile is None:
+        raise ValueError(
+            "loss='quantile' needs the level(s) to learn: pass quantile=0.9, say, or "
+            "quantile=[0.05, 0.5, 0.95] for several at once."
+        )
+    return check_quantiles(quantile)
+
+
 def engine_loss(estimator, name):
     """The engine's loss object ``name``, with its options from ``estimator``."""
+    quantile_levels(estimator)  # a misplaced or missing quantile fails here, clearly
     return make_loss(name, **_options(estimator, _LOSS_OPTIONS.get(name, {})))
 
 

@@ -1,4 +1,4 @@
-"""MLPRegressor: regression with squared error, Poisson, Huber or absolute loss."""
+"""MLPRegressor: regression with squared error, Poisson, Huber, absolute or pinball loss."""
 
 from numbers import Real
 
@@ -12,7 +12,7 @@ from . import _options
 from ._base import BaseMultilayerPerceptron
 from ._compat import Interval, _fit_context, with_callbacks
 from ._docstrings import REGRESSOR_WORDS, fill_docstring
-from ._engine import LOSSES, loss_for_output
+from ._engine import inverse_link
 
 _ATTRIBUTES = [
     "loss_", "best_loss_", "loss_curve_", "validation_scores_", "best_validation_score_",
@@ -22,15 +22,87 @@ _ATTRIBUTES = [
 ]  # fmt: skip
 
 
+def quantile_columns(estimator, Y, name):
+    """Targets ``Y`` (2-D) repeated once per quantile level, for several levels.
+
+    Each of the network's outputs is trained against the same ``y`` at its
+    own level; one level (or another loss) leaves ``Y`` as it is.
+    """
+    levels = _options.quantile_levels(estimator)
+    if levels is None or levels.size == 1:
+        return Y
+    if Y.shape[1] != 1:
+        raise ValueError(
+            f"{levels.size} quantile levels need a single target column, but {name} has "
+            f"{Y.shape[1]} columns. Fit one model per target column, or learn one "
+            "level (quantile=0.9, say) for all of them."
+        )
+    return np.repeat(Y, levels.size, axis=1)
+
+
+def r2_of_predictions(y_true, y_pred, sample_weight=None):
+    """R^2 of ``y_pred``; with one column per quantile level, the mean over them.
+
+    Several levels predict several columns for one ``y``: each column is
+    scored against ``y`` and the scores are averaged (sklearn's
+    ``multioutput="uniform_average"``).
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_pred.ndim == 2 and y_true.ndim == 1 and y_pred.shape[1] > 1:
+        y_true = np.repeat(y_true[:, np.newaxis], y_pred.shape[1], axis=1)
+    return r2_score(y_true, y_pred, sample_weight=sample_weight)
+
+
+class QuantileRegressorMixin(RegressorMixin):
+    """What a regressor with ``loss="quantile"`` scores: R^2, and its loss for early stopping."""
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 of the predictions.
+
+        This is sklearn's regression score, also for ``loss='quantile'``
+        (as in ``HistGradientBoostingRegressor``): it measures how close
+        the predictions are to ``y``, not how good the quantiles are (use
+        :func:`sklearn.metrics.mean_pinball_loss` for that). With several
+        quantile levels, each level's predictions are scored against ``y``
+        and the scores averaged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True values for ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` against ``y``.
+        """
+        return r2_of_predictions(y, self.predict(X), sample_weight)
+
+    def _score_predictions(self, y_true, y_pred, sample_weight):
+        return r2_of_predictions(y_true, y_pred, sample_weight)
+
+    def _monitored_scoring(self):
+        # R^2 rewards the mean, not a quantile: early stopping of a quantile
+        # model watches its own (pinball) loss, as HistGradientBoosting's does.
+        if self.scoring is None and self.loss == "quantile":
+            return "loss"
+        return self.scoring
+
+
 @fill_docstring(_ATTRIBUTES, REGRESSOR_WORDS)
-class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
+class MLPRegressor(QuantileRegressorMixin, BaseMultilayerPerceptron):
     """Multi-layer perceptron regressor on skdeep's NumPy engine.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`:
     same parameters, defaults, fitted attributes and behaviour. The network
     minimises half the squared error (or, with ``loss``, half the Poisson
-    deviance, the Huber loss or the absolute error), with an L2 penalty, by
-    L-BFGS or mini-batch stochastic gradient descent.
+    deviance, the Huber loss, the absolute error or the pinball loss of one
+    or several quantiles), with an L2 penalty, by L-BFGS or mini-batch
+    stochastic gradient descent.
 
     Parameters
     ----------
@@ -55,6 +127,12 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     times sklearn's (sklearn hands L-BFGS the mean's value with the sum's
     gradient).
 
+    With ``loss="quantile"`` and several levels, ``predict`` returns one
+    column per level, in the order of ``quantile``, and the columns never
+    cross: the network predicts the lowest quantile and a positive
+    (softplus) step to each next one. ``score`` stays R^2, sklearn's
+    regression score.
+
     Examples
     --------
     >>> from sklearn.datasets import make_regression
@@ -68,6 +146,16 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     (2,)
     >>> reg.score(X_test, y_test) > 0.9
     True
+
+    Three quantiles from one network: a 90% interval and the median.
+
+    >>> q = MLPRegressor(loss="quantile", quantile=[0.05, 0.5, 0.95],
+    ...                  solver="lbfgs", random_state=1).fit(X_train, y_train)
+    >>> bands = q.predict(X_test)
+    >>> bands.shape
+    (50, 3)
+    >>> bool((bands[:, 0] < bands[:, 1]).all() and (bands[:, 1] < bands[:, 2]).all())
+    True
     """
 
     _y_numeric = True
@@ -75,6 +163,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         **BaseMultilayerPerceptron._parameter_constraints,
         "loss": _options.REGRESSION_LOSS_CONSTRAINT,
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": _options.QUANTILE_CONSTRAINT,
     }
 
     def __init__(
@@ -113,6 +202,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         max_grad_norm=None,
         scoring=None,
         huber_delta=1.0,
+        quantile=None,
         categorical_features=None,
         embedding_dim=None,
     ):
@@ -130,25 +220,25 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
                 f"Some value(s) of {name} are negative which is not allowed for "
                 "loss='poisson'."
             )
-        return y.reshape(len(y), -1)
+        return quantile_columns(self, y.reshape(len(y), -1), name)
 
     def _output_activation(self, target_attributes):
-        return LOSSES[self.loss].output_activation
+        return self._engine_loss().output_activation
 
     def _engine_loss(self):
         return _options.engine_loss(self, self.loss)
 
     def _decode(self, fitted, logits):
-        predictions = loss_for_output(fitted.out_activation_).inverse_link(logits)
+        predictions = inverse_link(fitted.out_activation_, logits)
         if predictions.shape[1] == 1:
             return predictions.ravel()
         return predictions
 
     def _decode_target(self, fitted, Y):
-        return Y[:, 0] if Y.shape[1] == 1 else Y
-
-    def _score_predictions(self, y_true, y_pred, sample_weight):
-        return r2_score(y_true, y_pred, sample_weight=sample_weight)
+        # Several quantile levels train on copies of one column.
+        if Y.shape[1] == 1 or fitted.out_activation_ == "cumulative_softplus":
+            return Y[:, 0]
+        return Y
 
     def _split_stratify(self, Y):
         return None

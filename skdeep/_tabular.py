@@ -10,19 +10,29 @@ for fewer epochs.
 """
 
 from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, column_or_1d
 
+from . import _options
 from ._base import BaseMultilayerPerceptron
 from ._compat import Interval, StrOptions
-from ._engine import HIDDEN_ACTIVATIONS, SCHEDULES, TabularNetwork, loss_for_output, make_loss
+from ._engine import (
+    HIDDEN_ACTIVATIONS,
+    SCHEDULES,
+    TabularNetwork,
+    inverse_link,
+    loss_for_output,
+    make_loss,
+)
 from ._inputs import check_sample_weight
 from ._options import max_predict_rows
+from ._regressor import QuantileRegressorMixin, quantile_columns
 from ._tabular_inputs import encode_tabular, learn_tabular_inputs, tabular_layout
 from ._validation import TrainingData
 
@@ -141,6 +151,26 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         return len(fitted["numeric_center_"])
 
     def _logits(self, X):
+        network, X = self._prediction_network(X)
+        return network.predict_logits(X, max_predict_rows(network.predict_row_bytes))
+
+    def _hidden_features(self, X, layer):
+        network, X = self._snapshot()._prediction_network(X)
+        return network.predict_through(X, network.hidden_outputs[layer])
+
+    def _embedding_features(self, X):
+        network, X = self._snapshot()._prediction_network(X)
+        if network.embeddings is None:
+            return np.empty((X.shape[0], 0))
+        embedded = network.predict_through(X, network.layers[0])
+        return embedded[:, len(network.embeddings.numeric_columns):]
+
+    def _embedded_columns(self):
+        # Categorical columns with few categories are one-hot encoded, not embedded.
+        return np.flatnonzero(self.is_categorical_)[~np.asarray(self.one_hot_, dtype=bool)]
+
+    def _prediction_network(self, X):
+        """The fitted network and ``X`` encoded for it, in float64."""
         # A scorer's view takes its encoded validation array as it is (and only
         # that array: the scorer may predict raw data too).
         X = X if X is self.__dict__.get("_encoded_input") else encode_tabular(self, X)
@@ -156,7 +186,7 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
             parametric_activation="activation_strength_" in fitted,
         )
         _load_fitted_arrays(network, fitted)
-        return network.predict_logits(X, max_predict_rows(network.predict_row_bytes))
+        return network, X
 
     def _batch_size(self, n_samples):
         if self.batch_size != "auto":
@@ -400,14 +430,16 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         return loss_for_output("softmax").probabilities(model._logits(X))
 
 
-class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
+class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
     """Multi-layer perceptron regressor with defaults tuned for tabular data.
 
     Takes a raw DataFrame like :class:`TabularMLPClassifier` and trains the
     same network (Mish units by default) on the standardised target against
-    the squared error; predictions are mapped back to the target's scale and
-    kept within the range seen in training. The epoch with the best
-    validation R^2 is kept.
+    the squared error (or, with ``loss="quantile"``, the pinball loss of one
+    or several quantile levels); predictions are mapped back to the
+    target's scale and kept within the range seen in training. The epoch
+    with the best validation R^2 (the best validation loss, for quantiles)
+    is kept.
 
     Parameters
     ----------
@@ -452,8 +484,22 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabularMLP):
     parametric_activation : bool, default=False
         Whether each hidden unit learns the strength of its activation (see
         :class:`TabularMLPClassifier`).
+    loss : {"squared_error", "quantile"}, default="squared_error"
+        The loss of the standardised target: the squared error, or the
+        pinball loss of the level(s) in ``quantile``. Standardising
+        (subtracting the mean, dividing by the positive standard deviation)
+        keeps every quantile a quantile, so predictions mapped back to the
+        target's scale are quantiles of ``y``; ``loss_curve_`` stays on the
+        standardised scale.
+    quantile : float, list of float or None, default=None
+        Level(s) in (0, 1) that ``loss="quantile"`` learns (required by it,
+        refused by the other loss). A strictly increasing list trains one
+        output per level in one network, and the predicted quantiles never
+        cross (see :class:`MLPRegressor`).
     scoring : str, callable or None, default=None
-        Validation score that selects the best epoch (None: R^2).
+        Validation score that selects the best epoch (None: R^2, or the
+        validation loss for ``loss="quantile"``). ``score`` is R^2 whatever
+        the loss.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, the validation split, shuffling and dropout.
     verbose : bool, default=False
@@ -488,17 +534,24 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
     """
 
     _y_numeric = True
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseTabularMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "quantile"})],
+        "quantile": _options.QUANTILE_CONSTRAINT,
+    }
 
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="mish", *,
                  learning_rate="coslog", learning_rate_init=0.2, max_iter=64,
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
-                 numeric_embedding="periodic", parametric_activation=False, scoring=None,
-                 random_state=None, verbose=False):
+                 numeric_embedding="periodic", parametric_activation=False,
+                 loss="squared_error", quantile=None, scoring=None, random_state=None,
+                 verbose=False):
         self._set_params_from_init(locals())
 
     def _learn_target(self, y, classes):
+        _options.quantile_levels(self)  # a misplaced or missing quantile fails first
         y = _targets(y)
         mean, scale = y.mean(axis=0), y.std(axis=0)
         scale[scale == 0] = 1.0
@@ -508,28 +561,29 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
             "target_min_": y.min(axis=0),
             "target_max_": y.max(axis=0),
         }
-        return (y - mean) / scale, target
+        return quantile_columns(self, (y - mean) / scale, "y"), target
 
     def _encode_target(self, fitted, y, name):
-        return (_targets(y, name) - fitted.target_mean_) / fitted.target_scale_
+        standardised = (_targets(y, name) - fitted.target_mean_) / fitted.target_scale_
+        return quantile_columns(self, standardised, name)
 
     def _output_activation(self, target_attributes):
-        return "identity"
+        return self._engine_loss().output_activation
 
     def _engine_loss(self):
-        return make_loss("squared_error")
+        return _options.engine_loss(self, self.loss)
 
     def _decode_target(self, fitted, Y):
         y = Y * fitted.target_scale_ + fitted.target_mean_
-        return y[:, 0] if y.shape[1] == 1 else y
+        # Several quantile levels train on copies of one column.
+        return y[:, 0] if y.shape[1] == 1 or fitted.out_activation_ != "identity" else y
 
     def _decode(self, fitted, logits):
-        y = np.clip(logits * fitted.target_scale_ + fitted.target_mean_, fitted.target_min_,
-                    fitted.target_max_)
+        # The link orders the quantiles; a positive scale and the clip keep the order.
+        standardised = inverse_link(fitted.out_activation_, logits)
+        y = np.clip(standardised * fitted.target_scale_ + fitted.target_mean_,
+                    fitted.target_min_, fitted.target_max_)
         return y[:, 0] if y.shape[1] == 1 else y
-
-    def _score_predictions(self, y_true, y_pred, sample_weight):
-        return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
     def _split_stratify(self, Y):
         return None

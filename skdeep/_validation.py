@@ -142,7 +142,7 @@ def evaluator(estimator, draft, network, held_out):
     return Evaluator(
         held_out,
         estimator._decode_target(decoder, held_out.Y),
-        estimator.scoring,
+        estimator._monitored_scoring(),
         lambda logits: estimator._decode(decoder, logits),
         estimator._score_predictions,
         scoring_view,

@@ -73,6 +73,7 @@ def _other_configurations():
     # Column 0 embedded: the checks' continuous values become categories.
     yield MLPRegressor(categorical_features=[0], embedding_dim=2, **CHECKED)
     yield MLPClassifier(class_weight="balanced", **EXTENSIONS)
+    yield MLPRegressor(loss="quantile", quantile=0.5, **CHECKED)
 
 
 def _slow_configurations():

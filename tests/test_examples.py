@@ -49,6 +49,8 @@ def _script_params():
 PAGE_REQUIRES = {
     # The callback examples use sklearn.callback (scikit-learn >= 1.9).
     "user_guide/beyond_sklearn.rst": "sklearn.callback",
+    # MAPIE's conformal regressors (the test extra installs it).
+    "user_guide/intervals.rst": "mapie",
 }
 
 

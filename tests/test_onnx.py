@@ -450,3 +450,13 @@ def test_every_engine_activation_has_an_onnx_graph():
     from skdeep._onnx import ONNX_ACTIVATIONS
 
     assert set(ONNX_ACTIVATIONS) == set(ACTIVATIONS)
+
+
+def test_several_quantiles_export_their_non_crossing_output():
+    X, y = make_regression(n_samples=120, n_features=4, noise=5.0, random_state=0)
+    X = X.astype(np.float32)
+    model = MLPRegressor(loss="quantile", quantile=[0.1, 0.5, 0.9], hidden_layer_sizes=(8,),
+                         solver="lbfgs", max_iter=200, random_state=0).fit(X, y / 50)
+    _, _, expected, got, _ = compare(model, X)
+    np.testing.assert_allclose(got, expected, rtol=RTOL[np.float32], atol=ATOL[np.float32])
+    assert (np.diff(got, axis=1) >= 0).all()

@@ -19,7 +19,8 @@ CHECKS = dict(hidden_layer_sizes=(32,), max_iter=40, random_state=0)
 
 
 @parametrize_with_checks(
-    [TabularMLPClassifier(**CHECKS), TabularMLPRegressor(**CHECKS)],
+    [TabularMLPClassifier(**CHECKS), TabularMLPRegressor(**CHECKS),
+     TabularMLPRegressor(loss="quantile", quantile=0.5, **CHECKS)],
     expected_failed_checks=expected_failed_checks, xfail_strict=True,
 )
 def test_sklearn_compatible_tabular_estimator(estimator, check):

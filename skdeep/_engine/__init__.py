@@ -15,11 +15,19 @@ from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, Activation, get_activa
 from .embeddings import EmbeddingLayout
 from .initializers import INITIALIZERS
 from .layers import Dense, Dropout, Embedding, Layer, ParamSpec, Scale
-from .losses import LOSSES, REGRESSION_LOSSES, loss_for_output, make_loss
+from .losses import (
+    LOSSES,
+    REGRESSION_LOSSES,
+    check_quantiles,
+    inverse_link,
+    loss_for_output,
+    make_loss,
+)
 from .network import (
     Network,
     Sequential,
     Workspace,
+    forward_hidden,
     forward_logits,
     forward_row_bytes,
     in_row_chunks,
@@ -52,6 +60,8 @@ __all__ = [
     "LOSSES",
     "REGRESSION_LOSSES",
     "loss_for_output",
+    "inverse_link",
+    "check_quantiles",
     "make_loss",
     "Network",
     "Sequential",
@@ -59,6 +69,7 @@ __all__ = [
     "forward_logits",
     "forward_row_bytes",
     "in_row_chunks",
+    "forward_hidden",
     "OPTIMIZERS",
     "SGD",
     "Adam",

@@ -12,6 +12,11 @@ binary cross-entropy  logistic (sigmoid)     ``sum_k log(1 + e**z) - y z``
 cross-entropy         softmax                ``log sum_k e**z_k - sum_k y z``
 ====================  =====================  ==============================
 
+The regression losses beyond sklearn's (Huber, absolute error, pinball)
+keep an identity output, except the pinball loss of several quantiles,
+whose "cumulative softplus" output keeps the quantiles in order (see
+:class:`PinballLoss`); their gradient is not ``prediction - y``.
+
 For each pair the gradient of the loss with respect to the output layer's
 pre-activation ``z`` is simply ``prediction - y``. Computing the loss from
 ``z`` (with ``logaddexp`` and a shifted log-sum-exp) rather than from the
@@ -54,6 +59,10 @@ __all__ = [
     "CategoricalCrossEntropy",
     "Huber",
     "AbsoluteError",
+    "PinballLoss",
+    "check_quantiles",
+    "cumulative_softplus",
+    "inverse_link",
     "loss_for_output",
 ]
 
@@ -505,6 +514,130 @@ class AbsoluteError(_IdentityOutputLoss):
         return loss
 
 
+def check_quantiles(quantile):
+    """``quantile`` as a 1-D float array of increasing levels in (0, 1).
+
+    Parameters
+    ----------
+    quantile : float or sequence of float
+        One quantile level, or several in increasing order.
+
+    Returns
+    -------
+    quantiles : ndarray of shape (n_quantiles,)
+
+    Raises
+    ------
+    ValueError
+        If a level is outside (0, 1) or not a number, or if the levels are
+        not strictly increasing (unsorted or repeated).
+    """
+    try:
+        quantiles = np.asarray(quantile, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"quantile must be a number in (0, 1) or a list of them, got {quantile!r}."
+        ) from None
+    if quantiles.size == 0:
+        raise ValueError("quantile is empty; give at least one level in (0, 1).")
+    outside = quantiles[~((quantiles > 0) & (quantiles < 1))]
+    if outside.size:
+        raise ValueError(
+            f"quantile levels must lie strictly between 0 and 1, got {outside.tolist()}."
+        )
+    steps = np.diff(quantiles)
+    if np.any(steps == 0):
+        raise ValueError(
+            f"quantile has repeated levels {quantiles[1:][steps == 0].tolist()}; each "
+            "level must appear once."
+        )
+    if np.any(steps < 0):
+        raise ValueError(
+            f"quantile levels must be sorted in increasing order, got {quantiles.tolist()}."
+        )
+    return quantiles
+
+
+def cumulative_softplus(Z):
+    """Increasing outputs from free logits, in place: the non-crossing link.
+
+    ``q_1 = z_1`` and ``q_k = q_(k-1) + softplus(z_k)``: every later column
+    adds a positive step, so ``q_1 <= q_2 <= ... <= q_K`` for any logits
+    (strictly, unless a step is too small to change ``q`` in floating
+    point). One column is left as it is.
+    """
+    if Z.shape[1] > 1:
+        np.logaddexp(0.0, Z[:, 1:], out=Z[:, 1:])
+        np.cumsum(Z, axis=1, out=Z)
+    return Z
+
+
+class PinballLoss(_FusedLoss):
+    """Pinball (quantile) loss of one quantile level or of several at once.
+
+    For level ``tau`` and residual ``r = y - q``, ``l = tau * r`` if
+    ``r >= 0`` else ``(tau - 1) * r``: under-predictions cost ``tau`` per
+    unit, over-predictions ``1 - tau``, so the minimiser is the ``tau``
+    quantile of ``y`` given ``x``. ``dl/dq = 1[q > y] - tau``.
+
+    With one level the output is the identity (several target columns get
+    the same level each). With ``K`` levels the network has ``K`` outputs
+    and the prediction is :func:`cumulative_softplus` of the logits, so the
+    predicted quantiles never cross; the chain rule through that link gives
+    ``dl/dz_1 = sum_k g_k`` and ``dl/dz_j = sigmoid(z_j) * sum_(k >= j) g_k``
+    for ``g = dl/dq``. A monotone link (rather than sorting the outputs)
+    keeps the loss smooth in the logits and each output's meaning fixed.
+
+    Parameters
+    ----------
+    quantile : float or sequence of float, default=0.5
+        The level(s), strictly increasing, in (0, 1).
+    """
+
+    name = "quantile"
+    task = "regression"
+
+    def __init__(self, quantile=0.5):
+        self.quantiles = check_quantiles(quantile)
+        self.ordered = self.quantiles.size > 1
+        self.output_activation = "cumulative_softplus" if self.ordered else "identity"
+
+    def inverse_link(self, Z):
+        return cumulative_softplus(Z) if self.ordered else Z
+
+    def _levels(self, Z):
+        """The level of each output column (one level for all, or one each)."""
+        if self.ordered and Z.shape[1] != self.quantiles.size:
+            raise ValueError(
+                f"{self.quantiles.size} quantile levels need as many outputs, got "
+                f"{Z.shape[1]}."
+            )
+        return self.quantiles.astype(Z.dtype, copy=False)
+
+    def per_sample(self, Z, Y):
+        levels = self._levels(Z)
+        residual = Y - self.inverse_link(Z.copy())
+        return np.maximum(levels * residual, (levels - 1) * residual).sum(axis=1)
+
+    def value_and_delta(self, Z, Y, weights, delta):
+        levels = self._levels(Z)
+        np.copyto(delta, Z)
+        self.inverse_link(delta)
+        residual = Y - delta
+        loss = _weighted_mean(
+            np.maximum(levels * residual, (levels - 1) * residual).sum(axis=1), weights
+        )
+        # dl/dq: 1 - tau where the prediction is above y, -tau elsewhere.
+        np.subtract(residual < 0, levels, out=delta, dtype=Z.dtype)
+        if self.ordered:
+            # Back through the cumulative sum, then through each softplus step.
+            tail_sums = np.cumsum(delta[:, ::-1], axis=1)[:, ::-1]
+            delta[:, 0] = tail_sums[:, 0]
+            delta[:, 1:] = tail_sums[:, 1:] * expit(Z[:, 1:])
+        delta *= _row_scale(Z.shape[0], weights, Z.dtype)
+        return loss
+
+
 LOSSES = {
     loss.name: loss
     for loss in (
@@ -514,6 +647,7 @@ LOSSES = {
         CategoricalCrossEntropy,
         Huber,
         AbsoluteError,
+        PinballLoss,
     )
 }
 
@@ -540,6 +674,25 @@ def loss_for_output(output_activation):
     return _BY_OUTPUT[output_activation]()
 
 
+def inverse_link(output_activation, Z):
+    """Apply the output activation called ``output_activation`` to ``Z``, in place.
+
+    Parameters
+    ----------
+    output_activation : {"identity", "exp", "logistic", "softmax", \
+            "cumulative_softplus"}
+    Z : ndarray of shape (n_samples, n_outputs)
+        Logits.
+
+    Returns
+    -------
+    predictions : ndarray of shape (n_samples, n_outputs)
+    """
+    if output_activation == "cumulative_softplus":
+        return cumulative_softplus(Z)
+    return loss_for_output(output_activation).inverse_link(Z)
+
+
 def make_loss(name, **options):
     """The fused loss called ``name``, built with its ``options``.
 
@@ -548,7 +701,8 @@ def make_loss(name, **options):
     name : str
         A key of ``LOSSES``.
     **options
-        Constructor arguments of that loss (``delta`` for ``"huber"``).
+        Constructor arguments of that loss (``delta`` for ``"huber"``,
+        ``quantile`` for ``"quantile"``).
 
     Returns
     -------

@@ -20,7 +20,15 @@ from .initializers import init_bound, init_layer
 from .layers import Dense, Dropout, Embedding
 from .losses import loss_for_output
 
-__all__ = ["Sequential", "Network", "Workspace", "forward_logits", "in_row_chunks"]
+__all__ = [
+    "Sequential",
+    "Network",
+    "Workspace",
+    "forward_logits",
+    "forward_hidden",
+    "forward_row_bytes",
+    "in_row_chunks",
+]
 
 
 def in_row_chunks(function, X, max_rows):
@@ -93,6 +101,32 @@ def forward_logits(X, coefs, intercepts, hidden_activations):
         logits[rows] = _guarded_forward(X[rows], coefs, intercepts, hidden_activations,
                                         logits.dtype)
     return logits
+
+
+def forward_hidden(X, coefs, intercepts, hidden_activations, layer):
+    """Forward pass through explicit weights, stopped at a hidden layer.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Input rows (embedded, if the network embeds categories).
+    coefs, intercepts, hidden_activations
+        As for :func:`forward_logits`.
+    layer : int
+        Index of the hidden layer, ``0 <= layer < len(coefs) - 1``.
+
+    Returns
+    -------
+    activations : ndarray of shape (n_samples, coefs[layer].shape[1])
+        Output of hidden layer ``layer``, its activation applied.
+    """
+    if not 0 <= layer < len(coefs) - 1:
+        raise ValueError(f"layer {layer} is not a hidden layer of {len(coefs) - 1}.")
+    # The layers up to ``layer`` form a network whose "logits" are that
+    # layer's pre-activations: the overflow guard of forward_logits applies.
+    Z = forward_logits(X, coefs[: layer + 1], intercepts[: layer + 1], hidden_activations)
+    with np.errstate(over="ignore"):
+        return np.asarray(ACTIVATIONS[hidden_activations[layer]].forward(Z))
 
 
 def _forward(X, coefs, intercepts, hidden_activations):
@@ -340,6 +374,15 @@ class Sequential:
     def predict_row_bytes(self):
         """Bytes per row alive at once in :meth:`predict_logits`."""
         return max(layer.predict_width for layer in self.layers) * self.dtype.itemsize
+
+    def predict_through(self, X, last):
+        """Output of layer ``last`` (one of ``layers``) for ``X``, as at prediction."""
+        A = X
+        for layer in self.layers:
+            A = layer.predict(A)
+            if layer is last:
+                return np.asarray(A)
+        raise ValueError("The layer is not part of this network.")
 
     def predict(self, X, max_rows=None):
         """Predictions (output activation applied) for ``X``."""

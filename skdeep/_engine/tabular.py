@@ -72,6 +72,8 @@ class TabularNetwork(Sequential):
             width = layers[-1].n_outputs
         layers.append(Scale(width, lr_scale=scale_lr))
         self.dense_layers = []
+        # The layer whose output is each hidden layer's activation.
+        self.hidden_outputs = []
         sizes = [*hidden_layer_sizes, n_outputs]
         for i, size in enumerate(sizes):
             last = i == len(sizes) - 1
@@ -82,6 +84,8 @@ class TabularNetwork(Sequential):
             self.dense_layers.append(dense)
             if not last and parametric_activation:
                 layers.append(ParametricActivation(size, activation))
+            if not last:
+                self.hidden_outputs.append(layers[-1])
             if not last and dropout > 0:
                 layers.append(Dropout(size, dropout))
             width = size

@@ -308,3 +308,41 @@ def test_parametric_activation_spans_identity_to_the_activation():
     np.testing.assert_allclose(out[:, 0], selu[:, 0])
     np.testing.assert_allclose(out[:, 1], Z[:, 1])
     np.testing.assert_allclose(out[:, 2], 0.5 * (Z[:, 2] + selu[:, 2]))
+
+
+@pytest.mark.parametrize("quantile", [0.3, [0.1, 0.5, 0.9]])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_pinball_loss_gradient_matches_finite_differences(quantile, weighted):
+    # One level: identity output; three levels: the cumulative-softplus link,
+    # whose chain rule (reverse cumulative sum, sigmoid of each step) is checked.
+    from skdeep._engine import make_loss
+
+    rng = np.random.RandomState(7)
+    X = rng.normal(size=(9, 3))
+    Y = np.repeat(rng.normal(scale=2.0, size=(9, 1)), 3, axis=1)
+    weights = rng.uniform(0.5, 2.0, 9) if weighted else None
+    loss = make_loss("quantile", quantile=quantile)
+    net = Network([3, 5, 3], ["tanh"], loss.output_activation, loss=loss)
+    net.initialize(np.random.RandomState(0), "tanh")
+    net.params[net.n_coef_params :] += 0.1
+    net.loss_and_gradient(X, Y, weights, 0.05, net.new_workspace(9))
+    analytic = net.grad.copy()
+    np.testing.assert_allclose(
+        analytic, _numerical_gradient(net, X, Y, weights, 0.05), rtol=1e-5, atol=1e-7
+    )
+
+
+def test_pinball_loss_gradient_in_the_tabular_network():
+    from skdeep._engine import TabularNetwork, make_loss
+
+    rng = np.random.RandomState(8)
+    X = rng.normal(size=(10, 4))
+    Y = np.repeat(rng.normal(size=(10, 1)), 2, axis=1)
+    net = TabularNetwork(4, None, [6], "mish", 2, make_loss("quantile", quantile=[0.2, 0.8]),
+                         np.float64, n_periodic=2)
+    net.initialize(np.random.RandomState(1), X)
+    net.loss_and_gradient(X, Y, None, 0.0, net.new_workspace(10))
+    analytic = net.grad.copy()
+    np.testing.assert_allclose(
+        analytic, _numerical_gradient(net, X, Y, None, 0.0), rtol=1e-5, atol=1e-7
+    )

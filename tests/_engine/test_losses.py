@@ -83,3 +83,86 @@ def test_zero_weight_batch_contributes_nothing():
     delta = np.empty_like(Z)
     assert loss.value_and_delta(Z, Y, np.zeros(3), delta) == 0.0
     assert not delta.any()
+
+
+def _pinball(y, q, tau):
+    residual = y - q
+    return np.where(residual >= 0, tau * residual, (tau - 1) * residual)
+
+
+def test_pinball_loss_value_is_the_mean_pinball_loss():
+    from skdeep._engine import make_loss
+
+    rng = np.random.RandomState(0)
+    Z, y = rng.normal(size=(20, 1)), rng.normal(size=(20, 1))
+    loss = make_loss("quantile", quantile=0.9)
+    assert loss.output_activation == "identity"
+    assert loss.value(Z, y) == pytest.approx(_pinball(y, Z, 0.9).mean())
+    # Over-predicting by 1 costs 1 - tau; under-predicting by 1 costs tau.
+    assert loss.value(np.array([[1.0]]), np.array([[0.0]])) == pytest.approx(0.1)
+    assert loss.value(np.array([[-1.0]]), np.array([[0.0]])) == pytest.approx(0.9)
+
+
+def test_several_quantiles_are_the_cumulative_softplus_of_the_logits():
+    from skdeep._engine import inverse_link, make_loss
+
+    levels = [0.1, 0.5, 0.9]
+    loss = make_loss("quantile", quantile=levels)
+    assert loss.output_activation == "cumulative_softplus"
+    Z = np.array([[2.0, -1.0, 3.0], [-5.0, -40.0, 40.0]])
+    q = loss.inverse_link(Z.copy())
+    softplus = np.logaddexp(0.0, Z[:, 1:])
+    np.testing.assert_allclose(q[:, 0], Z[:, 0])
+    np.testing.assert_allclose(q[:, 1:], Z[:, :1] + np.cumsum(softplus, axis=1))
+    np.testing.assert_allclose(inverse_link("cumulative_softplus", Z.copy()), q)
+    y = np.array([[0.5], [1.0]])
+    expected = sum(_pinball(y[:, 0], q[:, k], tau) for k, tau in enumerate(levels)).mean()
+    assert loss.value(Z, np.repeat(y, 3, axis=1)) == pytest.approx(expected)
+
+
+def test_predicted_quantiles_never_cross():
+    from skdeep._engine import make_loss
+
+    rng = np.random.RandomState(1)
+    loss = make_loss("quantile", quantile=[0.05, 0.25, 0.75, 0.95])
+    assert (np.diff(loss.inverse_link(rng.normal(size=(500, 4))), axis=1) > 0).all()
+    # A step of softplus(-40) underflows against q ~ 50: equal, never crossed.
+    extreme = loss.inverse_link(rng.normal(scale=30.0, size=(500, 4)))
+    assert (np.diff(extreme, axis=1) >= 0).all()
+
+
+def test_pinball_delta_without_link_is_indicator_minus_level():
+    from skdeep._engine import make_loss
+
+    Z = np.array([[1.0], [-1.0], [2.0], [0.0]])
+    Y = np.zeros((4, 1))
+    weights = np.array([1.0, 1.0, 2.0, 0.0])
+    delta = np.empty_like(Z)
+    make_loss("quantile", quantile=0.25).value_and_delta(Z, Y, weights, delta)
+    np.testing.assert_allclose(delta[:, 0], [0.75 / 4, -0.25 / 4, 0.75 * 2 / 4, 0.0])
+
+
+def test_several_levels_need_one_output_each():
+    from skdeep._engine import make_loss
+
+    loss = make_loss("quantile", quantile=[0.1, 0.9])
+    with pytest.raises(ValueError, match="2 quantile levels need as many outputs, got 3"):
+        loss.value(np.zeros((2, 3)), np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize(
+    "quantile, message",
+    [
+        (0.0, "strictly between 0 and 1"),
+        ([0.5, 1.0], r"strictly between 0 and 1, got \[1.0\]"),
+        ([0.9, 0.1], "sorted in increasing order"),
+        ([0.1, 0.5, 0.5], r"repeated levels \[0.5\]"),
+        ([], "empty"),
+        ("median", "a number in"),
+    ],
+)
+def test_check_quantiles_names_the_problem(quantile, message):
+    from skdeep._engine import check_quantiles
+
+    with pytest.raises(ValueError, match=message):
+        check_quantiles(quantile)

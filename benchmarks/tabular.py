@@ -124,7 +124,7 @@ def _text_as_str(X):
     return X
 
 
-def make_model(name, task, X_train, seed):
+def make_model(name, task, X_train, seed, threads=1):
     """The model ``name`` for ``task``, and a function preparing its input."""
     regression = task == "regression"
     if name == "tabular" or name.startswith("tabular-"):
@@ -148,7 +148,9 @@ def make_model(name, task, X_train, seed):
         from pytabkit import RealMLP_TD_Classifier, RealMLP_TD_Regressor
 
         Model = RealMLP_TD_Regressor if regression else RealMLP_TD_Classifier
-        return Model(random_state=seed, device="cpu"), lambda X: X
+        # pytabkit's own thread setting: by default it takes every core,
+        # whatever torch.set_num_threads said.
+        return Model(random_state=seed, device="cpu", n_threads=threads), lambda X: X
     raise ValueError(f"unknown model {name!r}")
 
 
@@ -166,7 +168,7 @@ def run_one(dataset, model_name, seed, threads):
     record = {"dataset": dataset, "model": model_name, "seed": seed, "task": spec.task,
               "threads": threads}
     try:
-        model, prepare = make_model(model_name, spec.task, X_train, seed)
+        model, prepare = make_model(model_name, spec.task, X_train, seed, threads)
         if model is None:
             record["error"] = "not applicable"
             return record

@@ -6,6 +6,10 @@ Reads the JSONL files that ``tabular.py`` writes and prints Markdown::
     python benchmarks/tabular_report.py --ablation benchmarks/results/tabular-tune-ablation.jsonl
     python benchmarks/tabular_report.py --plot benchmarks/results/tabular.png \\
         benchmarks/results/tabular-tune.jsonl benchmarks/results/tabular-report.jsonl
+    python benchmarks/tabular_report.py --rst benchmarks/results/tabular-report.jsonl
+
+``--rst`` writes the reStructuredText table that the user guide includes
+(mean score over the seeds per dataset, the best in bold).
 
 The comparison counts, per model, the datasets where ``tabular`` matches or
 beats it, and gives ``tabular``'s fit time as a fraction of each model's on
@@ -16,10 +20,13 @@ on the same splits.
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 LABELS = {
     "tabular": "TabularMLP*",
@@ -81,23 +88,65 @@ def comparison(frame):
     return "\n".join(lines) + "\n"
 
 
+def ablation_changes(frame):
+    """Per variant: (name, datasets, mean change, datasets worse, worst change)."""
+    ok = frame[frame["error"].isna()]
+    scores = ok.pivot_table(index="dataset", columns="model", values="score")
+    rows = []
+    for variant in [m for m in dict.fromkeys(frame["model"]) if m.startswith("tabular-")]:
+        both = scores[["tabular", variant]].dropna()
+        change = both[variant] - both["tabular"]
+        rows.append((variant.removeprefix("tabular-"), len(both), change.mean(),
+                     int((change < 0).sum()), change.min()))
+    return rows
+
+
+def ablation_rst(frame):
+    """reStructuredText list-table of :func:`ablation_changes`."""
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - variant", "     - tables",
+             "     - mean change of the test score", "     - worse on", "     - worst change"]
+    for name, n, mean, worse, worst in ablation_changes(frame):
+        lines += [f"   * - ``{name}``", f"     - {n}", f"     - {mean:+.4f}",
+                  f"     - {worse} of {n}", f"     - {worst:+.4f}"]
+    return "\n".join(lines) + "\n"
+
+
 def ablation(frame):
     """Markdown: per variant, the mean change of the score against the defaults.
 
     Fit times are left out: an ablation runs long enough that the load of a
     shared machine changes under it.
     """
-    ok = frame[frame["error"].isna()]
-    scores = ok.pivot_table(index="dataset", columns="model", values="score")
-    variants = [m for m in dict.fromkeys(frame["model"]) if m.startswith("tabular-")]
     lines = ["| variant | datasets | mean change of test score | worse on | worst change |",
              "|---|---:|---:|---:|---:|"]
-    for variant in variants:
-        both = scores[["tabular", variant]].dropna()
-        change = both[variant] - both["tabular"]
-        lines.append(
-            f"| {variant.removeprefix('tabular-')} | {len(both)} | {change.mean():+.4f} "
-            f"| {(change < 0).sum()} of {len(both)} | {change.min():+.4f} |")
+    for name, n, mean, worse, worst in ablation_changes(frame):
+        lines.append(f"| {name} | {n} | {mean:+.4f} | {worse} of {n} | {worst:+.4f} |")
+    return "\n".join(lines) + "\n"
+
+
+def rst_table(frame, models=("tabular", "hgb", "sklearn_mlp", "realmlp")):
+    """reStructuredText list-table: mean test score per dataset and model, best in bold."""
+    from benchmarks.tabular_datasets import REGISTRY
+
+    ok = frame[frame["error"].isna()]
+    order = list(dict.fromkeys(frame["dataset"]))
+    models = [m for m in models if m in set(frame["model"])]
+    scores = ok.pivot_table(index="dataset", columns="model", values="score").reindex(
+        index=order, columns=models)
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - dataset", "     - rows"]
+    lines += [f"     - {LABELS[m]}" for m in models]
+    for dataset in order:
+        ran = set(frame.loc[frame["dataset"] == dataset, "model"])
+        best = scores.loc[dataset].max()
+        lines += [f"   * - {dataset}", f"     - {REGISTRY[dataset].n_rows:,}"]
+        for model in models:
+            score = scores.loc[dataset, model]
+            if pd.isna(score):
+                lines.append("     - fails" if model in ran else "     - –")
+            else:
+                lines.append(f"     - **{score:.3f}**" if score == best else f"     - {score:.3f}")
+    lines += ["   * - mean", f"     - {len(order)} tables"]
+    lines += [f"     - {scores[m].mean():.3f} ({scores[m].notna().sum()})" for m in models]
     return "\n".join(lines) + "\n"
 
 
@@ -134,12 +183,15 @@ def main(argv=None):
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--ablation", action="store_true")
     parser.add_argument("--plot", default=None, help="write the picture to this file")
+    parser.add_argument("--rst", action="store_true", help="a reStructuredText table")
     args = parser.parse_args(argv)
     frame = load(args.paths)
     if args.plot:
         plot(frame, args.plot)
     elif args.ablation:
-        print(ablation(frame))
+        print(ablation_rst(frame) if args.rst else ablation(frame))
+    elif args.rst:
+        print(rst_table(frame))
     else:
         print(comparison(frame))
 

@@ -157,7 +157,9 @@ def plot(frame, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ok = frame[frame["error"].isna()]
+    # One point per table and model: the mean over seeds.
+    ok = frame[frame["error"].isna()].groupby(["half", "dataset", "model"], as_index=False)[
+        ["score", "fit_s"]].mean()
     key = ["half", "dataset"]
     hgb = ok[ok["model"] == "hgb"].set_index(key)["score"]
     fig, ax = plt.subplots(figsize=(7, 4.5))

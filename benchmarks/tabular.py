@@ -38,6 +38,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.tabular_datasets import REGISTRY, list_datasets, load_dataset  # noqa: E402
+from benchmarks.tabular_report import ablation, comparison, records_frame  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = ("tabular", "hgb", "sklearn_mlp", "skdeep_mlp", "realmlp")
@@ -189,28 +190,6 @@ def run_one(dataset, model_name, seed, threads):
     return record
 
 
-def summarize(records):
-    """Markdown: mean score and fit time per dataset and model, and per-model means."""
-    frame = pd.DataFrame(records)
-    if "error" not in frame:
-        frame["error"] = np.nan
-    frame = frame[frame["error"] != "not applicable"]
-    ok = frame[frame["error"].isna()]
-    models = list(dict.fromkeys(frame["model"]))
-    scores = ok.pivot_table(index="dataset", columns="model", values="score", aggfunc="mean")
-    times = ok.pivot_table(index="dataset", columns="model", values="fit_s", aggfunc="mean")
-    scores = scores.reindex(index=list(dict.fromkeys(frame["dataset"])), columns=models)
-    lines = ["| dataset | " + " | ".join(models) + " |", "|---|" + "---:|" * len(models)]
-    for dataset, row in scores.iterrows():
-        ran = set(frame.loc[frame["dataset"] == dataset, "model"])
-        cells = [f"{row[m]:.4f} ({times.loc[dataset, m]:.1f} s)" if pd.notna(row[m])
-                 else ("fails" if m in ran else "–") for m in models]
-        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
-    means = scores.mean()
-    lines.append("| **mean** | " + " | ".join(f"{means[m]:.4f}" for m in models) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--half", choices=["tune", "report", "all"], default="tune")
@@ -240,8 +219,10 @@ def main(argv=None):
                     handle.write(json.dumps(record) + "\n")
                     handle.flush()
                     print(record, flush=True)
-    (RESULTS / f"tabular-{tag}.md").write_text(summarize(records))
-    print(summarize(records))
+    frame = records_frame(records, args.half)
+    markdown = ablation(frame) if args.models == "ablation" else comparison(frame)
+    (RESULTS / f"tabular-{tag}.md").write_text(markdown)
+    print(markdown)
 
 
 if __name__ == "__main__":

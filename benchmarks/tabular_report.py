@@ -37,18 +37,22 @@ LABELS = {
 }
 
 
+def records_frame(records, half):
+    """Run records (``tabular.py``'s dicts) as a frame, without the not-applicable ones."""
+    frame = pd.DataFrame(records)
+    frame["half"] = half
+    if "error" not in frame:
+        frame["error"] = np.nan
+    return frame[frame["error"] != "not applicable"]
+
+
 def load(paths):
     """Every record of the JSONL files, as one frame (a column ``half`` from the name)."""
     frames = []
     for path in paths:
         rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line]
-        frame = pd.DataFrame(rows)
-        frame["half"] = Path(path).stem.removeprefix("tabular-").split("-")[0]
-        frames.append(frame)
-    frame = pd.concat(frames, ignore_index=True)
-    if "error" not in frame:
-        frame["error"] = np.nan
-    return frame[frame["error"] != "not applicable"]
+        frames.append(records_frame(rows, Path(path).stem.removeprefix("tabular-").split("-")[0]))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _cell(score, seconds, ran):
@@ -75,10 +79,12 @@ def comparison(frame):
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
     lines.append("| **mean, all datasets** | " + " | ".join(
         f"{scores[m].mean():.4f} ({scores[m].notna().sum()})" for m in models) + " |")
+    if "tabular" not in models:
+        return "\n".join(lines) + "\n"
     lines += ["", "| against | datasets both fit | mean TabularMLP* | mean other "
               "| TabularMLP* matches or beats | fit time TabularMLP* / other (max, median) |",
               "|---|---:|---:|---:|---:|---|"]
-    for model in models[1:]:
+    for model in [m for m in models if m != "tabular"]:
         both = scores[["tabular", model]].dropna()
         ratio = (times.loc[both.index, "tabular"] / times.loc[both.index, model])
         lines.append(

@@ -21,7 +21,13 @@ Usage::
     python benchmarks/tabular.py --half tune --seeds 0,1,2 --models tabular,hgb
     python benchmarks/tabular.py --half report          # the report half, all models
 
-Results go to ``benchmarks/results/tabular-<half>.{jsonl,md}``.
+Results go to ``benchmarks/results/tabular-<half>.{jsonl,md}`` (or ``--out``).
+One process per seed uses both cores; render the files together with
+``tabular_report.py``::
+
+    python benchmarks/tabular.py --half report --seeds 0 --threads 1 --out /tmp/seed0.jsonl &
+    python benchmarks/tabular.py --half report --seeds 1 --threads 1 --out /tmp/seed1.jsonl
+    python benchmarks/tabular_report.py /tmp/seed0.jsonl /tmp/seed1.jsonl
 """
 
 import argparse
@@ -59,6 +65,9 @@ ABLATIONS = {
     "constant_lr": {"learning_rate": "constant"},  # the peak rate throughout
     "last_epoch": {"early_stopping": False},
     "one_hot_all": {"max_one_hot": 10_000},
+    "one_network": {"n_networks": 1},
+    # The defaults before the ensemble: one network of 64 epochs.
+    "one_network_64": {"n_networks": 1, "max_iter": 64},
 }
 
 
@@ -198,6 +207,10 @@ def main(argv=None):
                         help="comma-separated; 'ablation' = tabular and every tabular-<variant>")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=None,
+                        help="JSONL file of the records (default results/tabular-<half>.jsonl); "
+                             "runs split over processes write one file each and "
+                             "tabular_report.py renders them together")
     args = parser.parse_args(argv)
     if args.datasets:
         datasets = args.datasets.split(",")
@@ -208,7 +221,7 @@ def main(argv=None):
         models = ["tabular"] + [f"tabular-{variant}" for variant in ABLATIONS]
     tag = args.half + ("-ablation" if args.models == "ablation" else "")
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"tabular-{tag}.jsonl"
+    out = Path(args.out) if args.out else RESULTS / f"tabular-{tag}.jsonl"
     records = []
     with out.open("w") as handle:
         for seed in [int(s) for s in args.seeds.split(",")]:
@@ -221,7 +234,7 @@ def main(argv=None):
                     print(record, flush=True)
     frame = records_frame(records, args.half)
     markdown = ablation(frame) if args.models == "ablation" else comparison(frame)
-    (RESULTS / f"tabular-{tag}.md").write_text(markdown)
+    out.with_suffix(".md").write_text(markdown)
     print(markdown)
 
 

@@ -110,10 +110,12 @@ def expected_failed_checks(estimator):
     failures = {}
     if _trains_on_a_random_subset(estimator):
         failures.update(dict.fromkeys(_WEIGHT_EQUIVALENCE, VALIDATION_SPLIT_WEIGHTS))
-        if is_classifier(estimator) and estimator.solver != "rmsprop":
+        if (is_classifier(estimator) and estimator.solver != "rmsprop"
+                and getattr(estimator, "n_networks", 1) == 1):
             # Observed on the check's data and seed: with RMSprop the
             # predictions collapse to class 0 before the validation score
-            # stops improving, and the check passes.
+            # stops improving, and the check passes; so does an ensemble of
+            # networks, each stopped on its own validation split.
             failures["check_class_weight_classifiers"] = VALIDATION_SCORE_SATURATES
     elif _uses_dropout(estimator):
         failures.update(dict.fromkeys(_WEIGHT_EQUIVALENCE, DROPOUT_WEIGHTS))

@@ -77,7 +77,8 @@ class MLPFeatures(TransformerMixin, BaseEstimator):
         ``MLPRegressor()`` for a floating-point target and
         ``MLPClassifier()`` for any other (integers, strings, booleans are
         class labels); pass an estimator to choose, and to set its
-        ``random_state``.
+        ``random_state``. A tabular estimator must train one network
+        (``n_networks=1``): an ensemble has no single hidden layer.
     layer : int, default=-1
         Which hidden layer's activations to output: an index into the
         hidden layers (not counting the input or the output layer), from 0
@@ -174,6 +175,12 @@ class MLPFeatures(TransformerMixin, BaseEstimator):
                 "None: its features are learned from the target."
             )
         estimator = self._new_estimator(y)
+        if getattr(estimator, "n_networks", 1) > 1:
+            raise ValueError(
+                f"MLPFeatures reads the hidden layer of one network, but this "
+                f"{type(estimator).__name__} averages n_networks={estimator.n_networks} "
+                "networks; pass it with n_networks=1."
+            )
         layer = _hidden_layer_index(self.layer, _n_hidden_layers(estimator))
         estimator.fit(X, y, **fit_params)
         if self.include_embeddings and not estimator._embedded_columns().size:

@@ -21,6 +21,8 @@ __all__ = [
     "network_attributes",
     "hidden_activation_names",
     "Draft",
+    "PER_NETWORK",
+    "shared_attributes",
 ]
 
 #: Fitted attributes that do not end with an underscore.
@@ -33,6 +35,26 @@ PRIVATE_FITTED = frozenset(
         "_category_lookups",
     }
 )
+
+
+#: Fitted attributes that describe one trained network: its learned arrays
+#: (:func:`network_attributes`) and its training run
+#: (:func:`progress_attributes`). An ensemble keeps them per member; the
+#: rest (the input and target descriptions, the layer layout) once.
+PER_NETWORK = frozenset(
+    {
+        "coefs_", "intercepts_", "embeddings_", "input_scale_", "periodic_embedding_",
+        "activation_strength_", "n_iter_", "t_", "loss_curve_", "loss_", "best_loss_",
+        "validation_scores_", "best_validation_score_", "history_",
+        "validation_loss_curve_", "_no_improvement_count", "_optimizer_state",
+    }
+)
+
+
+def shared_attributes(fitted):
+    """The fitted attributes of ``fitted`` (a dict) that are not :data:`PER_NETWORK`."""
+    return {k: v for k, v in fitted.items()
+            if is_fitted_attribute(k) and k not in PER_NETWORK}
 
 
 def is_fitted_attribute(name):

@@ -13,8 +13,9 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, clone
 from sklearn.metrics import accuracy_score
+from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, column_or_1d
@@ -26,10 +27,12 @@ from ._engine import (
     HIDDEN_ACTIVATIONS,
     SCHEDULES,
     TabularNetwork,
+    average_logits,
     inverse_link,
     loss_for_output,
     make_loss,
 )
+from ._fitted import is_fitted_attribute, shared_attributes
 from ._inputs import check_sample_weight
 from ._options import max_predict_rows
 from ._regressor import QuantileRegressorMixin, quantile_columns
@@ -71,6 +74,7 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "numeric_embedding": [StrOptions({"periodic"}), None],
         "parametric_activation": ["boolean"],
+        "n_networks": [Interval(Integral, 1, None, closed="left")],
         "scoring": [None, str, callable],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -93,6 +97,42 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
     max_grad_norm = None
     categorical_features = "from_dtype"
     init = "glorot"
+
+    def _fit(self, X, y, sample_weight, *, incremental, validation=None, classes=None):
+        if self.n_networks == 1:
+            return super()._fit(X, y, sample_weight, incremental=incremental,
+                                validation=validation, classes=classes)
+        members = self._fit_members(X, y, sample_weight, validation)
+        kept = {k: v for k, v in self.__dict__.items() if not is_fitted_attribute(k)}
+        # One assignment, as for one network: a member's fit that raised left
+        # self as it was. The members share the input and target descriptions.
+        self.__dict__ = {**kept, **shared_attributes(members[0].__dict__), "estimators_": members,
+                         "n_iter_": np.array([member.n_iter_ for member in members])}
+        return self
+
+    def _fit_members(self, X, y, sample_weight, validation):
+        """``n_networks`` single-network fits of the same data, each from its own seed.
+
+        The seed sets each member's initialisation, shuffling, dropout and
+        validation split, so the members also choose their best epoch on
+        different rows.
+        """
+        seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=self.n_networks
+        )
+        members = []
+        for seed in seeds:
+            member = clone(self).set_params(n_networks=1, random_state=int(seed))
+            member._fit(X, y, sample_weight, incremental=False, validation=validation)
+            members.append(member)
+        return members
+
+    def _snapshot(self):
+        if "estimators_" not in self.__dict__:
+            return super()._snapshot()
+        snapshot = object.__new__(type(self))
+        snapshot.__dict__ = self.__dict__
+        return snapshot
 
     def _prepare(self, draft, X, y, sample_weight, classes):
         if y is None:
@@ -151,7 +191,15 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         return len(fitted["numeric_center_"])
 
     def _logits(self, X):
-        network, X = self._prediction_network(X)
+        X = self._encoded_for_prediction(X)
+        if "estimators_" not in self.__dict__:
+            return self._network_logits(X)
+        member_logits = [member._network_logits(X) for member in self.estimators_]
+        return average_logits(self.out_activation_, member_logits)
+
+    def _network_logits(self, X):
+        """Logits of this model's one network for encoded ``X``, in row chunks."""
+        network = self._fitted_network(X.shape[1])
         return network.predict_logits(X, max_predict_rows(network.predict_row_bytes))
 
     def _hidden_features(self, X, layer):
@@ -170,23 +218,36 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         return np.flatnonzero(self.is_categorical_)[~np.asarray(self.one_hot_, dtype=bool)]
 
     def _prediction_network(self, X):
-        """The fitted network and ``X`` encoded for it, in float64."""
+        """The fitted network and ``X`` encoded for it (one network only)."""
+        if "estimators_" in self.__dict__:
+            raise ValueError(
+                f"This {type(self).__name__} averages {len(self.estimators_)} networks; "
+                "reading hidden layers needs one network: fit it with n_networks=1."
+            )
+        X = self._encoded_for_prediction(X)
+        return self._fitted_network(X.shape[1]), X
+
+    def _encoded_for_prediction(self, X):
+        """Raw ``X`` encoded as in training, in float64."""
         # A scorer's view takes its encoded validation array as it is (and only
         # that array: the scorer may predict raw data too).
         X = X if X is self.__dict__.get("_encoded_input") else encode_tabular(self, X)
         # Training runs in float32; predicting in float64 costs little and
         # makes a row's prediction independent of the rows around it.
-        X = np.asarray(X, dtype=np.float64)
+        return np.asarray(X, dtype=np.float64)
+
+    def _fitted_network(self, n_columns):
+        """A float64 network holding this model's fitted arrays."""
         fitted = self.__dict__
         network = TabularNetwork(
-            X.shape[1], tabular_layout(fitted, self.embedding_dim),
+            n_columns, tabular_layout(fitted, self.embedding_dim),
             [W.shape[1] for W in self.coefs_[:-1]], self.activation, self.n_outputs_,
-            self._engine_loss(), X.dtype,
+            self._engine_loss(), np.float64,
             n_periodic=len(self.numeric_center_) if "periodic_embedding_" in fitted else 0,
             parametric_activation="activation_strength_" in fitted,
         )
         _load_fitted_arrays(network, fitted)
-        return network, X
+        return network
 
     def _batch_size(self, n_samples):
         if self.batch_size != "auto":
@@ -220,7 +281,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     dropout, a learned scale per input column, data-dependent
     initialisation) is trained by AdamW with a "coslog" learning-rate
     schedule against label-smoothed cross-entropy, and the epoch with the
-    best validation accuracy is kept.
+    best validation accuracy is kept. Three such networks, each from its
+    own seed, are trained and their class probabilities averaged.
 
     Parameters
     ----------
@@ -236,7 +298,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     learning_rate_init : float, default=0.04
         Peak learning rate; each dense layer learns at this rate divided by
         the square root of its fan-in, the biases at a tenth of it.
-    max_iter : int, default=64
+    max_iter : int, default=32
         Number of epochs (the schedule spans them all).
     batch_size : int or "auto", default="auto"
         Mini-batch size. "auto" grows with the training set so that small
@@ -280,6 +342,13 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         activation, ``z + a * (f(z) - z)`` (from 1; weight decay pulls it
         towards a linear unit), as RealMLP does. Off by default (see the
         ablation in the user guide).
+    n_networks : int, default=3
+        Number of networks trained, each from its own seed (initialisation,
+        shuffling, dropout and validation split), whose class probabilities
+        are averaged: the ensemble predicts better than its members do (see
+        the user guide) and costs ``n_networks`` fits. With 1, the single
+        network's weights and training history are the model's attributes;
+        with more, each member (in ``estimators_``) holds its own.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
     scoring : str, callable or None, default=None
@@ -325,8 +394,13 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         Validation accuracy of the kept epoch.
     validation_scores_, loss_curve_, history_ : list
         Per-epoch validation scores, training losses and records.
-    n_iter_ : int
-        Epochs run.
+    n_iter_ : int or ndarray of shape (n_networks,)
+        Epochs run (by each member, for an ensemble).
+    estimators_ : list of TabularMLPClassifier
+        With ``n_networks > 1``, the members: one-network models fitted
+        from their own seeds, each with the network attributes above
+        (``coefs_`` to ``validation_scores_``), which the ensemble itself
+        does not have.
 
     See Also
     --------
@@ -355,12 +429,12 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     _y_numeric = False
 
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="selu", *,
-                 learning_rate="coslog", learning_rate_init=0.04, max_iter=64,
+                 learning_rate="coslog", learning_rate_init=0.04, max_iter=32,
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
-                 numeric_embedding="periodic", parametric_activation=False, class_weight=None,
-                 scoring=None,
+                 numeric_embedding="periodic", parametric_activation=False, n_networks=3,
+                 class_weight=None, scoring=None,
                  random_state=None, verbose=False):
         self._set_params_from_init(locals())
 
@@ -451,7 +525,7 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
         Learning-rate schedule (see :class:`TabularMLPClassifier`).
     learning_rate_init : float, default=0.2
         Peak learning rate (see :class:`TabularMLPClassifier`).
-    max_iter : int, default=64
+    max_iter : int, default=32
         Number of epochs.
     batch_size : int or "auto", default="auto"
         Mini-batch size (see :class:`TabularMLPClassifier`).
@@ -484,6 +558,11 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
     parametric_activation : bool, default=False
         Whether each hidden unit learns the strength of its activation (see
         :class:`TabularMLPClassifier`).
+    n_networks : int, default=3
+        Number of networks trained from their own seeds whose outputs are
+        averaged (see :class:`TabularMLPClassifier`): the predictions, or
+        with ``loss="quantile"`` the outputs before the link that orders the
+        quantiles, so that averaged quantiles still never cross.
     loss : {"squared_error", "quantile"}, default="squared_error"
         The loss of the standardised target: the squared error, or the
         pinball loss of the level(s) in ``quantile``. Standardising
@@ -515,6 +594,9 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
 numeric_center_, numeric_scale_, missing_indicator_, coefs_, intercepts_, \
 input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
 :class:`TabularMLPClassifier`.
+    estimators_ : list of TabularMLPRegressor
+        With ``n_networks > 1``, the one-network members (see
+        :class:`TabularMLPClassifier`).
 
     See Also
     --------
@@ -541,11 +623,11 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
     }
 
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="mish", *,
-                 learning_rate="coslog", learning_rate_init=0.2, max_iter=64,
+                 learning_rate="coslog", learning_rate_init=0.2, max_iter=32,
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
-                 numeric_embedding="periodic", parametric_activation=False,
+                 numeric_embedding="periodic", parametric_activation=False, n_networks=3,
                  loss="squared_error", quantile=None, scoring=None, random_state=None,
                  verbose=False):
         self._set_params_from_init(locals())

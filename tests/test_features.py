@@ -69,7 +69,7 @@ def test_features_are_the_hidden_layer_the_output_layer_reads():
 
 def test_tabular_features_are_its_last_hidden_layer():
     X, y = diabetes()
-    features = MLPFeatures(TabularMLPRegressor(hidden_layer_sizes=(16, 8), max_iter=5,
+    features = MLPFeatures(TabularMLPRegressor(hidden_layer_sizes=(16, 8), max_iter=5, n_networks=1,
                                                random_state=0)).fit(X, y)
     model = features.estimator_
     logits = features.transform(X) @ model.coefs_[-1] + model.intercepts_[-1]
@@ -81,7 +81,8 @@ def test_tabular_features_are_its_last_hidden_layer():
 @pytest.mark.parametrize("Estimator", [MLPRegressor, TabularMLPRegressor])
 def test_embeddings_are_the_learned_table_rows(Estimator):
     X, y = with_categories()
-    params = {"categorical_features": "from_dtype"} if Estimator is MLPRegressor else {}
+    params = {"categorical_features": "from_dtype"} if Estimator is MLPRegressor else {
+        "n_networks": 1}
     features = MLPFeatures(Estimator(hidden_layer_sizes=(8,), max_iter=5, random_state=0,
                                      **params), include_embeddings=True).fit(X, y)
     model = features.estimator_
@@ -150,9 +151,15 @@ def test_the_default_estimator_follows_the_target_dtype():
 
 def test_classifier_features():
     X, y = make_classification(n_samples=200, n_features=6, random_state=0)
-    features = MLPFeatures(TabularMLPClassifier(hidden_layer_sizes=(10,), max_iter=3,
+    features = MLPFeatures(TabularMLPClassifier(hidden_layer_sizes=(10,), max_iter=3, n_networks=1,
                                                 random_state=0)).fit(X, y)
     assert features.transform(X).shape == (200, 10)
+
+
+def test_an_ensemble_is_refused_before_training():
+    X, y = make_classification(n_samples=50, n_features=4, random_state=0)
+    with pytest.raises(ValueError, match="averages n_networks=2 networks; pass it with n_networks=1"):
+        MLPFeatures(TabularMLPClassifier(n_networks=2)).fit(X, y)
 
 
 @pytest.mark.parametrize("layer", [2, -3])
@@ -210,7 +217,7 @@ def test_tabular_features_with_parametric_activations_are_after_the_activation()
 
     X, y = diabetes()
     features = MLPFeatures(
-        TabularMLPRegressor(hidden_layer_sizes=(8,), max_iter=3, parametric_activation=True,
+        TabularMLPRegressor(hidden_layer_sizes=(8,), max_iter=3, n_networks=1, parametric_activation=True,
                             random_state=0),
         layer=0,
     ).fit(X, y)

@@ -50,10 +50,12 @@ def test_several_levels_one_column_each_in_order(make_model):
     assert (np.diff(bands, axis=1) >= 0).all()
     coverage = [np.mean(y <= bands[:, k]) for k in range(3)]
     np.testing.assert_allclose(coverage, LEVELS, atol=0.06)
-    # The band widens where the noise does (|x1| large), as quantiles should.
+    # The band widens where the noise does (|x1| large), as quantiles should:
+    # the noise's spread is about 4 times larger there; a band that ignored
+    # x1 would have a ratio near 1.
     width = bands[:, 2] - bands[:, 0]
     wide = np.abs(X[:, 1]) > 1.5
-    assert width[wide].mean() > 2 * width[np.abs(X[:, 1]) < 0.5].mean()
+    assert width[wide].mean() > 1.5 * width[np.abs(X[:, 1]) < 0.5].mean()
 
 
 def test_several_levels_beat_the_mean_model_on_pinball_loss():
@@ -104,7 +106,7 @@ def test_early_stopping_of_quantiles_watches_the_pinball_loss():
     # The score is minus the validation loss, not R^2.
     assert model.best_validation_score_ < 0
     assert max(model.validation_scores_) == pytest.approx(model.best_validation_score_)
-    tabular = quick_tabular(loss="quantile", quantile=LEVELS).fit(X, y)
+    tabular = quick_tabular(loss="quantile", quantile=LEVELS, n_networks=1).fit(X, y)
     np.testing.assert_allclose(
         tabular.validation_scores_, [-r["validation_loss"] for r in tabular.history_]
     )

@@ -14,13 +14,20 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skdeep import TabularMLPClassifier, TabularMLPRegressor
 from skdeep._estimator_checks import expected_failed_checks
 
-FAST = dict(hidden_layer_sizes=(16, 16), max_iter=8, random_state=0)
-CHECKS = dict(hidden_layer_sizes=(32,), max_iter=40, random_state=0)
+# One network: these tests look at the network and its training (the
+# ensembles have tests of their own below).
+FAST = dict(hidden_layer_sizes=(16, 16), max_iter=8, random_state=0, n_networks=1)
+# The checks run on single networks (what every member of an ensemble is)
+# and on one small ensemble of each task: an ensemble's prediction path
+# averages its members' outputs.
+CHECKS = dict(hidden_layer_sizes=(32,), max_iter=40, random_state=0, n_networks=1)
+ENSEMBLE_CHECKS = {**CHECKS, "n_networks": 2}
 
 
 @parametrize_with_checks(
     [TabularMLPClassifier(**CHECKS), TabularMLPRegressor(**CHECKS),
-     TabularMLPRegressor(loss="quantile", quantile=0.5, **CHECKS)],
+     TabularMLPRegressor(loss="quantile", quantile=0.5, **CHECKS),
+     TabularMLPClassifier(**ENSEMBLE_CHECKS), TabularMLPRegressor(**ENSEMBLE_CHECKS)],
     expected_failed_checks=expected_failed_checks, xfail_strict=True,
 )
 def test_sklearn_compatible_tabular_estimator(estimator, check):
@@ -142,7 +149,7 @@ def test_failed_fit_leaves_a_fitted_model_unchanged():
 
 def test_without_best_epoch_selection_all_rows_train_and_the_last_epoch_stays():
     X, y = make_classification(n_samples=300, n_features=5, random_state=0)
-    clf = TabularMLPClassifier(hidden_layer_sizes=(16,), max_iter=6, early_stopping=False,
+    clf = TabularMLPClassifier(hidden_layer_sizes=(16,), max_iter=6, n_networks=1, early_stopping=False,
                                random_state=0).fit(X, y)
     assert clf.best_validation_score_ is None
     assert clf.validation_scores_ is None
@@ -152,20 +159,23 @@ def test_without_best_epoch_selection_all_rows_train_and_the_last_epoch_stays():
 
 def test_the_schedule_is_a_parameter():
     X, y = make_regression(n_samples=200, n_features=4, random_state=0)
-    constant = TabularMLPRegressor(hidden_layer_sizes=(16,), max_iter=4, learning_rate="constant",
+    constant = TabularMLPRegressor(hidden_layer_sizes=(16,), max_iter=4, n_networks=1,
+                                   learning_rate="constant",
                                    random_state=0).fit(X, y)
-    coslog = TabularMLPRegressor(hidden_layer_sizes=(16,), max_iter=4, random_state=0).fit(X, y)
+    coslog = TabularMLPRegressor(hidden_layer_sizes=(16,), max_iter=4, n_networks=1,
+                                 random_state=0).fit(X, y)
     assert constant.loss_curve_ != coslog.loss_curve_
     with pytest.raises(ValueError, match="learning_rate"):
         TabularMLPRegressor(learning_rate="warp").fit(X, y)
 
 
+@pytest.mark.parametrize("n_networks", [1, 2])
 @pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
-def test_skops_round_trip_of_a_raw_table_model(Estimator, tmp_path):
+def test_skops_round_trip_of_a_raw_table_model(Estimator, n_networks, tmp_path):
     sio = pytest.importorskip("skops.io")
     X, signal = raw_table()
     y = np.where(signal > 0, "yes", "no") if Estimator is TabularMLPClassifier else signal
-    model = Estimator(**FAST).fit(X, y)
+    model = Estimator(**{**FAST, "n_networks": n_networks}).fit(X, y)
     path = tmp_path / "model.skops"
     sio.dump(model, path)
     untrusted = sio.get_untrusted_types(file=path)
@@ -188,3 +198,71 @@ def test_parametric_activations_are_learned_and_restored():
     clf.activation_strength_ = [np.zeros_like(s) for s in strengths]
     assert not np.allclose(clf.predict_proba(X), restored.predict_proba(X))
     assert not hasattr(TabularMLPClassifier(**FAST).fit(X, y), "activation_strength_")
+
+
+# Ensembles (n_networks > 1) ---------------------------------------------------
+
+ENSEMBLE = {"hidden_layer_sizes": (16,), "max_iter": 6, "random_state": 0}
+
+
+def test_an_ensemble_averages_its_members_probabilities():
+    X, y = make_classification(n_samples=300, n_features=6, n_informative=4, n_classes=3,
+                               random_state=0)
+    clf = TabularMLPClassifier(n_networks=3, **ENSEMBLE).fit(X, y)
+    assert len(clf.estimators_) == 3 and not hasattr(clf, "coefs_")
+    members = [member.predict_proba(X) for member in clf.estimators_]
+    np.testing.assert_allclose(clf.predict_proba(X), np.mean(members, axis=0))
+    np.testing.assert_array_equal(clf.predict(X),
+                                  clf.classes_[np.mean(members, axis=0).argmax(axis=1)])
+    # Each member is a one-network model of its own seed.
+    assert [member.n_networks for member in clf.estimators_] == [1, 1, 1]
+    assert len({member.random_state for member in clf.estimators_}) == 3
+    assert not np.allclose(members[0], members[1])
+    np.testing.assert_array_equal(clf.n_iter_, [m.n_iter_ for m in clf.estimators_])
+
+
+def test_an_ensemble_regressor_averages_its_members_predictions():
+    X, y = make_regression(n_samples=300, n_features=5, noise=5.0, random_state=0)
+    reg = TabularMLPRegressor(n_networks=2, **ENSEMBLE).fit(X, y)
+    members = np.array([member.predict(X) for member in reg.estimators_])
+    # Predictions are clipped to the training range after averaging.
+    unclipped = ((members > y.min()) & (members < y.max())).all(axis=0)
+    assert unclipped.mean() > 0.9
+    np.testing.assert_allclose(reg.predict(X)[unclipped], members.mean(axis=0)[unclipped])
+
+
+def test_an_ensemble_of_quantile_networks_never_crosses():
+    X, y = make_regression(n_samples=300, n_features=5, noise=20.0, random_state=0)
+    reg = TabularMLPRegressor(n_networks=2, loss="quantile", quantile=[0.1, 0.5, 0.9],
+                              **ENSEMBLE).fit(X, y)
+    assert (np.diff(reg.predict(X), axis=1) >= 0).all()
+
+
+def test_an_ensemble_is_reproducible_and_a_refit_replaces_it():
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    first = TabularMLPClassifier(n_networks=2, **ENSEMBLE).fit(X, y).predict_proba(X)
+    model = TabularMLPClassifier(n_networks=2, **ENSEMBLE).fit(X, y)
+    np.testing.assert_array_equal(model.predict_proba(X), first)
+    model.set_params(n_networks=1).fit(X, y)
+    assert hasattr(model, "coefs_") and not hasattr(model, "estimators_")
+    model.set_params(n_networks=2).fit(X, y)
+    assert not hasattr(model, "coefs_") and len(model.estimators_) == 2
+
+
+def test_a_failed_ensemble_fit_leaves_the_ensemble_as_it_was():
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    model = TabularMLPClassifier(n_networks=2, **ENSEMBLE).fit(X, y)
+    before = model.predict_proba(X)
+    with pytest.raises(ValueError, match="missing values"):
+        model.fit(X, np.where(y == 1, np.nan, y))
+    np.testing.assert_array_equal(model.predict_proba(X), before)
+    assert len(model.estimators_) == 2
+
+
+def test_an_ensemble_pickles_and_searches():
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    model = TabularMLPClassifier(n_networks=2, **ENSEMBLE).fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    search = GridSearchCV(TabularMLPClassifier(**ENSEMBLE), {"n_networks": [1, 2]}, cv=2)
+    assert search.fit(X, y).best_params_["n_networks"] in (1, 2)

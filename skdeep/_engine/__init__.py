@@ -18,6 +18,7 @@ from .layers import Dense, Dropout, Embedding, Layer, ParamSpec, Scale
 from .losses import (
     LOSSES,
     REGRESSION_LOSSES,
+    average_logits,
     check_quantiles,
     inverse_link,
     loss_for_output,
@@ -61,6 +62,7 @@ __all__ = [
     "REGRESSION_LOSSES",
     "loss_for_output",
     "inverse_link",
+    "average_logits",
     "check_quantiles",
     "make_loss",
     "Network",

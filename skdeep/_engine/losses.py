@@ -60,6 +60,7 @@ __all__ = [
     "Huber",
     "AbsoluteError",
     "PinballLoss",
+    "average_logits",
     "check_quantiles",
     "cumulative_softplus",
     "inverse_link",
@@ -691,6 +692,33 @@ def inverse_link(output_activation, Z):
     if output_activation == "cumulative_softplus":
         return cumulative_softplus(Z)
     return loss_for_output(output_activation).inverse_link(Z)
+
+
+def average_logits(output_activation, member_logits):
+    """Logits of an ensemble: its members' predictions averaged.
+
+    With the softmax output the members' class probabilities are averaged
+    and the result is their logarithm (so that the softmax of it is the
+    average); with any other output the logits themselves are averaged,
+    which for the identity output is the average prediction.
+
+    Parameters
+    ----------
+    output_activation : {"identity", "exp", "logistic", "softmax", \
+            "cumulative_softplus"}
+        The members' (common) output activation.
+    member_logits : sequence of ndarray of shape (n_samples, n_outputs)
+        Each member's logits for the same rows.
+
+    Returns
+    -------
+    logits : ndarray of shape (n_samples, n_outputs)
+    """
+    if output_activation != "softmax":
+        return np.mean(member_logits, axis=0)
+    softmax = loss_for_output("softmax")
+    mean = np.mean([softmax.probabilities(Z) for Z in member_logits], axis=0)
+    return np.log(mean)
 
 
 def make_loss(name, **options):

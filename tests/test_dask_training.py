@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
@@ -33,6 +34,7 @@ distributed = pytest.importorskip("distributed")
 from dask.sizeof import sizeof
 
 from skdeep.dask import MLPClassifier, MLPRegressor
+from skdeep.dask._blocks import contiguous_groups
 
 pytestmark = pytest.mark.xdist_group("dask-cluster")
 
@@ -208,6 +210,25 @@ def test_explicit_validation_set_and_the_loss_as_score(client):
     logits = model.to_local()._logits(X_train[1500:])
     expected = 0.5 * np.mean((logits[:, 0] - y_train[1500:]) ** 2)
     assert losses[-1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_validation_r2_from_block_sums_is_sklearns(client):
+    X_train, y_one = _regression()
+    Y = np.column_stack([y_one, 3 * y_one + 1])  # two outputs: R^2 averaged over them
+    X, y = _blocks(X_train[:1500], Y[:1500])
+    X_val, y_val = _blocks(X_train[1500:], Y[1500:])
+    model = MLPRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(
+        X, y, X_val=X_val, y_val=y_val
+    )
+    # No early stopping: the last epoch's score is that of the final weights.
+    expected = r2_score(Y[1500:], model.predict(X_train[1500:]))
+    assert model.validation_scores_[-1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_blocks_are_grouped_in_runs_balanced_by_rows():
+    assert contiguous_groups([100] * 6, 2) == [[0, 1, 2], [3, 4, 5]]
+    assert contiguous_groups([500, 100, 100, 100, 100, 100], 2) == [[0], [1, 2, 3, 4, 5]]
+    assert contiguous_groups([100], 3) == [[0], [], []]  # more workers than blocks
 
 
 # --------------------------------------------------------------------------

@@ -8,7 +8,6 @@ sums, parameter vectors and a few numbers, never rows of data.
 import math
 
 import dask.array as da
-import numpy as np
 from distributed import default_client
 
 __all__ = ["as_dask_array", "check_blocks", "current_client", "gather", "worker_addresses"]
@@ -115,8 +114,3 @@ def _short(sizes, shown=6):
     if len(sizes) <= shown:
         return str(tuple(sizes))
     return f"({', '.join(map(str, sizes[:shown]))}, ... {len(sizes)} chunks)"
-
-
-def total_rows(array):
-    """Rows of a Dask array with known chunk sizes, as an int."""
-    return int(np.sum(array.chunks[0]))

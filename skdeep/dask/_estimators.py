@@ -136,51 +136,55 @@ class _DistributedMLP:
         client = current_client()
         addresses = worker_addresses(client)
         fit_args = (X, y, sample_weight)
-        X_original = X
-        X, y, sample_weight = self._training_arrays(X, y, sample_weight)
+        data = self._training_arrays(X, y, sample_weight)
         continuing = "coefs_" in self.__dict__ and self.warm_start
         draft = Draft(self, self.__dict__ if continuing else {})
-        stub, counts = self._learn_description(draft, client, X_original, X, y)
+        stub, counts = self._learn_description(draft, client, X, data[0], data[1])
         random_state = check_random_state(self.random_state)
         network = self._network(draft, stub, random_state)
-        worker_copy = self._worker_copy(draft, counts)
-        fitted = _without_feature_names(draft.as_estimator())
-        stochastic = self.solver != "lbfgs"
-        early_stopping = _options.uses_early_stopping(self, False)
-        if stochastic:
-            self._monitor_stochastic_loss(network)
-        else:
+        if self.solver == "lbfgs":
             network.loss.precise_value = True  # as fit_lbfgs sets it, before the workers copy it
-        holds_out = stochastic and early_stopping and X_val is None
-        if holds_out or (stochastic and X_val is not None):
+        else:
+            self._monitor_stochastic_loss(network)
+        validation = None if X_val is None else (X_val, y_val, sample_weight_val)
+        result = self._train_on_cluster(
+            client, addresses, draft, network, self._worker_copy(draft, counts), data,
+            validation, random_state, fit_args,
+        )
+        return self._commit(draft, network, result, stub, incremental=False)
+
+    def _train_on_cluster(self, client, addresses, draft, network, worker_copy, data,
+                          validation, random_state, fit_args):
+        """Encode the blocks on the workers, run the solver on them, let them go."""
+        stochastic = self.solver != "lbfgs"
+        holds_out = stochastic and validation is None and self.early_stopping
+        if stochastic and (holds_out or validation is not None):
             self._check_block_scoring()
         # Drawn after the initial weights, where an in-memory fit draws its split.
-        seeds = random_state.randint(np.iinfo(np.int32).max, size=X.numblocks[0]) if holds_out \
-            else None
-        encoder = BlockEncoder(worker_copy, fitted, network.dtype,
-                               self.validation_fraction if holds_out else None)
-        blocks = BlockSet.prepare(client, addresses, encoder, X, y, sample_weight, seeds)
+        seeds = None
+        if holds_out:
+            seeds = random_state.randint(np.iinfo(np.int32).max, size=data[0].numblocks[0])
+        encoder = BlockEncoder(worker_copy, _without_feature_names(draft.as_estimator()),
+                               network.dtype, self.validation_fraction if holds_out else None)
+        blocks = BlockSet.prepare(client, addresses, encoder, *data, seeds)
         validation_blocks = None
         try:
-            if stochastic and X_val is not None:
-                validation_blocks = self._validation_blocks(
-                    client, addresses, encoder, X_val, y_val, sample_weight_val, X
-                )
+            if stochastic and validation is not None:
+                validation_blocks = self._validation_blocks(client, addresses, encoder,
+                                                            validation, data[0])
             n_train, total_weight, _, _ = block_sizes(blocks)
             if total_weight <= 0:
                 raise ValueError("The sample weights of the training rows sum to zero: "
                                  "there is nothing to fit.")
-            if stochastic:
-                held_out = validation_blocks or (blocks if holds_out else None)
-                result = self._fit_rounds(draft, network, blocks, held_out, worker_copy,
-                                          n_train, random_state, fit_args)
-            else:
-                result = self._fit_lbfgs(draft, network, blocks, total_weight, fit_args)
+            if not stochastic:
+                return self._fit_lbfgs(draft, network, blocks, total_weight, fit_args)
+            held_out = validation_blocks or (blocks if holds_out else None)
+            return self._fit_rounds(draft, network, blocks, held_out, worker_copy, n_train,
+                                    random_state, fit_args)
         finally:
             blocks.release()
             if validation_blocks is not None:
                 validation_blocks.release()
-        return self._commit(draft, network, result, stub, incremental=False)
 
     fit.__doc__ = _FIT_DOC
 
@@ -239,8 +243,9 @@ class _DistributedMLP:
         Y = np.asarray(Y, dtype=self._target_dtype(dtype))
         return TrainingData(X_stub, Y), counts
 
-    def _validation_blocks(self, client, addresses, encoder, X_val, y_val, sample_weight_val,
-                           X):
+    def _validation_blocks(self, client, addresses, encoder, validation, X):
+        """The blocks of an explicit validation set, every row held out."""
+        X_val, y_val, sample_weight_val = validation
         X_val, y_val = as_dask_array(X_val, "X_val"), as_dask_array(y_val, "y_val")
         if sample_weight_val is not None:
             sample_weight_val = as_dask_array(sample_weight_val, "sample_weight_val")

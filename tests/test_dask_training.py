@@ -249,6 +249,9 @@ def test_lazy_predictions_pickling_and_to_local(client):
     probabilities = model.predict_proba(X_new)
     assert isinstance(probabilities, da.Array) and probabilities.shape == (600, 3)
     np.testing.assert_array_equal(probabilities.compute(), model.predict_proba(X_test))
+    logits = model.predict_logits(X_new)
+    assert isinstance(logits, da.Array)
+    np.testing.assert_array_equal(logits.compute(), model.predict_logits(X_test))
 
     restored = pickle.loads(pickle.dumps(model))
     assert type(restored) is MLPClassifier

@@ -414,6 +414,26 @@ class _DaskClassifierHooks:
     def _lazy_predict(self, X):
         return self._lazy_rows("predict", X, None, self._snapshot().classes_.dtype)
 
+    def predict_logits(self, X):
+        """Output-layer logits (lazily, block by block, for Dask input).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape \
+(n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        logits : ndarray or dask.array.Array of shape (n_samples,) or (n_samples, n_outputs)
+            As :meth:`skdeep.MLPClassifier.predict_logits`.
+        """
+        if _is_dask_collection(X):
+            n_outputs = self._snapshot().n_outputs_
+            return self._lazy_rows("predict_logits", X, None if n_outputs == 1 else n_outputs,
+                                   self._output_dtype())
+        return super().predict_logits(X)
+
     def predict_proba(self, X):
         """Probability estimates (lazily, block by block, for Dask input).
 

@@ -22,3 +22,10 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+try:  # skdeep.dask (and its doctests) needs Dask and distributed
+    import dask.array  # noqa: F401
+    import distributed  # noqa: F401
+except ImportError:
+    collect_ignore = ["skdeep/dask"]

@@ -327,6 +327,14 @@ class BaseMultilayerPerceptron(
             result = self._run_stochastic(
                 draft, network, data, incremental, validation, random_state, fit_args
             )
+        return self._commit(draft, network, result, data, incremental)
+
+    def _commit(self, draft, network, result, data, incremental):
+        """Turn a training result into the fitted model, or raise; returns self.
+
+        ``data`` (a :class:`~skdeep._validation.TrainingData`) only serves the
+        hints of a divergence error.
+        """
         early_stopping = _options.uses_early_stopping(self, incremental)
         recovered = None
         if result.status == "diverged":
@@ -451,12 +459,7 @@ class BaseMultilayerPerceptron(
     def _run_stochastic(self, draft, network, data, incremental, validation, random_state,
                         fit_args):
         early_stopping = _options.uses_early_stopping(self, incremental)
-        # sklearn's stochastic solvers monitor the clipped log-loss (see the
-        # engine's clip_eps); L-BFGS keeps the exact loss of its gradient.
-        if self._clip_log_loss:
-            network.loss.clip_eps = np.finfo(network.dtype).eps
-            # ...and the squared error averaged over outputs (same gradient).
-            network.loss.mean_over_outputs = True
+        self._monitor_stochastic_loss(network)
         resume = draft.previous.get("_optimizer_state") if incremental else None
         optimizer = _options.optimizer_for(self, network, resume)
         evaluate = None
@@ -481,6 +484,14 @@ class BaseMultilayerPerceptron(
             evaluate=evaluate,
             observers=observers,
         )
+
+    def _monitor_stochastic_loss(self, network):
+        """sklearn's stochastic solvers monitor the clipped log-loss (see the
+        engine's clip_eps) and the squared error averaged over outputs (same
+        gradient); L-BFGS keeps the exact loss of its gradient."""
+        if self._clip_log_loss:
+            network.loss.clip_eps = np.finfo(network.dtype).eps
+            network.loss.mean_over_outputs = True
 
     def _check_solver(self):
         if self.solver not in _options.STOCHASTIC_SOLVERS:

@@ -26,6 +26,11 @@ __all__ = [
     "StochasticConfig",
     "LbfgsConfig",
     "TrainingResult",
+    "EpochRunner",
+    "InMemoryEpochs",
+    "LbfgsObjective",
+    "InMemoryObjective",
+    "predicts_finite",
     "fit_stochastic",
     "fit_lbfgs",
 ]
@@ -330,21 +335,110 @@ def _dropout_generator(network, random_state):
     return np.random.default_rng(random_state.randint(2**31 - 1))
 
 
-class _EpochLoop:
-    """State of one mini-batch training run; :meth:`run` is the loop."""
+class EpochRunner:
+    """Where the epochs of :func:`fit_stochastic` run: the data and the pass over it.
 
-    def __init__(self, network, optimizer, schedule, data, config, state, random_state,
-                 evaluate, observers):
+    The loop owns every decision between epochs (stopping, schedules,
+    divergence, history); a runner owns the training rows and makes one
+    pass over them. :class:`InMemoryEpochs` trains on arrays in this
+    process; ``skdeep.dask`` runs each epoch on a cluster's workers.
+
+    Attributes
+    ----------
+    n_samples : int
+        Training rows one epoch visits.
+    """
+
+    n_samples = 0
+
+    def run_epoch(self, network, optimizer, schedule, epoch):
+        """One pass over the training rows, updating ``network.params`` in place.
+
+        Parameters
+        ----------
+        network : Sequential
+            The network being trained.
+        optimizer : update rule
+            Steps the parameters; its learning rate is the epoch's.
+        schedule : learning-rate schedule
+            For per-batch rates (``schedule.batch_rates``).
+        epoch : int
+            Epochs completed before this one (over all calls).
+
+        Returns
+        -------
+        loss : float
+            Mean training loss of the epoch's mini-batches.
+        learning_rate : float
+            The (largest) learning rate of the epoch, for the history.
+        """
+        raise NotImplementedError
+
+    def predictions_finite(self, network):
+        """Whether ``network`` predicts finite numbers on (some) training rows."""
+        raise NotImplementedError
+
+
+class InMemoryEpochs(EpochRunner):
+    """Epochs over arrays in memory: shuffled mini-batches of ``config.batch_size``.
+
+    Parameters
+    ----------
+    network : Sequential
+        The network being trained (sizes the buffers).
+    data : tuple of (X, Y, weights)
+        Training arrays in the network's dtype (see :func:`fit_stochastic`).
+    config : StochasticConfig
+        Batch size, shuffling, penalty and gradient clipping.
+    random_state : numpy.random.RandomState
+        Source of the shuffles (and of the dropout seed, drawn here).
+    """
+
+    def __init__(self, network, data, config, random_state):
         X, Y, weights = data
-        self.network, self.optimizer, self.schedule = network, optimizer, schedule
-        self.config, self.state, self.random_state = config, state, random_state
-        self.evaluate, self.observers = evaluate, observers
+        self.config, self.random_state = config, random_state
+        self.X = X
         self.n_samples = X.shape[0]
         self.workspace = network.new_workspace(
             config.batch_size, _dropout_generator(network, random_state)
         )
         self.gatherer = _BatchGatherer(X, Y, weights, config.batch_size)
         self.order = np.arange(self.n_samples) if config.shuffle else None
+
+    @property
+    def n_batches(self):
+        """Mini-batches per epoch."""
+        return -(-self.n_samples // self.config.batch_size)
+
+    def run_epoch(self, network, optimizer, schedule, epoch):
+        batch_rates = schedule.batch_rates(epoch, self.n_batches)
+        learning_rate = optimizer.learning_rate if batch_rates is None else max(batch_rates)
+        return self.run_pass(network, optimizer, batch_rates), learning_rate
+
+    def run_pass(self, network, optimizer, batch_rates=None):
+        """One shuffled pass with the given per-batch rates; the mean batch loss."""
+        if self.config.shuffle:
+            # Reshuffle the previous order (as sklearn does), so the same
+            # random_state visits the same batches as sklearn's MLP.
+            self.order = self.order[self.random_state.permutation(self.n_samples)]
+        return _run_epoch(
+            network, optimizer, self.gatherer, self.workspace, self.order, self.config,
+            batch_rates,
+        )
+
+    def predictions_finite(self, network):
+        return predicts_finite(network, self.X)
+
+
+class _EpochLoop:
+    """State of one mini-batch training run; :meth:`run` is the loop."""
+
+    def __init__(self, network, optimizer, schedule, epochs, config, state, evaluate,
+                 observers):
+        self.network, self.optimizer, self.schedule = network, optimizer, schedule
+        self.config, self.state, self.epochs = config, state, epochs
+        self.evaluate, self.observers = evaluate, observers
+        self.n_samples = epochs.n_samples
         self.best_params = network.params.copy() if config.early_stopping else None
         self.found_best = False
         self._checkpoint()
@@ -387,21 +481,13 @@ class _EpochLoop:
     def _epoch(self):
         """One epoch and the decisions after it; a result ends the run."""
         state, config, network = self.state, self.config, self.network
-        if config.shuffle:
-            # Reshuffle the previous order (as sklearn does), so the same
-            # random_state visits the same batches as sklearn's MLP.
-            self.order = self.order[self.random_state.permutation(self.n_samples)]
         for observer in self.observers:
             observer.on_epoch_begin(network)
         started = time.perf_counter()
-        n_batches = -(-self.n_samples // config.batch_size)
-        batch_rates = self.schedule.batch_rates(len(state.loss_curve), n_batches)
-        learning_rate = self.optimizer.learning_rate if batch_rates is None else max(batch_rates)
         # Overflow is how divergence shows; it is detected just below.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            epoch_loss = _run_epoch(
-                network, self.optimizer, self.gatherer, self.workspace, self.order, config,
-                batch_rates,
+            epoch_loss, learning_rate = self.epochs.run_epoch(
+                network, self.optimizer, self.schedule, len(state.loss_curve)
             )
         seconds = time.perf_counter() - started
         if not (np.isfinite(epoch_loss) and np.isfinite(network.params).all()):
@@ -469,17 +555,19 @@ def fit_stochastic(network, optimizer, schedule, data, config, state, random_sta
         Update rule, with its state from earlier calls when continuing.
     schedule : learning-rate schedule
         Consulted at the start, at the end of every epoch and at plateaus.
-    data : tuple of (X, Y, weights)
+    data : tuple of (X, Y, weights) or EpochRunner
         Training inputs ``(n_samples, n_features)`` (dense or CSR), encoded
         targets ``(n_samples, n_outputs)`` and sample weights (or None), in
-        the network's dtype.
+        the network's dtype; or an :class:`EpochRunner` that runs each
+        epoch where the data is (``skdeep.dask``).
     config : StochasticConfig
         Batch size, epochs, tolerance and penalty.
     state : TrainingState
         Progress of earlier calls; updated in place and returned in the
         result.
     random_state : numpy.random.RandomState
-        Source of the per-epoch shuffles (and of the dropout seed).
+        Source of the per-epoch shuffles (and of the dropout seed) of
+        in-memory ``data``; an :class:`EpochRunner` has its own.
     evaluate : callable, default=None
         ``evaluate(network) -> (score, loss)`` on validation data, called
         after every epoch and recorded in the history. With
@@ -495,29 +583,34 @@ def fit_stochastic(network, optimizer, schedule, data, config, state, random_sta
     observers = list(observers)
     for observer in observers:
         observer.on_train_begin(network)
-    loop = _EpochLoop(network, optimizer, schedule, data, config, state, random_state,
-                      evaluate, observers)
+    epochs = data if isinstance(data, EpochRunner) else InMemoryEpochs(
+        network, data, config, random_state
+    )
+    loop = _EpochLoop(network, optimizer, schedule, epochs, config, state, evaluate, observers)
     result = loop.run()
     if result.status != "diverged":
-        result = _check_finite_predictions(result, network, data[0])
+        result = _check_finite_predictions(result, epochs, network)
     for observer in observers:
         observer.on_train_end(network, result)
     return result
 
 
-def _check_finite_predictions(result, network, X):
+def _check_finite_predictions(result, data, network):
     """Report divergence when the weights overflow predictions.
 
     A finite loss can hide weights so large that predictions on the
-    training rows (up to 256 are checked) overflow.
+    training rows overflow; ``data`` (an :class:`EpochRunner` or
+    :class:`LbfgsObjective`) checks some of its rows.
     """
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        finite = np.isfinite(network.params).all() and np.isfinite(
-            network.predict(X[:256])
-        ).all()
-    if finite:
+    if np.isfinite(network.params).all() and data.predictions_finite(network):
         return result
     return TrainingResult("diverged", "predictions overflow", result.state)
+
+
+def predicts_finite(network, X):
+    """Whether the predictions on the first (up to 256) rows of ``X`` are finite."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return bool(np.isfinite(network.predict(X[:256])).all())
 
 
 # --------------------------------------------------------------------------
@@ -525,23 +618,60 @@ def _check_finite_predictions(result, network, X):
 # --------------------------------------------------------------------------
 
 
-class _LbfgsProblem:
-    """The loss and gradient SciPy minimises, and the per-iteration record."""
+class LbfgsObjective:
+    """What :func:`fit_lbfgs` minimises: the full-data loss and its gradient.
 
-    def __init__(self, network, data, config, state, observers):
-        self.network, self.config, self.state = network, config, state
+    :class:`InMemoryObjective` computes them on arrays in this process;
+    ``skdeep.dask`` sums them over the blocks of a cluster's workers.
+    """
+
+    def loss_and_grad(self, flat_params):
+        """Penalised mean loss at ``flat_params`` and its float64 gradient (a new array)."""
+        raise NotImplementedError
+
+    def predictions_finite(self, network):
+        """Whether ``network`` predicts finite numbers on (some) training rows."""
+        raise NotImplementedError
+
+
+class InMemoryObjective(LbfgsObjective):
+    """The loss and gradient of arrays in memory, in one forward-backward pass.
+
+    Parameters
+    ----------
+    network : Sequential
+        The network; its ``params`` are overwritten at each evaluation.
+    data : tuple of (X, Y, weights)
+        The whole training set, as for :func:`fit_stochastic`.
+    alpha : float
+        L2 penalty.
+    """
+
+    def __init__(self, network, data, alpha):
+        self.network, self.alpha = network, alpha
         self.X, self.Y, self.weights = data
-        self.observers = observers
         self.workspace = network.new_workspace(self.X.shape[0])
 
     def loss_and_grad(self, flat_params):
         self.network.params[...] = flat_params
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             loss = self.network.loss_and_gradient(
-                self.X, self.Y, self.weights, self.config.alpha, self.workspace
+                self.X, self.Y, self.weights, self.alpha, self.workspace
             )
         # SciPy may keep the returned gradient, so hand it a copy.
         return loss, self.network.grad.astype(np.float64)
+
+    def predictions_finite(self, network):
+        return predicts_finite(network, self.X)
+
+
+class _LbfgsProblem:
+    """The objective SciPy minimises, and the per-iteration record."""
+
+    def __init__(self, network, objective, state, observers):
+        self.network, self.state = network, state
+        self.loss_and_grad = objective.loss_and_grad
+        self.observers = observers
 
     def end_of_iteration(self, intermediate_result):
         loss = float(intermediate_result.fun)
@@ -561,8 +691,10 @@ def fit_lbfgs(network, data, config, state=None, *, observers=()):
     ----------
     network : Sequential
         Network to train; its ``params`` hold the result on return.
-    data : tuple of (X, Y, weights)
-        The whole training set, as for :func:`fit_stochastic`.
+    data : tuple of (X, Y, weights) or LbfgsObjective
+        The whole training set, as for :func:`fit_stochastic`; or an
+        :class:`LbfgsObjective` that computes the loss and gradient where
+        the data is (``skdeep.dask``).
     config : LbfgsConfig
         Penalty, iteration and evaluation limits, gradient tolerance.
     state : TrainingState, default=None
@@ -579,7 +711,10 @@ def fit_lbfgs(network, data, config, state=None, *, observers=()):
     state.loss_curve = []
     observers = list(observers)
     network.loss.precise_value = True
-    problem = _LbfgsProblem(network, data, config, state, observers)
+    objective = data if isinstance(data, LbfgsObjective) else InMemoryObjective(
+        network, data, config.alpha
+    )
+    problem = _LbfgsProblem(network, objective, state, observers)
     for observer in observers:
         observer.on_train_begin(network)
         observer.on_epoch_begin(network)
@@ -600,7 +735,7 @@ def fit_lbfgs(network, data, config, state=None, *, observers=()):
     else:
         status = "max_iter" if solution.status == 1 else "converged"
         result = _check_finite_predictions(
-            TrainingResult(status, str(solution.message), state), network, data[0]
+            TrainingResult(status, str(solution.message), state), objective, network
         )
     for observer in observers:
         observer.on_train_end(network, result)

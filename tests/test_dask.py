@@ -12,8 +12,9 @@ Two recipes, documented in the user guide (``deployment.rst``):
   of the same size as an in-memory ``fit`` and reaches its accuracy. The same
   recipe without dask-ml is a loop over ``X.blocks``.
 
-Only one test starts a cluster (two worker processes), so that
-``pytest -n 2`` never runs two clusters at once. The tests need dask[array]
+Only one test starts a cluster (two worker processes); it shares the xdist
+group "dask-cluster" with ``tests/test_dask_training.py`` (the suite runs with
+``--dist loadgroup``), so that ``pytest -n 2`` never runs two clusters at once. The tests need dask[array]
 and distributed; those of ``Incremental`` also need dask-ml (skipped without
 it).
 """
@@ -164,6 +165,7 @@ def test_incremental_regressor():
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.xdist_group("dask-cluster")
 def test_grid_search_and_incremental_on_a_local_cluster():
     X, y = load_digits(return_X_y=True)
     X, y = X[:450] / 16.0, y[:450]

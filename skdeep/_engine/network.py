@@ -337,7 +337,7 @@ class Sequential:
         self._backpropagate(delta, workspace, n_samples)
         total_weight = n_samples if weights is None else float(weights.sum())
         if alpha and total_weight > 0:
-            loss += self._add_l2_penalty(alpha / total_weight)
+            loss += self.add_l2_penalty(alpha / total_weight)
         return loss
 
     def _backpropagate(self, delta, workspace, n_samples):
@@ -349,8 +349,13 @@ class Sequential:
             if delta is None:
                 break
 
-    def _add_l2_penalty(self, scale):
-        """Add ``scale * W`` to the penalized gradient; return the penalty value."""
+    def add_l2_penalty(self, scale):
+        """Add ``scale * W`` to the penalized part of ``grad``; return the penalty value.
+
+        ``loss_and_gradient`` calls it with ``alpha / total_weight``; a caller
+        that sums unpenalised gradients over parts of the data (``skdeep.dask``)
+        adds the penalty of the whole once, with the whole's total weight.
+        """
         weights = self.params[: self.n_penalized_params]
         axpy(scale, weights, self.grad[: self.n_penalized_params])
         return 0.5 * scale * float(np.dot(weights, weights))

@@ -1,0 +1,116 @@
+"""The cluster side of a distributed fit: the client, and what it may receive.
+
+Every result that comes back to the client goes through :func:`gather`, so
+that what travels is easy to see (and, in the tests, to measure): per-block
+sums, parameter vectors and a few numbers, never rows of data.
+"""
+
+import math
+
+import dask.array as da
+from distributed import default_client
+
+__all__ = ["as_dask_array", "check_blocks", "current_client", "gather", "worker_addresses"]
+
+
+def current_client():
+    """The default ``distributed`` client, or a ValueError saying how to start one."""
+    try:
+        client = default_client()
+    except ValueError:
+        raise ValueError(
+            "skdeep.dask estimators train on a Dask cluster, but there is no "
+            "distributed client: start one first, e.g. `from distributed import "
+            "Client; client = Client()` (a local cluster) or `Client(address)`."
+        ) from None
+    return client
+
+
+def worker_addresses(client):
+    """The addresses of the cluster's workers, sorted; a ValueError if there are none."""
+    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    if not workers:
+        raise ValueError(
+            "The Dask cluster of the current client has no workers, so nothing can "
+            "train: start workers (e.g. `cluster.scale(2)`) or wait for them "
+            "(`client.wait_for_workers(1)`) before calling fit."
+        )
+    return workers
+
+
+def gather(client, futures):
+    """The results of ``futures`` (a list), brought to the client."""
+    return client.gather(futures)
+
+
+def as_dask_array(data, name):
+    """``data`` (a Dask array, DataFrame or Series) as a Dask array.
+
+    A DataFrame's partitions have unknown lengths until counted; counting
+    them (``lengths=True``) sends one integer per partition to the client.
+    """
+    if isinstance(data, da.Array):
+        return data
+    if hasattr(data, "to_dask_array"):
+        return data.to_dask_array(lengths=True)
+    raise TypeError(
+        f"skdeep.dask estimators train on Dask arrays or DataFrames; {name} is a "
+        f"{type(data).__name__}. Wrap in-memory data with dask.array.from_array("
+        f"{name}, chunks=...), or train on it with skdeep.MLPClassifier / MLPRegressor."
+    )
+
+
+def _has_unknown_sizes(array):
+    return any(math.isnan(size) for sizes in array.chunks for size in sizes)
+
+
+def check_blocks(X, y, sample_weight=None, names=("X", "y", "sample_weight")):
+    """Refuse what block-wise training cannot use, with the fix in the message.
+
+    ``X`` must be 2-D and split along rows only, with known chunk sizes;
+    ``y`` (1-D, or 2-D whole rows) and ``sample_weight`` (1-D) must be
+    split along rows exactly like ``X``, so that block ``i`` of each holds
+    the same samples.
+    """
+    X_name, y_name, weight_name = names
+    if X.ndim != 2:
+        raise ValueError(f"{X_name} must be 2-D (samples, features); got {X.ndim} dimensions.")
+    arrays = [(X_name, X), (y_name, y)]
+    if sample_weight is not None:
+        arrays.append((weight_name, sample_weight))
+    for name, array in arrays:
+        if _has_unknown_sizes(array):
+            raise ValueError(
+                f"{name} has chunks of unknown size (NaN in {name}.chunks), as after "
+                f"boolean indexing or from a DataFrame's values: call "
+                f"{name} = {name}.compute_chunk_sizes() (or DataFrame.to_dask_array("
+                "lengths=True)) before fit."
+            )
+    if len(X.chunks[1]) > 1:
+        raise ValueError(
+            f"{X_name} is split along its columns into {len(X.chunks[1])} chunks "
+            f"{X.chunks[1]}; each block must hold whole rows: rechunk it with "
+            f"{X_name} = {X_name}.rechunk({{1: -1}})."
+        )
+    if y.ndim not in (1, 2) or (y.ndim == 2 and len(y.chunks[1]) > 1):
+        raise ValueError(
+            f"{y_name} must be 1-D, or 2-D with whole rows in each block "
+            f"({y_name}.rechunk({{1: -1}})); got shape {y.shape} and chunks {y.chunks}."
+        )
+    if sample_weight is not None and sample_weight.ndim != 1:
+        raise ValueError(f"{weight_name} must be 1-D; got shape {sample_weight.shape}.")
+    for name, array in arrays[1:]:
+        if array.chunks[0] != X.chunks[0]:
+            raise ValueError(
+                f"The row blocks of {X_name} and {name} do not line up: {X_name} has "
+                f"row chunks {_short(X.chunks[0])} and {name} has "
+                f"{_short(array.chunks[0])}. Rechunk {name} like {X_name}: "
+                f"{name} = {name}.rechunk({{0: {X_name}.chunks[0]}})."
+            )
+
+
+def _short(sizes, shown=6):
+    """Chunk sizes for a message, at most ``shown`` of them."""
+    if len(sizes) <= shown:
+        return str(tuple(sizes))
+    return f"({', '.join(map(str, sizes[:shown]))}, ... {len(sizes)} chunks)"

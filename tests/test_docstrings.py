@@ -14,6 +14,12 @@ ESTIMATORS = [
     skdeep.TabularMLPRegressor,
     skdeep.MLPFeatures,
 ]
+try:  # the data-parallel estimators need Dask
+    import skdeep.dask
+except ImportError:
+    pass
+else:
+    ESTIMATORS += [skdeep.dask.MLPClassifier, skdeep.dask.MLPRegressor]
 
 
 def documented_parameters(cls):

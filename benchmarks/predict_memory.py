@@ -22,7 +22,7 @@ epoch on 50,000 rows, since only the shapes matter here), then predicts
 Run from the repository root::
 
     python benchmarks/predict_memory.py                  # 5,000,000 rows
-    python benchmarks/predict_memory.py --quick          # 200,000 rows
+    python benchmarks/predict_memory.py --quick          # 200,000 rows, 5,000-row fit
     python benchmarks/predict_memory.py --rows 1000000 --threads 1
 
 ``run.py`` calls it in a fresh process; results go to
@@ -49,6 +49,9 @@ N_FEATURES = 100
 N_CLASSES = 10
 HIDDEN = (512, 512)
 FIT_ROWS = 50_000
+QUICK_FIT_ROWS = 5_000
+REPEATS = 5
+QUICK_REPEATS = 2
 DEFAULT_ROWS = 5_000_000
 QUICK_ROWS = 200_000
 THROUGHPUT_ROWS = 100_000
@@ -68,15 +71,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help=f"rows to predict (default {DEFAULT_ROWS:,}; {QUICK_ROWS:,} with --quick)")
     p.add_argument("--throughput-rows", type=int, default=THROUGHPUT_ROWS,
                    help="rows of the chunked-versus-unchunked throughput comparison")
-    p.add_argument("--fit-rows", type=int, default=FIT_ROWS,
-                   help="rows of the one-epoch fit that builds the model")
-    p.add_argument("--repeats", type=int, default=5,
-                   help="timed calls per throughput setting (median reported)")
+    p.add_argument("--fit-rows", type=int, default=None,
+                   help=f"rows of the one-epoch fit that builds the model (default "
+                        f"{FIT_ROWS:,}; {QUICK_FIT_ROWS:,} with --quick)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help=f"timed calls per throughput setting, median reported (default "
+                        f"{REPEATS}; {QUICK_REPEATS} with --quick)")
     p.add_argument("--sklearn-max-gb", type=float, default=SKLEARN_MAX_GB,
                    help="largest unchunked need (GB) scikit-learn's predict may have")
     p.add_argument("--threads", default=DEFAULT_THREADS,
                    help="BLAS/OpenMP threads, or 'default' (no limit)")
-    p.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} rows")
+    p.add_argument("--quick", action="store_true",
+                   help=f"smoke run: {QUICK_ROWS:,} rows, smaller fit, fewer repeats")
     p.add_argument("--impl-skdeep-fallback", action="store_true",
                    help="use scikit-learn's class for the skdeep rows (harness tests)")
     p.add_argument("--out-dir", type=Path, default=None,
@@ -86,6 +92,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.rows is None:
         args.rows = QUICK_ROWS if args.quick else DEFAULT_ROWS
+    if args.fit_rows is None:
+        args.fit_rows = QUICK_FIT_ROWS if args.quick else FIT_ROWS
+    if args.repeats is None:
+        args.repeats = QUICK_REPEATS if args.quick else REPEATS
     if args.out_dir is None:
         args.out_dir = REPO / "benchmarks" / "results" / ("quick" if args.quick else "")
     return args
@@ -195,14 +205,19 @@ def throughput(model, X, settings: dict, repeats: int) -> dict:
     """Median rows/s of ``model.predict_proba(X)`` under each ``working_memory``.
 
     The settings are interleaved call by call so that all see the same
-    machine state; one untimed call per setting comes first.
+    machine state, and their order rotates every round: a call's speed can
+    depend on what the call before it left in the allocator and the caches
+    (with a fixed order, two settings running the same code differed by
+    20-34 %). One untimed round comes first.
     """
     from sklearn import config_context
 
     times = {name: [] for name in settings}
+    names = list(settings)
     for rep in range(repeats + 1):
-        for name, mib in settings.items():
-            with config_context(working_memory=mib):
+        shift = rep % len(names)
+        for name in names[shift:] + names[:shift]:
+            with config_context(working_memory=settings[name]):
                 t0 = time.perf_counter()
                 model.predict_proba(X)
                 elapsed = time.perf_counter() - t0
@@ -351,9 +366,10 @@ def method_notes(meta: dict, skdeep: dict) -> list[str]:
             f"skdeep's chunks: {_rate(chunks.get('default'))} rows with the default "
             f"working_memory ({skdeep['working_memory_mib']['default']} MiB), "
             f"{_rate(chunks.get(f'{SMALL_MIB} MiB'))} rows with {SMALL_MIB} MiB; "
-            f"'unchunked' sets working_memory={UNCHUNKED_MIB} MiB.")
-    notes.append(f"Throughput: median of {meta['repeats']} calls per setting, "
-                 "the settings interleaved call by call, after one untimed call each.")
+            "'unchunked' sets working_memory=2**40 MiB.")
+    notes.append(f"Throughput: median of {meta['repeats']} calls per setting, the "
+                 "settings interleaved call by call in a rotating order, after one "
+                 "untimed round.")
     return notes
 
 
@@ -367,6 +383,7 @@ def render_markdown(meta: dict, result: dict) -> str:
     lines = [
         f"Run {meta['date']} on {meta['machine']}; {meta['threads_phrase']}.",
         f"Command: `{meta['command']}` ({meta['wall_seconds']:.0f} s).",
+        *load_line(meta),
         "",
         model_line(result),
         "",
@@ -397,6 +414,22 @@ def run_meta(args, wall_seconds: float) -> dict:
             "wall_seconds": round(wall_seconds, 1)}
 
 
+def load_average():
+    """The 1, 5 and 15-minute load averages (``None`` where unavailable)."""
+    import os
+
+    return [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
+
+
+def load_line(meta: dict) -> list[str]:
+    """The machine load of the run, when it was recorded (a rows/s caveat)."""
+    loads = meta.get("load_averages") or {}
+    if not loads.get("start") or not loads.get("end"):
+        return []
+    start, end = ("/".join(f"{v:.2f}" for v in loads[k]) for k in ("start", "end"))
+    return [f"Load average (1/5/15 min): {start} at the start, {end} at the end."]
+
+
 def _memory_gib() -> str:
     try:
         import psutil
@@ -423,10 +456,11 @@ def main(argv=None) -> int:
     args.argv = argv
     # Thread variables must be set before NumPy is first imported.
     set_thread_env(args.threads)
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), load_average()
     with thread_limits(args.threads):
         result = measure(args)
     meta = run_meta(args, time.perf_counter() - started)
+    meta["load_averages"] = {"start": load_before, "end": load_average()}
     sys.stdout.write(MARKER + json.dumps({"meta": meta, "result": result}) + "\n")
     if not args.no_write:
         print(write_outputs(meta, result, args.out_dir))

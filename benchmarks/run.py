@@ -133,6 +133,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--predict-memory-rows", type=int, default=None,
                    help="rows of the predict-memory workload (default "
                         "5,000,000; 200,000 with --quick)")
+    p.add_argument("--predict-memory-timeout", type=float, default=3600,
+                   help="seconds before the predict-memory process is killed (default 3600)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: shrunken data and epochs, results in results/quick/")
     p.add_argument("--cold", action="store_true",
@@ -336,9 +338,9 @@ def run_predict_memory(args) -> tuple[dict | None, str | None]:
           file=sys.stderr, flush=True)
     try:
         proc = subprocess.run(cmd, cwd=REPO, env=worker_env(threads), capture_output=True,
-                              text=True, timeout=args.timeout, check=False)
+                              text=True, timeout=args.predict_memory_timeout, check=False)
     except subprocess.TimeoutExpired:
-        return None, f"timeout after {args.timeout:.0f}s"
+        return None, f"timeout after {args.predict_memory_timeout:.0f}s"
     for line in proc.stdout.splitlines():
         if line.startswith(MARKER):
             from benchmarks.predict_memory import render_markdown

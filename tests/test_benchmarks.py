@@ -193,6 +193,32 @@ def test_sklearn_rows_stay_within_the_budget(rows, max_gb, expected):
     assert predict_memory.unchunked_need_bytes(n) <= max_gb * 1e9
 
 
+class _RecordingModel:
+    """Stands in for an estimator: records the working_memory of every call."""
+
+    def __init__(self):
+        self.calls = []
+
+    def predict_proba(self, X):
+        from sklearn import get_config
+
+        self.calls.append(get_config()["working_memory"])
+        return X
+
+
+def test_throughput_settings_are_interleaved_in_a_rotating_order():
+    import numpy as np
+
+    model = _RecordingModel()
+    settings = {"default": 1024, "64 MiB": 64, "unchunked": 2**40}
+    rates = predict_memory.throughput(model, np.zeros((10, 2)), settings, repeats=3)
+    assert sorted(rates) == sorted(settings) and all(r > 0 for r in rates.values())
+    rounds = [model.calls[i:i + 3] for i in range(0, len(model.calls), 3)]
+    assert len(rounds) == 4  # one untimed round, then one per repeat
+    assert all(sorted(r) == sorted(settings.values()) for r in rounds)
+    assert [r[0] for r in rounds] == [1024, 64, 2**40, 1024]
+
+
 def _measure_predict_memory(tmp_path, *argv):
     cmd = [sys.executable, str(REPO / "benchmarks" / "predict_memory.py"), "--rows", "3000",
            "--fit-rows", "600", "--throughput-rows", "1000", "--repeats", "1",

@@ -204,25 +204,24 @@ def rss_peak(fn):
 def throughput(model, X, settings: dict, repeats: int) -> dict:
     """Median rows/s of ``model.predict_proba(X)`` under each ``working_memory``.
 
-    The settings are interleaved call by call so that all see the same
-    machine state, and their order rotates every round: a call's speed can
-    depend on what the call before it left in the allocator and the caches
-    (with a fixed order, two settings running the same code differed by
-    20-34 %). One untimed round comes first.
+    The settings are interleaved so that all see the same machine state, in
+    an order that rotates every round, and every timed call comes right
+    after an untimed call of the same setting: a call right after one with
+    another chunk size ran up to 2.6x slower here (presumably its large
+    buffers needing fresh pages), which is not what repeated predictions see.
     """
     from sklearn import config_context
 
     times = {name: [] for name in settings}
     names = list(settings)
-    for rep in range(repeats + 1):
+    for rep in range(repeats):
         shift = rep % len(names)
         for name in names[shift:] + names[:shift]:
             with config_context(working_memory=settings[name]):
+                model.predict_proba(X)
                 t0 = time.perf_counter()
                 model.predict_proba(X)
-                elapsed = time.perf_counter() - t0
-            if rep:  # the first round is the warm-up
-                times[name].append(elapsed)
+                times[name].append(time.perf_counter() - t0)
     return {name: len(X) / statistics.median(ts) for name, ts in times.items()}
 
 
@@ -367,9 +366,9 @@ def method_notes(meta: dict, skdeep: dict) -> list[str]:
             f"working_memory ({skdeep['working_memory_mib']['default']} MiB), "
             f"{_rate(chunks.get(f'{SMALL_MIB} MiB'))} rows with {SMALL_MIB} MiB; "
             "'unchunked' sets working_memory=2**40 MiB.")
-    notes.append(f"Throughput: median of {meta['repeats']} calls per setting, the "
-                 "settings interleaved call by call in a rotating order, after one "
-                 "untimed round.")
+    notes.append(f"Throughput: median of {meta['repeats']} timed calls per setting, "
+                 "the settings interleaved in a rotating order, each timed call right "
+                 "after an untimed one of the same setting.")
     return notes
 
 

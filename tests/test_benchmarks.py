@@ -211,10 +211,12 @@ def test_throughput_settings_are_interleaved_in_a_rotating_order():
 
     model = _RecordingModel()
     settings = {"default": 1024, "64 MiB": 64, "unchunked": 2**40}
-    rates = predict_memory.throughput(model, np.zeros((10, 2)), settings, repeats=3)
+    rates = predict_memory.throughput(model, np.zeros((10, 2)), settings, repeats=4)
     assert sorted(rates) == sorted(settings) and all(r > 0 for r in rates.values())
-    rounds = [model.calls[i:i + 3] for i in range(0, len(model.calls), 3)]
-    assert len(rounds) == 4  # one untimed round, then one per repeat
+    # Every timed call follows an untimed call of the same setting.
+    pairs = [model.calls[i:i + 2] for i in range(0, len(model.calls), 2)]
+    assert len(pairs) == 4 * 3 and all(a == b for a, b in pairs)
+    rounds = [[a for a, _ in pairs[i:i + 3]] for i in range(0, len(pairs), 3)]
     assert all(sorted(r) == sorted(settings.values()) for r in rounds)
     assert [r[0] for r in rounds] == [1024, 64, 2**40, 1024]
 

@@ -24,6 +24,8 @@ MEDIAN_FIELDS = ("sec_per_epoch", "cpu_sec_per_epoch", "samples_per_sec", "us_pe
                  "peak_mem_mb", "final_loss", "score", "epochs", "nfev",
                  "fit_seconds")
 RATIO_PEERS = ("sklearn", "torch", "gemm_floor")
+BOTH = "both"  # a run measuring one thread and the default, job by job
+SETTINGS_OF_BOTH = ("default", "1")  # report order: what users get first
 
 
 # --------------------------------------------------------------------------
@@ -113,20 +115,63 @@ def _fmt_ratio(value) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
 
-def ratio_table(ratios: list[dict]) -> str:
-    """Markdown table of skdeep's time relative to each peer."""
-    lines = [
-        "| workload | dtype | skdeep time | skdeep / sklearn | skdeep / PyTorch "
-        "| skdeep / GEMM floor |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
+def ratio_table(ratios: list[dict], speedups: list[dict] | None = None) -> str:
+    """Markdown table of skdeep's time relative to each peer.
+
+    With ``speedups`` (from :func:`thread_speedups`), two more columns show
+    how much faster skdeep and the GEMM floor ran with the libraries' default
+    threads than with one thread, per workload and dtype.
+    """
+    by_key = {(s["workload"], s["dtype"]): s for s in speedups or ()}
+    head = ("| workload | dtype | skdeep time | skdeep / sklearn | skdeep / PyTorch "
+            "| skdeep / GEMM floor |")
+    rule = "|---|---|---:|---:|---:|---:|"
+    if speedups is not None:
+        head += " skdeep speed-up, default / 1 thread | GEMM floor speed-up, default / 1 thread |"
+        rule += "---:|---:|"
+    lines = [head, rule]
     for r in ratios:
         t = (f"{r['skdeep_time']:.1f} µs/call" if r["unit"] == "us/call"
              else _fmt_time({"sec_per_epoch": r["skdeep_time"]}) + "/epoch")
-        lines.append(f"| {r['workload']} | {r['dtype']} | {t} | "
-                     f"{_fmt_ratio(r['sklearn'])} | {_fmt_ratio(r['torch'])} | "
-                     f"{_fmt_ratio(r['gemm_floor'])} |")
+        line = (f"| {r['workload']} | {r['dtype']} | {t} | "
+                f"{_fmt_ratio(r['sklearn'])} | {_fmt_ratio(r['torch'])} | "
+                f"{_fmt_ratio(r['gemm_floor'])} |")
+        if speedups is not None:
+            s = by_key.get((r["workload"], r["dtype"]), {})
+            line += (f" {_fmt_ratio(s.get('skdeep'))} | "
+                     f"{_fmt_ratio(s.get('gemm_floor'))} |")
+        lines.append(line)
     return "\n".join(lines)
+
+
+def thread_speedups(one_thread: list[dict], default: list[dict]) -> list[dict]:
+    """One-thread time / default-thread time of skdeep and the GEMM floor.
+
+    Parameters
+    ----------
+    one_thread, default : list of dict
+        :func:`summarize` rows of the two thread settings of one run.
+
+    Returns
+    -------
+    list of dict
+        Per (workload, dtype) of ``default``: ``skdeep`` and ``gemm_floor``
+        speed-ups (> 1: default threads are faster), ``None`` where either
+        time is missing.
+    """
+    ones = {(r["workload"], r["dtype"], r["peer"]): r for r in one_thread}
+    out = {}
+    for row in default:
+        if row["peer"] not in ("skdeep", "gemm_floor"):
+            continue
+        key = (row["workload"], row["dtype"])
+        entry = out.setdefault(key, {"workload": key[0], "dtype": key[1],
+                                     "skdeep": None, "gemm_floor": None})
+        ref = ones.get((*key, row["peer"]))
+        t_default, t_one = time_metric(row), time_metric(ref) if ref else None
+        if t_default and t_one:
+            entry[row["peer"]] = t_one / t_default
+    return list(out.values())
 
 
 def raw_table(summary: list[dict]) -> str:
@@ -171,15 +216,22 @@ def threads_label(meta: dict) -> str:
     """Short thread setting of a run: "1 thread(s)" or "library-default threads"."""
     if meta["threads"] == "default":
         return "library-default threads"
+    if meta["threads"] == BOTH:
+        return "library-default threads and 1 thread"
     return f"{meta['threads']} thread(s)"
 
 
 def threads_phrase(meta: dict) -> str:
     """How the run set the thread counts, for the report header."""
-    if meta["threads"] != "default":
-        return f"{meta['threads']} BLAS/torch thread(s)"
     torch_threads = meta.get("env", {}).get("torch_threads")
     torch = f", PyTorch {torch_threads} thread(s)" if torch_threads else ""
+    if meta["threads"] == BOTH:
+        return ("**library-default threads and one thread**, alternating job by job "
+                "(default: no threadpoolctl limit, no thread environment "
+                f"variables{torch}, BLAS pools as listed; one thread: every BLAS/OpenMP "
+                "pool and PyTorch pinned to 1)")
+    if meta["threads"] != "default":
+        return f"{meta['threads']} BLAS/torch thread(s)"
     return ("**library-default threads** (no threadpoolctl limit, no thread "
             f"environment variables{torch}; BLAS pools as listed)")
 
@@ -199,15 +251,14 @@ def load_phrase(meta: dict) -> str | None:
     return text + f" of the run ({meta['machine']['cores']} cores)."
 
 
-def render_markdown(meta: dict, ratios: list[dict], summary: list[dict],
-                    cpu_ratios: list[dict] = ()) -> str:
-    """The full Markdown report (ratios, notes, raw medians, environment)."""
+def header_lines(meta: dict) -> list[str]:
+    """Date, machine, BLAS, thread setting, versions, command and load of a run."""
     env = meta.get("env", {})
     blas = ", ".join(
         f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
         f"{b.get('num_threads')} thread(s))"
         for b in env.get("threadpool_info", []) if b.get("user_api") == "blas")
-    parts = [
+    return [
         f"Run {meta['date']} on {meta['machine']['cpu_model']} "
         f"({meta['machine']['cores']} cores), BLAS: {blas or 'unknown'}; "
         f"{threads_phrase(meta)}, median of {meta['repeats']} "
@@ -222,24 +273,82 @@ def render_markdown(meta: dict, ratios: list[dict], summary: list[dict],
                                            if meta.get("wall_seconds") else "."),
         *([load_phrase(meta)] if load_phrase(meta) else []),
         "",
+    ]
+
+
+def notes_lines(meta: dict) -> list[str]:
+    """The run's notes as a Markdown list (nothing when there are none)."""
+    notes = list(meta.get("notes", []))
+    return ["Notes:", ""] + [f"- {n}" for n in notes] + [""] if notes else []
+
+
+def cpu_lines(meta: dict, cpu_ratios: list[dict]) -> list[str]:
+    """The CPU-time ratio table with its reading guide (nothing when empty)."""
+    if not cpu_ratios:
+        return []
+    return ["### The same ratios from process CPU time", "", _cpu_table_intro(meta), "",
+            ratio_table(cpu_ratios).replace("skdeep time", "skdeep CPU time"), ""]
+
+
+def predict_memory_lines(meta: dict) -> list[str]:
+    """The section on the memory of a large predict, when the run measured it."""
+    memory = meta.get("predict_memory")
+    if not memory:
+        return []
+    return ["### Memory of a large predict (`predict_memory.py`)", "",
+            memory["markdown"].rstrip("\n"), ""]
+
+
+def render_markdown(meta: dict, ratios: list[dict], summary: list[dict],
+                    cpu_ratios: list[dict] = ()) -> str:
+    """The full Markdown report (ratios, notes, raw medians, environment)."""
+    parts = [
+        *header_lines(meta),
         "### Speed of skdeep relative to each peer (time per epoch; < 1 means skdeep is faster)",
         "",
         ratio_table(ratios),
         "",
+        *notes_lines(meta),
+        *cpu_lines(meta, cpu_ratios),
+        *predict_memory_lines(meta),
+        "### Raw medians", "", raw_table(summary), "",
     ]
-    notes = list(meta.get("notes", []))
-    if notes:
-        parts += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
-    if cpu_ratios:
-        parts += [
-            "### The same ratios from process CPU time",
-            "",
-            _cpu_table_intro(meta),
-            "",
-            ratio_table(cpu_ratios).replace("skdeep time", "skdeep CPU time"),
-            "",
-        ]
-    parts += ["### Raw medians", "", raw_table(summary), ""]
+    return "\n".join(parts)
+
+
+def render_both_markdown(meta: dict, analyses: dict, speedups: list[dict]) -> str:
+    """The report of a run with both thread settings: default threads first.
+
+    Parameters
+    ----------
+    meta : dict
+        Run metadata; ``meta["threads"]`` is ``"both"``.
+    analyses : dict
+        :func:`analyse` output per setting, keyed ``"default"`` and ``"1"``.
+    speedups : list of dict
+        :func:`thread_speedups` of the two settings.
+    """
+    default, one = analyses["default"], analyses["1"]
+    parts = [
+        *header_lines(meta),
+        ("### Default threads (what users get): skdeep relative to each peer "
+         "(time per epoch; < 1 means skdeep is faster)"),
+        "",
+        ("The last two columns divide the one-thread time by the default-thread "
+         "time of the same run (> 1: the default threads are faster)."),
+        "",
+        ratio_table(default["ratios"], speedups),
+        "",
+        "### One thread: skdeep relative to each peer",
+        "",
+        ratio_table(one["ratios"]),
+        "",
+        *notes_lines(meta),
+        *cpu_lines({**meta, "threads": 1}, one["ratios_cpu"]),
+        *predict_memory_lines(meta),
+        "### Raw medians, default threads", "", raw_table(default["summary"]), "",
+        "### Raw medians, one thread", "", raw_table(one["summary"]), "",
+    ]
     return "\n".join(parts)
 
 
@@ -290,13 +399,45 @@ def plot_ratios(ratios: list[dict], path: Path, title: str) -> None:
 def output_paths(out_dir: Path, stem: str = "latest") -> dict:
     """Paths of the JSON, Markdown and chart files of a report named ``stem``.
 
-    ``latest`` (the one-thread reference) keeps its historical chart name
-    ``ratios.png``; other stems get ``<stem>-ratios.png``.
+    ``latest`` (the run with both thread settings) keeps the historical chart
+    name ``ratios.png`` for its default-thread ratios and adds
+    ``ratios-1-thread.png``; other stems get ``<stem>-ratios.png``.
     """
     out_dir = Path(out_dir)
-    chart = "ratios.png" if stem == "latest" else f"{stem}-ratios.png"
-    return dict(json=out_dir / f"{stem}.json", md=out_dir / f"{stem}.md",
-                chart=out_dir / chart)
+    paths = dict(json=out_dir / f"{stem}.json", md=out_dir / f"{stem}.md")
+    if stem == "latest":
+        paths.update(chart=out_dir / "ratios.png", chart_1=out_dir / "ratios-1-thread.png")
+    else:
+        paths["chart"] = out_dir / f"{stem}-ratios.png"
+    return paths
+
+
+def setting_key(threads) -> str:
+    """JSON key of a thread setting: ``"1"``, ``"2"``, ... or ``"default"``."""
+    return str(threads)
+
+
+def split_runs(runs: list[dict], threads) -> dict:
+    """Run records grouped by their thread setting (:func:`setting_key`).
+
+    Records without a ``threads`` field (runs saved before both settings
+    could share a run) belong to ``threads``, the run's setting.
+    """
+    groups: dict[str, list[dict]] = {}
+    for run in runs:
+        groups.setdefault(setting_key(run.get("threads", threads)), []).append(run)
+    return groups
+
+
+def analyse(meta: dict, runs: list[dict]) -> dict:
+    """Sorted medians, wall-time ratios and CPU-time ratios of ``runs``."""
+    order = _sort_key(meta.get("workloads", []), meta.get("dtypes", []))
+    summary = sorted(summarize(runs), key=order)
+    lbfgs = meta.get("lbfgs_workloads", ())
+    return {"summary": summary,
+            "ratios": sorted(compute_ratios(summary, lbfgs), key=order),
+            "ratios_cpu": sorted(compute_ratios(summary, lbfgs, "cpu_sec_per_epoch"),
+                                 key=order)}
 
 
 def write_outputs(meta: dict, runs: list[dict], out_dir: Path,
@@ -319,21 +460,35 @@ def write_outputs(meta: dict, runs: list[dict], out_dir: Path,
     str
         The Markdown report.
     """
-    paths = output_paths(out_dir, stem)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    order = _sort_key(meta.get("workloads", []), meta.get("dtypes", []))
-    summary = sorted(summarize(runs), key=order)
-    lbfgs = meta.get("lbfgs_workloads", ())
-    ratios = sorted(compute_ratios(summary, lbfgs), key=order)
-    cpu_ratios = sorted(compute_ratios(summary, lbfgs, "cpu_sec_per_epoch"), key=order)
-    markdown = render_markdown(meta, ratios, summary, cpu_ratios)
-    paths["json"].write_text(json.dumps(
-        dict(meta=meta, ratios=ratios, ratios_cpu=cpu_ratios, summary=summary,
-             runs=runs), indent=1))
+    if meta["threads"] == BOTH:
+        return _write_both(meta, runs, output_paths(out_dir, stem))
+    paths = output_paths(out_dir, stem)
+    result = analyse(meta, runs)
+    markdown = render_markdown(meta, result["ratios"], result["summary"],
+                               result["ratios_cpu"])
+    paths["json"].write_text(json.dumps(dict(meta=meta, **result, runs=runs), indent=1))
     paths["md"].write_text(markdown)
-    if ratios:
-        plot_ratios(ratios, paths["chart"],
+    if result["ratios"]:
+        plot_ratios(result["ratios"], paths["chart"],
                     f"skdeep time / peer time ({threads_label(meta)}, {meta['date']})")
+    return markdown
+
+
+def _write_both(meta: dict, runs: list[dict], paths: dict) -> str:
+    """:func:`write_outputs` for a run holding both thread settings."""
+    groups = split_runs(runs, BOTH)
+    analyses = {key: analyse(meta, groups.get(key, [])) for key in SETTINGS_OF_BOTH}
+    speedups = thread_speedups(analyses["1"]["summary"], analyses["default"]["summary"])
+    markdown = render_both_markdown(meta, analyses, speedups)
+    paths["json"].write_text(json.dumps(
+        {"meta": meta, "settings": analyses, "speedups": speedups, "runs": runs}, indent=1))
+    paths["md"].write_text(markdown)
+    charts = (("chart", "default", "library-default threads"), ("chart_1", "1", "1 thread"))
+    for path_key, key, label in charts:
+        if analyses[key]["ratios"] and path_key in paths:
+            plot_ratios(analyses[key]["ratios"], paths[path_key],
+                        f"skdeep time / peer time ({label}, {meta['date']})")
     return markdown
 
 

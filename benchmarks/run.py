@@ -3,17 +3,22 @@
 
 Every (repeat, workload, dtype, peer) measurement runs in a fresh Python
 process (``benchmarks/_worker.py``) with the BLAS / OpenMP / PyTorch thread
-count pinned, and the medians over repeats are written to
-``benchmarks/results/latest.{json,md}`` plus ``ratios.png``.  Runs with another
-thread setting write ``threads.{json,md}`` (``--threads default``) or
-``threads-N.{json,md}`` (``--threads N``) instead, so they never overwrite
-the one-thread reference results.
+count pinned.  By default (``--threads both``) every measurement runs twice,
+with one thread and with the libraries' default threads, the two settings
+alternating job by job so that both see the same machine state; the medians
+of both go to ``benchmarks/results/latest.{json,md}`` (default threads first)
+plus ``ratios.png`` and ``ratios-1-thread.png``.  A single thread setting
+writes ``threads-1.{json,md}`` (``--threads 1``), ``threads.{json,md}``
+(``--threads default``) or ``threads-N.{json,md}`` (``--threads N``), so it
+never overwrites the reference run.  The ``predict-memory`` workload runs
+``predict_memory.py`` once (memory of a 5,000,000-row ``predict_proba``).
 
 Examples (from the repository root)::
 
-    python benchmarks/run.py                      # full suite, 3 repeats, 1 thread
-    python benchmarks/run.py --quick              # ~1 minute smoke run
-    python benchmarks/run.py --threads default    # library-default threads
+    python benchmarks/run.py                      # full suite, 3 repeats, both settings
+    python benchmarks/run.py --quick              # smoke run
+    python benchmarks/run.py --threads 1          # one thread only
+    python benchmarks/run.py --threads default    # library-default threads only
     python benchmarks/run.py --workloads clf-small,clf-wide --dtypes float32
     python benchmarks/run.py --impl-skdeep-fallback   # harness test without skdeep
 """
@@ -39,8 +44,11 @@ if str(REPO) not in sys.path:
 from benchmarks import report  # noqa: E402
 from benchmarks._worker import DEFAULT_THREADS, MARKER, parse_threads, set_thread_env  # noqa: E402
 
-ALL_WORKLOADS = ("clf-small", "clf-wide", "reg-deep", "clf-tiny-batch",
-                 "lbfgs-small", "predict-latency")
+TIMED_WORKLOADS = ("clf-small", "clf-wide", "reg-deep", "clf-tiny-batch",
+                   "lbfgs-small", "predict-latency")
+PREDICT_MEMORY = "predict-memory"  # predict_memory.py, not a per-peer workload
+ALL_WORKLOADS = (*TIMED_WORKLOADS, PREDICT_MEMORY)
+BOTH = report.BOTH
 ALL_DTYPES = ("float64", "float32")
 ALL_PEERS = ("skdeep", "sklearn", "torch", "gemm_floor")
 LBFGS_WORKLOADS = ("lbfgs-small",)
@@ -60,30 +68,41 @@ def _csv(allowed):
 
 
 def _threads(text):
-    """argparse type: a positive thread count or ``"default"``."""
-    if text == DEFAULT_THREADS:
+    """argparse type: a positive thread count, ``"default"`` or ``"both"``."""
+    if text in (DEFAULT_THREADS, BOTH):
         return text
     try:
         return parse_threads(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected a positive integer or {DEFAULT_THREADS!r}, got {text!r}") from None
+            f"expected a positive integer, {DEFAULT_THREADS!r} or {BOTH!r}, "
+            f"got {text!r}") from None
+
+
+def thread_settings(threads) -> list:
+    """The worker thread settings a run measures, in report order.
+
+    ``"both"`` means one thread and the libraries' defaults; any other value
+    is measured alone.
+    """
+    return [DEFAULT_THREADS, 1] if threads == BOTH else [threads]
 
 
 def report_stem(threads) -> str:
     """Base name of the report files for a thread setting.
 
-    ``latest`` for the one-thread reference, ``threads`` for the libraries'
-    default thread counts and ``threads-N`` for ``N`` threads.
+    ``latest`` for the reference run holding both settings, ``threads`` for
+    the libraries' default thread counts alone and ``threads-N`` for ``N``
+    threads (``threads-1`` for one thread).
     """
-    if threads == 1:
+    if threads == BOTH:
         return "latest"
     return "threads" if threads == DEFAULT_THREADS else f"threads-{threads}"
 
 
 def effective_threads(threads) -> int:
-    """Cores a run may keep busy: ``threads``, or every core for "default"."""
-    if threads == DEFAULT_THREADS:
+    """Cores a run may keep busy: ``threads``, or every core for "default"/"both"."""
+    if threads in (DEFAULT_THREADS, BOTH):
         return os.cpu_count() or 1
     return threads
 
@@ -106,11 +125,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="comma-separated subset of: float64, float32")
     p.add_argument("--peers", type=_csv(ALL_PEERS), default=list(ALL_PEERS),
                    help="comma-separated subset of: " + ", ".join(ALL_PEERS))
-    p.add_argument("--threads", type=_threads, default=1,
-                   help="BLAS/OpenMP/torch threads in every worker, or 'default' "
-                        "for each library's own default (no limit). Default 1: "
-                        "most stable timings, no oversubscription. Other settings "
-                        "write threads[-N].{json,md} instead of latest.{json,md}")
+    p.add_argument("--threads", type=_threads, default=BOTH,
+                   help="BLAS/OpenMP/torch threads in every worker: 'both' (default: "
+                        "one thread and each library's own default, alternating job "
+                        "by job, into latest.{json,md}), 'default' (no limit) or a "
+                        "count N; a single setting writes threads[-N].{json,md}")
+    p.add_argument("--predict-memory-rows", type=int, default=None,
+                   help="rows of the predict-memory workload (default "
+                        "5,000,000; 200,000 with --quick)")
+    p.add_argument("--predict-memory-timeout", type=float, default=3600,
+                   help="seconds before the predict-memory process is killed (default 3600)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: shrunken data and epochs, results in results/quick/")
     p.add_argument("--cold", action="store_true",
@@ -128,6 +152,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.repeats = 1 if args.quick else 3
     if args.out_dir is None:
         args.out_dir = REPO / "benchmarks" / "results" / ("quick" if args.quick else "")
+    if args.predict_memory_rows is None:
+        from benchmarks.predict_memory import DEFAULT_ROWS, QUICK_ROWS
+
+        args.predict_memory_rows = QUICK_ROWS if args.quick else DEFAULT_ROWS
     return args
 
 
@@ -176,11 +204,22 @@ def machine_info() -> dict:
 
 
 def check_environment(args) -> tuple[dict, list[str], list[str]]:
-    """Probe versions in a limited worker; return (env, peers to run, notes)."""
-    ok, env = run_worker(dict(peer="env", threads=args.threads,
-                              skdeep_fallback=args.impl_skdeep_fallback), 120)
-    if not ok:
-        sys.exit(f"environment probe failed: {env}")
+    """Probe versions in a limited worker; return (env, peers to run, notes).
+
+    Every thread setting of the run is probed (their BLAS pools differ); the
+    returned env is the first setting's, with the others' pool descriptions
+    under ``threadpool_info_by_threads``.
+    """
+    envs = {}
+    for threads in thread_settings(args.threads):
+        ok, probed = run_worker(dict(peer="env", threads=threads,
+                                     skdeep_fallback=args.impl_skdeep_fallback), 120)
+        if not ok:
+            sys.exit(f"environment probe failed: {probed}")
+        envs[report.setting_key(threads)] = probed
+    env = dict(next(iter(envs.values())))
+    if len(envs) > 1:
+        env["threadpool_info_by_threads"] = {k: e["threadpool_info"] for k, e in envs.items()}
     peers, notes = list(args.peers), []
     if "skdeep" in peers and str(env["skdeep"]).startswith("not importable"):
         sys.exit(f"skdeep is {env['skdeep']}.\nInstall it (pip install -e .) or "
@@ -231,17 +270,26 @@ def workload_notes(workloads, quick=False) -> list[str]:
 # main loop
 # --------------------------------------------------------------------------
 def build_jobs(args, peers) -> list[dict]:
-    """All worker specs, repeats outermost and peer order rotated per repeat."""
+    """All worker specs, repeats outermost and peer order rotated per repeat.
+
+    With both thread settings, each (workload, dtype, peer) runs under both
+    back to back, and which goes first alternates from one pair to the next,
+    so slow drifts of the machine hit both settings alike.
+    """
+    settings = thread_settings(args.threads)
+    timed = [wl for wl in args.workloads if wl in TIMED_WORKLOADS]
     jobs = []
     for rep in range(args.repeats):
         order = peers[rep % len(peers):] + peers[:rep % len(peers)]
-        for wl in args.workloads:
+        for wl in timed:
             for dtype in args.dtypes:
                 for peer in order:
-                    jobs.append(dict(workload=wl, dtype=dtype, peer=peer,
-                                     threads=args.threads, repeat=rep,
-                                     quick=args.quick, warmup=not args.cold,
-                                     skdeep_fallback=args.impl_skdeep_fallback))
+                    pair = len(jobs) // len(settings)
+                    for threads in settings if pair % 2 == 0 else settings[::-1]:
+                        jobs.append(dict(workload=wl, dtype=dtype, peer=peer,
+                                         threads=threads, repeat=rep,
+                                         quick=args.quick, warmup=not args.cold,
+                                         skdeep_fallback=args.impl_skdeep_fallback))
     return jobs
 
 
@@ -253,7 +301,8 @@ def _progress(i, n, job, ok, result, seconds):
     else:
         what = "FAILED: " + result
     print(f"[{i:3d}/{n}] rep {job['repeat']} {job['workload']:<15} {job['dtype']:<7} "
-          f"{job['peer']:<10} {what}  ({seconds:.1f}s)", file=sys.stderr, flush=True)
+          f"{job['peer']:<10} threads {job['threads']!s:<7} {what}  ({seconds:.1f}s)",
+          file=sys.stderr, flush=True)
 
 
 def run_jobs(jobs, timeout) -> list[dict]:
@@ -263,10 +312,44 @@ def run_jobs(jobs, timeout) -> list[dict]:
         t0 = time.perf_counter()
         ok, result = run_worker(job, timeout)
         _progress(i, len(jobs), job, ok, result, time.perf_counter() - t0)
-        record = {k: job[k] for k in ("workload", "dtype", "peer", "repeat")}
+        record = {k: job[k] for k in ("workload", "dtype", "peer", "repeat", "threads")}
         record.update(ok=ok, **({"metrics": result} if ok else {"error": result}))
         runs.append(record)
     return runs
+
+
+def predict_memory_threads(threads):
+    """Thread setting of the predict-memory measurement: the default for "both"."""
+    return DEFAULT_THREADS if threads == BOTH else threads
+
+
+def run_predict_memory(args) -> tuple[dict | None, str | None]:
+    """Run ``predict_memory.py`` in a fresh process; return (result, error).
+
+    It writes its own ``predict-memory.{json,md}`` into the run's output
+    folder; the parsed result (with its Markdown) goes into the run's report.
+    """
+    threads = predict_memory_threads(args.threads)
+    cmd = [sys.executable, str(REPO / "benchmarks" / "predict_memory.py"),
+           "--rows", str(args.predict_memory_rows), "--threads", str(threads),
+           "--out-dir", str(args.out_dir)]
+    cmd += ["--quick"] * args.quick + ["--impl-skdeep-fallback"] * args.impl_skdeep_fallback
+    print(f"predict-memory: {args.predict_memory_rows:,} rows, threads {threads}",
+          file=sys.stderr, flush=True)
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, env=worker_env(threads), capture_output=True,
+                              text=True, timeout=args.predict_memory_timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return None, f"timeout after {args.predict_memory_timeout:.0f}s"
+    for line in proc.stdout.splitlines():
+        if line.startswith(MARKER):
+            from benchmarks.predict_memory import render_markdown
+
+            measured = json.loads(line[len(MARKER):])
+            measured["markdown"] = render_markdown(measured["meta"], measured["result"])
+            return measured, None
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    return None, f"exit {proc.returncode}: {tail}"
 
 
 def source_fingerprint(package_dir) -> str | None:
@@ -288,7 +371,7 @@ def prepare_data(args, cache_dir: str) -> None:
     """Generate every workload's data once; workers load it from ``cache_dir``."""
     from benchmarks.workloads import WORKLOADS, quick_variant, write_cache
 
-    for name in args.workloads:
+    for name in (wl for wl in args.workloads if wl in TIMED_WORKLOADS):
         wl = quick_variant(WORKLOADS[name]) if args.quick else WORKLOADS[name]
         for dtype in args.dtypes:
             write_cache(cache_dir, wl, dtype, args.quick)
@@ -302,13 +385,15 @@ def main(argv=None) -> int:
     env, peers, notes = check_environment(args)
     fingerprint = source_fingerprint(env.get("skdeep_path"))
     jobs = build_jobs(args, peers)
-    print(f"{len(jobs)} measurements, {args.threads} thread(s), "
+    print(f"{len(jobs)} measurements, threads {args.threads}, "
           f"{args.repeats} repeat(s), load average {load_before}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="skdeep-bench-") as cache_dir:
         prepare_data(args, cache_dir)
         for job in jobs:
             job["cache_dir"] = cache_dir
         runs = run_jobs(jobs, args.timeout)
+    predict_memory, memory_error = (run_predict_memory(args) if PREDICT_MEMORY in args.workloads
+                                    else (None, None))
     load_after = load_average()
     if fingerprint != source_fingerprint(env.get("skdeep_path")):
         notes.append("**skdeep's source files changed during the run: the "
@@ -320,6 +405,8 @@ def main(argv=None) -> int:
     failures = [r for r in runs if not r["ok"]]
     if failures:
         notes.append(f"{len(failures)} measurement(s) failed; see {stem}.json.")
+    if memory_error:
+        notes.append(f"The predict-memory measurement failed: {memory_error}.")
     meta = dict(
         date=_dt.date.today().isoformat(),
         command="python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -330,13 +417,13 @@ def main(argv=None) -> int:
         notes=notes + workload_notes(args.workloads, args.quick),
         wall_seconds=round(time.perf_counter() - started, 1),
         load_averages=dict(start=load_before, end=load_after),
-        skdeep_source_sha1=fingerprint,
+        skdeep_source_sha1=fingerprint, predict_memory=predict_memory,
     )
     print(report.write_outputs(meta, runs, args.out_dir, stem))
     names = ", ".join(p.name for p in report.output_paths(args.out_dir, stem).values())
     print(f"\nwrote {names} to {args.out_dir} in {meta['wall_seconds']:.0f}s",
           file=sys.stderr)
-    return 1 if failures else 0
+    return 1 if failures or memory_error else 0
 
 
 if __name__ == "__main__":

@@ -253,32 +253,11 @@ class Dense(Layer):
         return np.asarray(self.activation.forward(Z))
 
 
-# Dropout draws one 16-bit integer per unit from the generator's raw 64-bit
-# output (four per word): about four times cheaper than drawing floats, and
-# the keep probability is exact to 1 / 65536.
-_DRAW_LEVELS = 1 << 16
-
-
-def _keep_draws(random_state, shape, keep):
-    """Which units to keep (a bool array of ``shape``), and the probability used.
-
-    The probability is ``keep`` rounded to a multiple of 1 / 65536 (at
-    least one level, so a unit can always be kept); scaling the kept units
-    by its inverse keeps the expected output equal to the input.
-    """
-    n = int(np.prod(shape))
-    words = random_state.bit_generator.random_raw((n + 3) // 4)
-    draws = words.view(np.uint16)[:n].reshape(shape)
-    threshold = max(1, round(keep * _DRAW_LEVELS))
-    return draws < threshold, threshold / _DRAW_LEVELS
-
-
 class Dropout(Layer):
     """Inverted dropout: zero each unit with probability ``rate`` in training.
 
     Kept units are scaled by ``1 / (1 - rate)``, so that the expected output
-    is the input and prediction needs no change (the keep probability is
-    drawn to a resolution of 1 / 65536, and the scale is its inverse). Only workspaces with a
+    is the input and prediction needs no change. Only workspaces with a
     random state apply it.
 
     Parameters
@@ -309,8 +288,9 @@ class Dropout(Layer):
         if buffers.mask is None:
             return A
         mask = buffers.mask[:n]
-        kept, keep = _keep_draws(buffers.random_state, A.shape, 1.0 - self.rate)
-        np.multiply(kept, A.dtype.type(1.0 / keep), out=mask)
+        keep = 1.0 - self.rate
+        uniform = buffers.random_state.random(A.shape, dtype=A.dtype)
+        np.multiply(uniform < keep, A.dtype.type(1.0 / keep), out=mask)
         return np.multiply(A, mask, out=buffers.output[:n])
 
     def backward(self, delta, A, buffers, n):

@@ -288,9 +288,12 @@ def max_predict_rows(row_bytes):
     """Rows one prediction pass may hold at once within sklearn's ``working_memory``.
 
     As sklearn's pairwise functions do, the budget is
-    ``sklearn.get_config()["working_memory"]`` MiB; a row costing more than
-    the whole budget is still predicted, one row at a time.
+    ``sklearn.get_config()["working_memory"]`` MiB. A chunk's activations
+    take at most half of it: the other half is left for what grows with
+    the rows predicted so far (the returned predictions or probabilities),
+    so that a whole prediction stays near the budget. A row costing more
+    than that is still predicted, one row at a time.
     """
-    budget = get_config()["working_memory"] * 2**20
+    budget = get_config()["working_memory"] * 2**20 / 2
     return max(1, int(budget // max(int(row_bytes), 1)))
 

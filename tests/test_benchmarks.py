@@ -240,9 +240,10 @@ def test_predict_memory_measures_skdeep_and_sklearn(tmp_path):
     assert sk["output_bytes"] == 3000 * 10 * 8
     # The returned probabilities are allocated inside the traced call.
     assert sk["peak_traced_bytes"] >= sk["output_bytes"]
-    # 8 bytes x (512 + 512) per row in 1024 MiB; 64 MiB gives 8,192 rows.
-    assert sk["chunk_rows"]["default"] == 131_072
-    assert sk["chunk_rows"]["64 MiB"] == 8_192
+    # 8 bytes x (512 + 512) per row in half of 1024 MiB (the other half is
+    # left for the output); 64 MiB gives 4,096 rows.
+    assert sk["chunk_rows"]["default"] == 65_536
+    assert sk["chunk_rows"]["64 MiB"] == 4_096
     assert sorted(sk["rows_per_sec_at"]) == ["64 MiB", "default", "unchunked"]
     assert sorted(ref["rows_per_sec_at"]) == ["default"] and ref["chunk_rows"] == {}
     markdown = (tmp_path / "predict-memory.md").read_text()

@@ -305,7 +305,8 @@ class BinaryCrossEntropy(_FusedLoss):
         Each column is an independent probability whose complement is
         implicit (multilabel), so both ends of the interval are kept off.
         """
-        return np.clip(expit(Z), *_probability_bounds(Z.dtype))
+        P = expit(Z)  # clipped in place: no second array of the output's size
+        return np.clip(P, *_probability_bounds(Z.dtype), out=P)
 
     def log_probabilities(self, Z):
         """``log(sigmoid(Z))``, bounded as ``log(probabilities(Z))`` is."""
@@ -377,7 +378,8 @@ class CategoricalCrossEntropy(_FusedLoss):
         The rows still sum to 1 to rounding: the floor is 1e-308 (float64).
         """
         low, _ = _probability_bounds(Z.dtype)
-        return np.maximum(self.inverse_link(Z.copy()), low)
+        P = self.inverse_link(Z.copy())
+        return np.maximum(P, low, out=P)  # in place: one array of the output's size
 
     def log_probabilities(self, Z):
         """Log-softmax of ``Z``, floored as ``log(probabilities(Z))`` is."""

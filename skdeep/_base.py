@@ -555,7 +555,7 @@ class BaseMultilayerPerceptron(
                                   activations)
 
         row_bytes = forward_row_bytes(self.coefs_, np.result_type(X.dtype, self.coefs_[0].dtype))
-        return in_row_chunks(logits, X, _options.max_predict_rows(row_bytes))
+        return in_row_chunks(logits, X, _options.max_predict_rows(row_bytes, X.shape[0]))
 
     def _network_inputs(self, X):
         """The first dense layer's input for raw ``X``: encoded, categories embedded."""

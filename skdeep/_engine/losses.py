@@ -95,8 +95,9 @@ def _weighted_mean(per_sample, weights):
 
 def _row_reduce(Z, ufunc):
     """``ufunc`` (np.maximum or np.minimum) over each row; a loop over columns
-    is faster for few columns."""
-    if Z.shape[1] > 16:
+    is faster for few columns of many rows (one call is faster for few rows,
+    as when predicting one row)."""
+    if Z.shape[1] > 16 or Z.shape[0] < 64:
         return ufunc.reduce(Z, axis=1)
     result = Z[:, 0].copy()
     for j in range(1, Z.shape[1]):

@@ -200,7 +200,9 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
     def _network_logits(self, X):
         """Logits of this model's one network for encoded ``X``, in row chunks."""
         network = self._fitted_network(X.shape[1])
-        return network.predict_logits(X, max_predict_rows(network.predict_row_bytes))
+        return network.predict_logits(
+            X, max_predict_rows(network.predict_row_bytes, X.shape[0])
+        )
 
     def _hidden_features(self, X, layer):
         network, X = self._snapshot()._prediction_network(X)

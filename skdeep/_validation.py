@@ -187,7 +187,9 @@ class Evaluator:
         # Weights that overflow on the held-out rows score NaN (see
         # _safe_score); that is a result to record, not a warning.
         with np.errstate(over="ignore", invalid="ignore"):
-            logits = network.predict_logits(X, max_predict_rows(network.predict_row_bytes))
+            logits = network.predict_logits(
+                X, max_predict_rows(network.predict_row_bytes, X.shape[0])
+            )
             loss = network.loss.value(logits, Y, weights)
         if self.scoring == "loss":
             return -loss, loss

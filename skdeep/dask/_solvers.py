@@ -314,7 +314,7 @@ def _validation_sums(recipe, params, scorer, blocks):
                 continue
             X, Y, weights = block.validation.astuple()
             logits = network.predict_logits(
-                X, _options.max_predict_rows(network.predict_row_bytes)
+                X, _options.max_predict_rows(network.predict_row_bytes, X.shape[0])
             )
             weight = _weight(block.validation)
             loss_sum = network.loss.value(logits, Y, weights) * weight

@@ -190,24 +190,20 @@ def test_grid_search_and_incremental_on_a_local_cluster():
             ).estimator_
 
     start = time.perf_counter()
-    with warnings.catch_warnings():
-        # Cluster start-up and shutdown chatter (ports, closed comms).
-        warnings.simplefilter("ignore", ResourceWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster, distributed.Client(cluster) as client:
-            assert len(client.scheduler_info()["workers"]) == 2
-            with joblib.parallel_backend("dask"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                remote = GridSearchCV(estimator, grid, n_jobs=-1, **search_params).fit(X, y)
-            if dask_ml_wrappers is not None:
-                # Incremental runs its partial_fit tasks on the cluster's
-                # workers: the estimator travels between them pickled.
-                on_cluster = _incremental_fit(
-                    MLPClassifier(**incremental_params), X_blocks, y_blocks, 3,
-                    np.unique(y_train), random_state=0,
-                ).estimator_
+    from _dask_cluster import two_worker_client
+
+    with two_worker_client() as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        with joblib.parallel_backend("dask"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            remote = GridSearchCV(estimator, grid, n_jobs=-1, **search_params).fit(X, y)
+        if dask_ml_wrappers is not None:
+            # Incremental runs its partial_fit tasks on the cluster's
+            # workers: the estimator travels between them pickled.
+            on_cluster = _incremental_fit(
+                MLPClassifier(**incremental_params), X_blocks, y_blocks, 3,
+                np.unique(y_train), random_state=0,
+            ).estimator_
     elapsed = time.perf_counter() - start
 
     assert remote.best_params_ == local.best_params_

@@ -44,16 +44,12 @@ GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "deploymen
 
 @pytest.fixture(scope="module")
 def client():
-    with warnings.catch_warnings():
-        # Cluster start-up and shutdown chatter (ports, closed comms).
-        warnings.simplefilter("ignore", ResourceWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster, distributed.Client(cluster) as client:
-            # Every worker imports skdeep once, here rather than in the first test.
-            client.run(importlib.import_module, "skdeep.dask")
-            yield client
+    from _dask_cluster import two_worker_client
+
+    with two_worker_client() as client:
+        # Every worker imports skdeep once, here rather than in the first test.
+        client.run(importlib.import_module, "skdeep.dask")
+        yield client
 
 
 @pytest.fixture(autouse=True)

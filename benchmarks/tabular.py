@@ -68,6 +68,14 @@ ABLATIONS = {
     "one_network": {"n_networks": 1},
     # The defaults before the ensemble: one network of 64 epochs.
     "one_network_64": {"n_networks": 1, "max_iter": 64},
+    # Piecewise-linear encodings of the numeric columns, beside or instead of
+    # the periodic features.
+    "piecewise_8": {"piecewise_bins": 8},
+    "piecewise_16": {"piecewise_bins": 16},
+    "piecewise_32": {"piecewise_bins": 32},
+    "piecewise_16_f8": {"piecewise_bins": 16, "piecewise_features": 8},
+    "piecewise_32_f8": {"piecewise_bins": 32, "piecewise_features": 8},
+    "piecewise_only_16": {"piecewise_bins": 16, "numeric_embedding": None},
 }
 
 

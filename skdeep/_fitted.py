@@ -44,6 +44,7 @@ PRIVATE_FITTED = frozenset(
 PER_NETWORK = frozenset(
     {
         "coefs_", "intercepts_", "embeddings_", "input_scale_", "periodic_embedding_",
+        "piecewise_embedding_",
         "activation_strength_", "n_iter_", "t_", "loss_curve_", "loss_", "best_loss_",
         "validation_scores_", "best_validation_score_", "history_",
         "validation_loss_curve_", "_no_improvement_count", "_optimizer_state",
@@ -123,6 +124,8 @@ def network_attributes(network, copy):
             attributes["periodic_embedding_"] = [take(a) for a in arrays["periodic"]]
         if "activation_strength" in arrays:
             attributes["activation_strength_"] = [take(a) for a in arrays["activation_strength"]]
+        if "piecewise" in arrays:
+            attributes["piecewise_embedding_"] = [take(a) for a in arrays["piecewise"]]
     return attributes
 
 

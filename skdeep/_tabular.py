@@ -48,7 +48,15 @@ def _load_fitted_arrays(network, fitted):
     """Copy a fitted model's learned arrays (its attribute dict) into ``network``."""
     network.load_arrays(fitted["coefs_"], fitted["intercepts_"], fitted["input_scale_"],
                         fitted.get("embeddings_", ()), fitted.get("periodic_embedding_", ()),
-                        fitted.get("activation_strength_", ()))
+                        fitted.get("activation_strength_", ()),
+                        fitted.get("piecewise_embedding_", ()))
+
+
+def _bins(fitted):
+    """The piecewise-linear encoding's bins learned at fit, or None."""
+    if "bin_lower_" not in fitted or not len(fitted["bin_lower_"]):
+        return None
+    return fitted["bin_lower_"], fitted["bin_inverse_width_"]
 
 
 class _BaseTabularMLP(BaseMultilayerPerceptron):
@@ -73,6 +81,8 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         "max_one_hot": [Interval(Integral, 0, None, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "numeric_embedding": [StrOptions({"periodic"}), None],
+        "piecewise_bins": [Interval(Integral, 0, None, closed="left")],
+        "piecewise_features": [None, Interval(Integral, 1, None, closed="left")],
         "parametric_activation": ["boolean"],
         "n_networks": [Interval(Integral, 1, None, closed="left")],
         "scoring": [None, str, callable],
@@ -176,6 +186,8 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
             scale_lr=self.scale_lr,
             n_periodic=self._n_periodic(source),
             parametric_activation=self.parametric_activation,
+            bins=_bins(source),
+            bin_features=self.piecewise_features,
         )
         if draft.fresh:
             rows = random_state.permutation(data.X.shape[0])[:_INIT_ROWS]
@@ -247,6 +259,9 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
             self._engine_loss(), np.float64,
             n_periodic=len(self.numeric_center_) if "periodic_embedding_" in fitted else 0,
             parametric_activation="activation_strength_" in fitted,
+            bins=_bins(fitted),
+            bin_features=(fitted["piecewise_embedding_"][0].shape[2]
+                          if "piecewise_embedding_" in fitted else None),
         )
         _load_fitted_arrays(network, fitted)
         return network
@@ -339,6 +354,18 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         with learned phases, then 3 linear features, beside the value
         itself), the "PBLD" embedding of RealMLP; None feeds the scaled
         values alone.
+    piecewise_bins : int, default=32
+        Number of quantile bins of each numeric column's piecewise-linear
+        encoding: one input per bin, 0 below it, 1 above it, linear inside
+        it, so that a unit can switch on at any bin edge as a tree's split
+        does. A column with few distinct values gets one bin between each
+        two of them. 0 leaves the encoding out.
+    piecewise_features : int or None, default=8
+        Learned linear features per numeric column computed from its
+        piecewise-linear encoding, which then reach the first layer in its
+        place: the first layer's input grows by this many columns per
+        numeric column instead of by ``piecewise_bins``. None feeds the
+        encodings themselves.
     parametric_activation : bool, default=False
         Whether each hidden unit learns the strength ``a`` of its
         activation, ``z + a * (f(z) - z)`` (from 1; weight decay pulls it
@@ -389,6 +416,14 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     periodic_embedding_ : list of ndarray
         Frequencies, phases, weights and biases of the periodic numeric
         embedding (with ``numeric_embedding="periodic"``).
+    bin_lower_, bin_inverse_width_ : ndarray of shape (n_numeric, piecewise_bins)
+        Lower edge and inverse width of each bin of the piecewise-linear
+        encoding of the scaled numeric columns (with ``piecewise_bins > 0``;
+        0 marks an unused bin).
+    piecewise_embedding_ : list of ndarray
+        Weights ``(n_numeric, piecewise_bins, piecewise_features)`` and
+        biases of the learned features of the encodings (with
+        ``piecewise_features`` set).
     activation_strength_ : list of ndarray
         Learned activation strength of each hidden unit, per layer (with
         ``parametric_activation=True``).
@@ -435,7 +470,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
-                 numeric_embedding="periodic", parametric_activation=False, n_networks=3,
+                 numeric_embedding="periodic", piecewise_bins=32, piecewise_features=8,
+                 parametric_activation=False, n_networks=3,
                  class_weight=None, scoring=None,
                  random_state=None, verbose=False):
         self._set_params_from_init(locals())
@@ -557,6 +593,12 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
         with learned phases, then 3 linear features, beside the value
         itself), the "PBLD" embedding of RealMLP; None feeds the scaled
         values alone.
+    piecewise_bins : int, default=32
+        Number of quantile bins of each numeric column's piecewise-linear
+        encoding (see :class:`TabularMLPClassifier`); 0 leaves it out.
+    piecewise_features : int or None, default=8
+        Learned linear features per numeric column from its encoding (see
+        :class:`TabularMLPClassifier`); None feeds the encodings themselves.
     parametric_activation : bool, default=False
         Whether each hidden unit learns the strength of its activation (see
         :class:`TabularMLPClassifier`).
@@ -629,7 +671,8 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
-                 numeric_embedding="periodic", parametric_activation=False, n_networks=3,
+                 numeric_embedding="periodic", piecewise_bins=32, piecewise_features=8,
+                 parametric_activation=False, n_networks=3,
                  loss="squared_error", quantile=None, scoring=None, random_state=None,
                  verbose=False):
         self._set_params_from_init(locals())

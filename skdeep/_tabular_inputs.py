@@ -6,7 +6,8 @@ that as fitted attributes:
 * numeric and boolean columns: robust scaling and smooth clipping statistics
   (``_engine/preprocessing.py``); a column with missing values in training
   also gets a 0/1 "was missing" indicator, and missing values become 0 (the
-  median after scaling);
+  median after scaling); with ``piecewise_bins``, the quantile bins of the
+  scaled values, for the network's piecewise-linear encoding;
 * categorical columns (pandas ``category``, ``object``, ``string``): their
   categories; at most ``max_one_hot`` categories become one-hot columns,
   more become a code for a learned embedding. Unseen categories and missing
@@ -23,7 +24,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
 from ._categorical import as_dense_2d, category_codes, category_lookups, learn_categories
-from ._engine import EmbeddingLayout, robust_scale, robust_scaling_statistics
+from ._engine import EmbeddingLayout, quantile_bins, robust_scale, robust_scaling_statistics
 from ._inputs import with_state
 
 __all__ = ["learn_tabular_inputs", "encode_tabular", "tabular_layout"]
@@ -110,7 +111,13 @@ def learn_tabular_inputs(estimator, X):
     }
     if names is not None:
         state["feature_names_in_"] = names
-    return _encode(frame, state, estimator.clip, numeric), state
+    encoded = _encode(frame, state, estimator.clip, numeric)
+    if estimator.piecewise_bins:
+        # Bins of the values the network sees: scaled, clipped, missing as 0.
+        state["bin_lower_"], state["bin_inverse_width_"] = quantile_bins(
+            encoded[:, : len(center)], estimator.piecewise_bins
+        )
+    return encoded, state
 
 
 def _check_numeric(numeric, names, columns):

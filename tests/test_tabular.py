@@ -200,6 +200,37 @@ def test_parametric_activations_are_learned_and_restored():
     assert not hasattr(TabularMLPClassifier(**FAST).fit(X, y), "activation_strength_")
 
 
+def test_piecewise_linear_bins_are_learned_from_the_scaled_columns():
+    X, signal = raw_table()
+    reg = TabularMLPRegressor(**FAST, piecewise_bins=6).fit(X, signal)
+    # One row of bins per scaled numeric column: size, count, flag.
+    assert reg.bin_lower_.shape == reg.bin_inverse_width_.shape == (3, 6)
+    # "count" holds 5 values and "flag" 2: 4 bins and 1, the rest unused.
+    assert (reg.bin_inverse_width_ > 0).sum(axis=1).tolist() == [6, 4, 1]
+    restored = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
+    # The bins are part of the model: other bins predict differently.
+    reg.bin_lower_ = reg.bin_lower_ + 0.5
+    assert not np.allclose(reg.predict(X), restored.predict(X))
+    assert not hasattr(TabularMLPRegressor(**FAST, piecewise_bins=0).fit(X, signal),
+                       "bin_lower_")
+
+
+def test_learned_piecewise_features_are_per_network_and_restored(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    X, signal = raw_table()
+    params = {**FAST, "n_networks": 2, "piecewise_bins": 6, "piecewise_features": 3}
+    clf = TabularMLPClassifier(**params).fit(X, signal > 0)
+    coef, intercept = clf.estimators_[0].piecewise_embedding_
+    assert coef.shape == (3, 6, 3) and intercept.shape == (3, 3)
+    assert not np.allclose(coef, clf.estimators_[1].piecewise_embedding_[0])
+    assert not hasattr(clf, "piecewise_embedding_")  # each member has its own
+    path = tmp_path / "model.skops"
+    sio.dump(clf, path)
+    loaded = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 # Ensembles (n_networks > 1) ---------------------------------------------------
 
 ENSEMBLE = {"hidden_layer_sizes": (16,), "max_iter": 6, "random_state": 0}

@@ -42,7 +42,7 @@ from .optimizers import (
     clip_by_global_norm,
     make_optimizer,
 )
-from .preprocessing import robust_scale, robust_scaling_statistics
+from .preprocessing import quantile_bins, robust_scale, robust_scaling_statistics
 from .schedules import SCHEDULES, make_schedule
 from .tabular import TabularNetwork
 

@@ -36,6 +36,7 @@ __all__ = [
     "Embedding",
     "Scale",
     "PeriodicEmbedding",
+    "PiecewiseLinearEncoding",
     "ParametricActivation",
 ]
 
@@ -518,6 +519,123 @@ class PeriodicEmbedding(Layer):
     def predict_width(self):
         # The angles and their cosines, beside the input and the output.
         return self.n_inputs + self.n_outputs + 2 * self.n_numeric * self.n_frequencies
+
+
+class PiecewiseLinearEncoding(Layer):
+    """Piecewise-linear encodings of numeric columns (Gorishniy et al. 2022).
+
+    Column ``j`` has bins ``[lo_jt, lo_jt + width_jt]`` (quantile bins of
+    the training values, :func:`~skdeep._engine.preprocessing.quantile_bins`);
+    a value ``x`` is encoded as ``clip((x - lo_jt) / width_jt, 0, 1)`` for
+    every bin ``t``: 1 for the bins below ``x``, 0 for those above, the
+    position inside the bin that holds it. One unit of the next layer can
+    then switch on at any bin edge, as a tree's split does, instead of
+    building a threshold from many smooth units. The output is the input,
+    then every column's encodings, or ``n_features`` learned linear
+    combinations of them per column.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Input width.
+    lower : ndarray of shape (n_numeric, n_bins)
+        Lower edge of each bin of the first ``n_numeric`` input columns.
+    inverse_width : ndarray of shape (n_numeric, n_bins)
+        ``1 / width`` of each bin; 0 marks an unused bin (its encoding is 0).
+    n_features : int or None, default=None
+        None outputs the encodings themselves (``n_bins`` per column); an
+        int outputs that many learned features ``codes @ V_j + c_j`` per
+        column: the next layer's input then grows by ``n_features``, not
+        ``n_bins``, per column.
+    """
+
+    def __init__(self, n_inputs, lower, inverse_width, n_features=None):
+        lower, inverse_width = np.asarray(lower), np.asarray(inverse_width)
+        if lower.ndim != 2 or lower.shape != inverse_width.shape:
+            raise ValueError("Need one lower edge and one inverse width per column and bin.")
+        self.n_numeric, self.n_bins = lower.shape
+        self.n_features = None if n_features is None else int(n_features)
+        width = self.n_bins if self.n_features is None else self.n_features
+        super().__init__(n_inputs, n_inputs + self.n_numeric * width)
+        # Per-column arrays are laid out (column, row, bin), as in PeriodicEmbedding.
+        self.lower, self.inverse_width = lower[:, None, :], inverse_width[:, None, :]
+
+    def param_specs(self):
+        if self.n_features is None:
+            return []
+        f, k, o = self.n_numeric, self.n_bins, self.n_features
+        lr_scale = 1.0 / np.sqrt(k)
+        return [ParamSpec("coef", (f, k, o), True, lr_scale),
+                ParamSpec("intercept", (f, o), False, lr_scale)]
+
+    def bind(self, params, grads):
+        if self.n_features is not None:
+            (self.coef, self.intercept), (self.coef_grad, self.intercept_grad) = params, grads
+
+    def initialize(self, random_state):
+        """Linear part ~ U(-1/sqrt(n_bins), 1/sqrt(n_bins)), biases 0."""
+        if self.n_features is not None:
+            bound = 1.0 / np.sqrt(self.n_bins)
+            self.coef[...] = random_state.uniform(-bound, bound, self.coef.shape)
+            self.intercept[...] = 0.0
+
+    def allocate(self, batch_size, dtype, random_state, input_grad):
+        return SimpleNamespace(
+            input_grad=input_grad,
+            codes=np.empty((self.n_numeric, batch_size, self.n_bins), dtype),
+            output=np.empty((batch_size, self.n_outputs), dtype),
+        )
+
+    def _codes(self, x, out):
+        """Encodings of every column, row and bin, shape (f, n, k)."""
+        np.subtract(x.T[:, :, None], self.lower, out=out)
+        out *= self.inverse_width
+        return np.clip(out, 0.0, 1.0, out=out)
+
+    def _write_output(self, codes, A, out):
+        n = A.shape[0]
+        out[:, : self.n_inputs] = A
+        features = codes
+        if self.n_features is not None:
+            features = np.matmul(codes, self.coef)
+            features += self.intercept[:, None, :]
+        width = features.shape[2]
+        out[:, self.n_inputs :].reshape(n, self.n_numeric, width)[...] = (
+            features.transpose(1, 0, 2))
+        return out
+
+    def forward(self, A, buffers, n):
+        codes = self._codes(A[:, : self.n_numeric], buffers.codes[:, :n])
+        return self._write_output(codes, A, buffers.output[:n])
+
+    def backward(self, delta, A, buffers, n):
+        codes = buffers.codes[:, :n]
+        width = self.n_bins if self.n_features is None else self.n_features
+        delta_out = delta[:, self.n_inputs :].reshape(n, self.n_numeric, width).transpose(1, 0, 2)
+        if self.n_features is not None:
+            np.matmul(codes.transpose(0, 2, 1), delta_out, out=self.coef_grad)
+            self.intercept_grad[...] = delta_out.sum(axis=1)
+        if buffers.input_grad is None:
+            return None
+        delta_codes = (delta_out if self.n_features is None
+                       else np.matmul(delta_out, self.coef.transpose(0, 2, 1)))
+        # Inside its bin a code moves with x at rate 1/width; at 0 or 1 it is flat.
+        slope = np.where((codes > 0) & (codes < 1), self.inverse_width, 0.0)
+        delta_in = delta[:, : self.n_inputs].copy()
+        delta_in[:, : self.n_numeric] += (delta_codes * slope).sum(axis=2).T
+        return delta_in[:, buffers.input_grad]
+
+    def predict(self, A):
+        dtype = np.result_type(A, np.float32) if self.n_features is None else (
+            np.result_type(A, self.coef))
+        codes = self._codes(A[:, : self.n_numeric].astype(dtype, copy=False),
+                            np.empty((self.n_numeric, A.shape[0], self.n_bins), dtype))
+        return self._write_output(codes, A, np.empty((A.shape[0], self.n_outputs), dtype))
+
+    @property
+    def predict_width(self):
+        # The codes, beside the input and the output.
+        return self.n_inputs + self.n_outputs + self.n_numeric * self.n_bins
 
 
 class ParametricActivation(Layer):

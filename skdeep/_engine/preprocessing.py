@@ -14,7 +14,7 @@ value becomes 0, the median. The statistics are learned once, at ``fit``.
 
 import numpy as np
 
-__all__ = ["robust_scaling_statistics", "robust_scale"]
+__all__ = ["robust_scaling_statistics", "robust_scale", "quantile_bins"]
 
 
 def robust_scaling_statistics(X):
@@ -71,3 +71,38 @@ def robust_scale(X, center, factor, limit, out):
         out /= squashed
     np.nan_to_num(out, copy=False, nan=0.0)
     return out
+
+
+def quantile_bins(Z, n_bins):
+    """Bins of each column of ``Z`` between its quantiles, for piecewise-linear encodings.
+
+    The edges of column ``j`` are its distinct quantiles at
+    ``0, 1/n_bins, ..., 1``, so each bin holds about as many training values.
+    A column with few distinct values gets fewer bins (each of its values
+    then sits on an edge, and the encodings tell the values apart, as
+    one-hot columns would, while keeping their order); the unused bins get
+    an inverse width of 0, which encodes every value as 0.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_columns)
+        Scaled training values (no NaN).
+    n_bins : int
+        Largest number of bins per column.
+
+    Returns
+    -------
+    lower : ndarray of shape (n_columns, n_bins)
+        Lower edge of each bin.
+    inverse_width : ndarray of shape (n_columns, n_bins)
+        ``1 / (upper - lower)`` of each bin, 0 for unused bins.
+    """
+    levels = np.linspace(0.0, 1.0, n_bins + 1)
+    lower = np.zeros((Z.shape[1], n_bins))
+    inverse_width = np.zeros((Z.shape[1], n_bins))
+    for j in range(Z.shape[1]):
+        edges = np.unique(np.quantile(Z[:, j], levels))
+        used = len(edges) - 1
+        lower[j, :used] = edges[:-1]
+        inverse_width[j, :used] = 1.0 / np.diff(edges)
+    return lower, inverse_width

@@ -1,7 +1,8 @@
 """The network of the tabular estimators, and its data-dependent initialisation.
 
 Layers, in order: embeddings of the high-cardinality categorical columns
-(numeric and one-hot columns pass through), a learned scale per input
+(numeric and one-hot columns pass through), optionally piecewise-linear
+encodings and periodic features of the numeric columns, a learned scale per input
 column, then dense layers with a neural-tangent-style learning rate
 (``1 / sqrt(fan_in)`` times the base rate, so that wide and narrow layers
 learn at comparable speeds), optionally parametric activations, and
@@ -17,7 +18,15 @@ starts dead or saturated whatever the scale of the inputs.
 
 import numpy as np
 
-from .layers import Dense, Dropout, Embedding, ParametricActivation, PeriodicEmbedding, Scale
+from .layers import (
+    Dense,
+    Dropout,
+    Embedding,
+    ParametricActivation,
+    PeriodicEmbedding,
+    PiecewiseLinearEncoding,
+    Scale,
+)
 from .network import Sequential
 
 __all__ = ["TabularNetwork"]
@@ -57,16 +66,27 @@ class TabularNetwork(Sequential):
     parametric_activation : bool, default=False
         Whether each hidden unit learns the strength of its activation
         (:class:`~skdeep._engine.layers.ParametricActivation`).
+    bins : tuple of two ndarray of shape (n_numeric, n_bins) or None, default=None
+        Lower edges and inverse widths of the piecewise-linear encoding
+        (:class:`~skdeep._engine.layers.PiecewiseLinearEncoding`) of the
+        first ``n_numeric`` columns (after the embeddings); None: no encoding.
+    bin_features : int or None, default=None
+        Learned features per column of the piecewise-linear encoding; None
+        passes the encodings on.
     """
 
     def __init__(self, n_inputs, embeddings, hidden_layer_sizes, activation, n_outputs, loss,
                  dtype, dropout=0.0, scale_lr=6.0, intercept_lr=0.1, n_periodic=0,
-                 parametric_activation=False):
+                 parametric_activation=False, bins=None, bin_features=None):
         layers = []
         width = n_inputs
         if embeddings is not None:
             layers.append(Embedding(embeddings))
             width = embeddings.n_inputs
+        if bins is not None:
+            # Appended after the input, so the numeric columns stay first.
+            layers.append(PiecewiseLinearEncoding(width, *bins, n_features=bin_features))
+            width = layers[-1].n_outputs
         if n_periodic:
             layers.append(PeriodicEmbedding(width, n_periodic))
             width = layers[-1].n_outputs
@@ -132,7 +152,7 @@ class TabularNetwork(Sequential):
                     table[...] = random_state.normal(size=table.shape)
             elif isinstance(layer, Scale):
                 layer.scale[...] = 1.0
-            elif isinstance(layer, PeriodicEmbedding):
+            elif isinstance(layer, (PeriodicEmbedding, PiecewiseLinearEncoding)):
                 layer.initialize(random_state)
             elif isinstance(layer, ParametricActivation):
                 layer.strength[...] = 1.0
@@ -153,6 +173,10 @@ class TabularNetwork(Sequential):
         if periodic:
             layer = periodic[0]
             arrays["periodic"] = [layer.frequency, layer.phase, layer.coef, layer.intercept]
+        piecewise = [layer for layer in self.layers
+                     if isinstance(layer, PiecewiseLinearEncoding) and layer.n_features]
+        if piecewise:
+            arrays["piecewise"] = [piecewise[0].coef, piecewise[0].intercept]
         strengths = [layer.strength for layer in self.layers
                      if isinstance(layer, ParametricActivation)]
         if strengths:
@@ -160,13 +184,14 @@ class TabularNetwork(Sequential):
         return arrays
 
     def load_arrays(self, coefs, intercepts, scale, tables=(), periodic=(),
-                    activation_strength=()):
+                    activation_strength=(), piecewise=()):
         """Copy learned arrays (as :meth:`fitted_arrays` names them) into ``params``."""
         current = self.fitted_arrays()
         targets = [*current["coefs"], *current["intercepts"], current["scale"],
                    *current.get("tables", []), *current.get("periodic", []),
-                   *current.get("activation_strength", [])]
-        sources = [*coefs, *intercepts, scale, *tables, *periodic, *activation_strength]
+                   *current.get("activation_strength", []), *current.get("piecewise", [])]
+        sources = [*coefs, *intercepts, scale, *tables, *periodic, *activation_strength,
+                   *piecewise]
         if len(targets) != len(sources):
             raise ValueError(f"Expected {len(targets)} arrays, got {len(sources)}.")
         for target, source in zip(targets, sources):

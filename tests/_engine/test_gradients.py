@@ -260,6 +260,38 @@ def test_periodic_embedding_gradient_matches_finite_differences():
     _stack_gradient_check(layers, X, Y)
 
 
+@pytest.mark.parametrize("n_features", [None, 2])
+def test_piecewise_linear_encoding_gradient_matches_finite_differences(n_features):
+    from skdeep._engine import quantile_bins
+    from skdeep._engine.layers import Dense, PiecewiseLinearEncoding, Scale
+
+    rng = np.random.RandomState(5)
+    X, Y = rng.normal(size=(9, 4)), rng.normal(size=(9, 2))
+    # Bins from other rows, so that no value sits exactly on an edge (a kink).
+    lower, inverse_width = quantile_bins(rng.normal(size=(50, 3)), 4)
+    # The input gradient is needed when a layer comes before the encoding.
+    encoding = PiecewiseLinearEncoding(4, lower, inverse_width, n_features=n_features)
+    layers = [Scale(4), encoding, Dense(encoding.n_outputs, 5, "mish"), Dense(5, 2)]
+    _stack_gradient_check(layers, X, Y)
+
+
+def test_piecewise_linear_encoding_values():
+    from skdeep._engine import quantile_bins
+    from skdeep._engine.layers import PiecewiseLinearEncoding
+
+    # A column of three distinct values gets two bins; its other two are unused.
+    Z = np.array([[0.0, -1.0], [1.0, 0.0], [2.0, 1.0], [2.0, 2.0], [1.0, 3.0]])
+    lower, inverse_width = quantile_bins(Z, 4)
+    np.testing.assert_array_equal(lower[0], [0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(inverse_width[0], [1.0, 1.0, 0.0, 0.0])
+    layer = PiecewiseLinearEncoding(2, lower, inverse_width)
+    out = layer.predict(np.array([[0.5, 10.0], [2.0, -5.0]]))
+    np.testing.assert_array_equal(out[:, :2], [[0.5, 10.0], [2.0, -5.0]])
+    # Below, inside and above each bin: 0, the position, 1; unused bins 0.
+    np.testing.assert_allclose(out[:, 2:6], [[0.5, 0.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(out[:, 6:], [[1, 1, 1, 1], [0, 0, 0, 0]])
+
+
 def test_label_smoothing_gradient_matches_finite_differences():
     from skdeep._engine import Dense, make_loss
     from skdeep._engine.network import Sequential

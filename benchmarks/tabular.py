@@ -54,6 +54,7 @@ MODELS = ("tabular", "hgb", "sklearn_mlp", "skdeep_mlp", "realmlp")
 #: or, for options that are off by default, switched on.
 ABLATIONS = {
     "parametric_activation": {"parametric_activation": True},
+    "no_piecewise": {"piecewise_bins": 0},
     "no_periodic": {"numeric_embedding": None},
     "no_dropout": {"dropout": 0.0},
     "no_weight_decay": {"weight_decay": 0.0},
@@ -66,22 +67,29 @@ ABLATIONS = {
     "last_epoch": {"early_stopping": False},
     "one_hot_all": {"max_one_hot": 10_000},
     "one_network": {"n_networks": 1},
+}
+
+#: Other settings tried on the tune half when the defaults were chosen
+#: (``tabular-<name>`` too, not part of ``--models ablation``).
+ALTERNATIVES = {
     # The defaults before the ensemble: one network of 64 epochs.
     "one_network_64": {"n_networks": 1, "max_iter": 64},
-    # Piecewise-linear encodings of the numeric columns, beside or instead of
-    # the periodic features.
-    "piecewise_8": {"piecewise_bins": 8},
-    "piecewise_16": {"piecewise_bins": 16},
-    "piecewise_32": {"piecewise_bins": 32},
-    "piecewise_16_f8": {"piecewise_bins": 16, "piecewise_features": 8},
-    "piecewise_32_f8": {"piecewise_bins": 32, "piecewise_features": 8},
-    "piecewise_only_16": {"piecewise_bins": 16, "numeric_embedding": None},
+    # The piecewise-linear encoding: bins, and whether learned features
+    # replace the encodings (None) at the first layer's input.
+    "piecewise_8": {"piecewise_bins": 8, "piecewise_features": None},
+    "piecewise_16": {"piecewise_bins": 16, "piecewise_features": None},
+    "piecewise_32": {"piecewise_bins": 32, "piecewise_features": None},
+    "piecewise_16_f8": {"piecewise_bins": 16},
+    "piecewise_only_16": {"piecewise_bins": 16, "piecewise_features": None,
+                          "numeric_embedding": None},
 }
+
+VARIANTS = {**ABLATIONS, **ALTERNATIVES}
 
 
 def ablation_params(variant, task):
     """Parameters that switch off ``variant``'s ingredient, or None where it has none."""
-    params = ABLATIONS[variant]
+    params = VARIANTS[variant]
     kind = "regression" if task == "regression" else "classification"
     return params.get(kind, params)
 

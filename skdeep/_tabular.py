@@ -294,9 +294,10 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     Numeric columns are robustly scaled and smoothly clipped, missing values
     get indicator columns, categorical columns are one-hot encoded (few
     categories) or embedded (many); all of it is learned at ``fit`` and kept
-    as fitted state. The network (three hidden layers of 256 SELU units with
-    dropout, a learned scale per input column, data-dependent
-    initialisation) is trained by AdamW with a "coslog" learning-rate
+    as fitted state. The network (piecewise-linear and periodic encodings
+    of the numeric columns, a learned scale per input column, three hidden
+    layers of 256 SELU units with dropout, data-dependent initialisation)
+    is trained by AdamW with a "coslog" learning-rate
     schedule against label-smoothed cross-entropy, and the epoch with the
     best validation accuracy is kept. Three such networks, each from its
     own seed, are trained and their class probabilities averaged.

@@ -82,6 +82,10 @@ ALTERNATIVES = {
     "piecewise_16_f8": {"piecewise_bins": 16},
     "piecewise_only_16": {"piecewise_bins": 16, "piecewise_features": None,
                           "numeric_embedding": None},
+    # Embeddings of the numeric values that occur at least this often.
+    "values_4": {"value_embedding_min_count": 4},
+    "values_8": {"value_embedding_min_count": 8},
+    "values_16": {"value_embedding_min_count": 16},
 }
 
 VARIANTS = {**ABLATIONS, **ALTERNATIVES}

@@ -83,6 +83,7 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         "numeric_embedding": [StrOptions({"periodic"}), None],
         "piecewise_bins": [Interval(Integral, 0, None, closed="left")],
         "piecewise_features": [None, Interval(Integral, 1, None, closed="left")],
+        "value_embedding_min_count": [Interval(Integral, 0, None, closed="left")],
         "parametric_activation": ["boolean"],
         "n_networks": [Interval(Integral, 1, None, closed="left")],
         "scoring": [None, str, callable],
@@ -228,8 +229,13 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         return embedded[:, len(network.embeddings.numeric_columns):]
 
     def _embedded_columns(self):
-        # Categorical columns with few categories are one-hot encoded, not embedded.
-        return np.flatnonzero(self.is_categorical_)[~np.asarray(self.one_hot_, dtype=bool)]
+        # Categorical columns with few categories are one-hot encoded, not
+        # embedded; numeric columns with frequent values come after them.
+        categorical = np.flatnonzero(self.is_categorical_)
+        numeric = np.flatnonzero(~np.asarray(self.is_categorical_, dtype=bool))
+        with_values = [len(values) > 0 for values in self.__dict__.get("frequent_values_", ())]
+        return np.concatenate([categorical[~np.asarray(self.one_hot_, dtype=bool)],
+                               numeric[np.asarray(with_values, dtype=bool)]]).astype(int)
 
     def _prediction_network(self, X):
         """The fitted network and ``X`` encoded for it (one network only)."""
@@ -367,6 +373,16 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         place: the first layer's input grows by this many columns per
         numeric column instead of by ``piecewise_bins``. None feeds the
         encodings themselves.
+    value_embedding_min_count : int, default=0
+        Numeric values that occur at least this many times in the training
+        rows also get a learned embedding vector of ``embedding_dim``, as
+        categories do, so that the network can single out an exact value
+        (a round price, a salary converted from one currency, a code stored
+        as a number) that its magnitude alone does not reveal. Only columns
+        with more distinct values than ``piecewise_bins`` (whose values the
+        piecewise-linear encodings cannot already tell apart; at least
+        three) and at least two such values get an embedding; other values
+        and missing ones share row 0. 0 leaves the value embeddings out.
     parametric_activation : bool, default=False
         Whether each hidden unit learns the strength ``a`` of its
         activation, ``z + a * (f(z) - z)`` (from 1; weight decay pulls it
@@ -403,6 +419,9 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         Known categories of each categorical column.
     one_hot_ : ndarray of bool
         Which categorical columns are one-hot encoded (the others embedded).
+    frequent_values_ : list of ndarray
+        Per numeric column, the sorted values that have an embedding (with
+        ``value_embedding_min_count``; empty for the others).
     numeric_center_, numeric_scale_ : ndarray
         Median and inverse spread of each numeric column.
     missing_indicator_ : ndarray of bool
@@ -413,7 +432,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     input_scale_ : ndarray
         The learned per-column scale in front of the first dense layer.
     embeddings_ : list of ndarray
-        Embedding tables of the embedded columns (row 0: unknown).
+        Embedding tables of the embedded categorical columns, then of the
+        numeric columns with frequent values (row 0: unknown or other).
     periodic_embedding_ : list of ndarray
         Frequencies, phases, weights and biases of the periodic numeric
         embedding (with ``numeric_embedding="periodic"``).
@@ -472,6 +492,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
                  numeric_embedding="periodic", piecewise_bins=32, piecewise_features=8,
+                 value_embedding_min_count=0,
                  parametric_activation=False, n_networks=3,
                  class_weight=None, scoring=None,
                  random_state=None, verbose=False):
@@ -600,6 +621,10 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
     piecewise_features : int or None, default=8
         Learned linear features per numeric column from its encoding (see
         :class:`TabularMLPClassifier`); None feeds the encodings themselves.
+    value_embedding_min_count : int, default=0
+        Numeric values that occur at least this many times in training get
+        their own embedding (see :class:`TabularMLPClassifier`); 0 leaves
+        the value embeddings out.
     parametric_activation : bool, default=False
         Whether each hidden unit learns the strength of its activation (see
         :class:`TabularMLPClassifier`).
@@ -673,6 +698,7 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
                  numeric_embedding="periodic", piecewise_bins=32, piecewise_features=8,
+                 value_embedding_min_count=0,
                  parametric_activation=False, n_networks=3,
                  loss="squared_error", quantile=None, scoring=None, random_state=None,
                  verbose=False):

@@ -11,10 +11,14 @@ that as fitted attributes:
 * categorical columns (pandas ``category``, ``object``, ``string``): their
   categories; at most ``max_one_hot`` categories become one-hot columns,
   more become a code for a learned embedding. Unseen categories and missing
-  values encode as "unknown" (all-zero one-hot, embedding row 0).
+  values encode as "unknown" (all-zero one-hot, embedding row 0);
+* with ``value_embedding_min_count``, the numeric values that occur that
+  often in training: each numeric column with such values also gets an
+  embedding code, of its exact value (0 for the other values and missing).
 
 The encoded array holds the scaled numeric columns, the indicators, the
-one-hot columns, then the embedding codes; the engine's
+one-hot columns, the categories' embedding codes, then the values'
+embedding codes; the engine's
 :class:`~skdeep._engine.EmbeddingLayout` embeds the last ones.
 """
 
@@ -24,7 +28,14 @@ import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
 from ._categorical import as_dense_2d, category_codes, category_lookups, learn_categories
-from ._engine import EmbeddingLayout, quantile_bins, robust_scale, robust_scaling_statistics
+from ._engine import (
+    EmbeddingLayout,
+    frequent_values,
+    quantile_bins,
+    robust_scale,
+    robust_scaling_statistics,
+    value_codes,
+)
 from ._inputs import with_state
 
 __all__ = ["learn_tabular_inputs", "encode_tabular", "tabular_layout"]
@@ -108,6 +119,8 @@ def learn_tabular_inputs(estimator, X):
         "categories_": categories,
         "_category_lookups": category_lookups(categories),
         "one_hot_": np.array([len(c) <= estimator.max_one_hot for c in categories], dtype=bool),
+        "frequent_values_": _frequent_values(numeric, estimator.value_embedding_min_count,
+                                             estimator.piecewise_bins),
     }
     if names is not None:
         state["feature_names_in_"] = names
@@ -118,6 +131,18 @@ def learn_tabular_inputs(estimator, X):
             encoded[:, : len(center)], estimator.piecewise_bins
         )
     return encoded, state
+
+
+def _frequent_values(numeric, min_count, piecewise_bins):
+    """Per numeric column, the values embedded as categories (none when off).
+
+    Only columns with more distinct values than ``piecewise_bins`` qualify:
+    the piecewise-linear encodings of the others already tell each value apart.
+    """
+    if not min_count:
+        return [numeric[:0, j] for j in range(numeric.shape[1])]
+    return [frequent_values(numeric[:, j], min_count, min_distinct=piecewise_bins + 1)
+            for j in range(numeric.shape[1])]
 
 
 def _check_numeric(numeric, names, columns):
@@ -164,6 +189,9 @@ def _encode(frame, state, clip, numeric=None):
             one_hot_blocks.append(np.eye(len(lookup) + 1)[column_codes][:, 1:])
         else:
             codes.append(column_codes.astype(np.float64))
+    for j, values in enumerate(state.get("frequent_values_", ())):
+        if len(values):
+            codes.append(value_codes(numeric[:, j], values).astype(np.float64))
     parts = [scaled, indicators, *one_hot_blocks]
     if codes:
         parts.append(np.column_stack(codes))
@@ -174,6 +202,7 @@ def tabular_layout(state, embedding_dim):
     """The engine's view of the embedded columns of an encoding, or None."""
     embedded = [len(c) for c, one_hot in zip(state["categories_"], state["one_hot_"])
                 if not one_hot]
+    embedded += [len(values) for values in state.get("frequent_values_", ()) if len(values)]
     if not embedded:
         return None
     n_dense = (len(state["numeric_center_"]) + int(state["missing_indicator_"].sum())

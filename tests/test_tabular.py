@@ -231,6 +231,68 @@ def test_learned_piecewise_features_are_per_network_and_restored(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
+def exact_value_table(n_samples=1200, seed=0):
+    """A class given by a numeric column's exact value, not its magnitude."""
+    rng = np.random.RandomState(seed)
+    prices = np.round(rng.uniform(10, 100, size=60), 2)
+    label_of_price = rng.permutation(np.arange(60) % 2)
+    index = rng.randint(60, size=n_samples)
+    X = pd.DataFrame({"price": prices[index], "noise": rng.normal(size=n_samples)})
+    return X, label_of_price[index]
+
+
+def test_value_embeddings_single_out_exact_values():
+    X, y = exact_value_table()
+    params = {**FAST, "hidden_layer_sizes": (32,), "max_iter": 24}
+    with_values = TabularMLPClassifier(**params, value_embedding_min_count=4).fit(
+        X[:900], y[:900])
+    without = TabularMLPClassifier(**params).fit(X[:900], y[:900])
+    # Magnitude alone says little about the class; the exact value says it all.
+    assert with_values.score(X[900:], y[900:]) > 0.95
+    assert without.score(X[900:], y[900:]) < 0.85
+    np.testing.assert_array_equal(with_values.frequent_values_[0], np.unique(X.price[:900]))
+    assert with_values.frequent_values_[1].size == 0  # continuous: no value repeats
+    assert [table.shape for table in with_values.embeddings_] == [(61, 8)]
+    assert [len(v) for v in without.frequent_values_] == [0, 0]
+
+
+def test_unseen_and_missing_values_use_the_shared_row():
+    X, y = exact_value_table()
+    clf = TabularMLPClassifier(**FAST, value_embedding_min_count=4).fit(X, y)
+    unseen = X[:3].assign(price=[10.001, np.nan, 1e6])
+    proba = clf.predict_proba(unseen)
+    assert np.isfinite(proba).all()
+    # The value's table row is part of the model: another row predicts differently.
+    restored = pickle.loads(pickle.dumps(clf))
+    clf.embeddings_[0][1:] += 1.0
+    assert not np.allclose(clf.predict_proba(X[:50]), restored.predict_proba(X[:50]))
+    np.testing.assert_array_equal(clf.predict_proba(unseen), restored.predict_proba(unseen))
+
+
+def test_columns_the_bins_already_separate_get_no_value_embeddings():
+    X, signal = raw_table()  # "count" holds five distinct values
+    count = list(X.columns).index("count")
+    for bins, expected in [(5, 0), (4, 5)]:
+        reg = TabularMLPRegressor(**FAST, piecewise_bins=bins, value_embedding_min_count=3)
+        reg.fit(X, signal)
+        numeric = list(np.flatnonzero(~reg.is_categorical_))
+        values = reg.frequent_values_[numeric.index(count)]
+        assert values.size == expected, bins
+
+
+def test_value_embeddings_follow_the_categorical_ones():
+    X, signal = raw_table()
+    # Four bins leave the five counts to the value embeddings.
+    reg = TabularMLPRegressor(**FAST, max_one_hot=1, piecewise_bins=4,
+                              value_embedding_min_count=3).fit(X, signal)
+    categorical = np.flatnonzero(reg.is_categorical_)
+    with_values = np.flatnonzero(~reg.is_categorical_)[[v.size > 0 for v in reg.frequent_values_]]
+    assert categorical.size > 0 and with_values.size > 0
+    np.testing.assert_array_equal(reg._embedded_columns(),
+                                  np.concatenate([categorical, with_values]))
+    assert len(reg.embeddings_) == len(reg._embedded_columns())
+
+
 # Ensembles (n_networks > 1) ---------------------------------------------------
 
 ENSEMBLE = {"hidden_layer_sizes": (16,), "max_iter": 6, "random_state": 0}

@@ -42,7 +42,13 @@ from .optimizers import (
     clip_by_global_norm,
     make_optimizer,
 )
-from .preprocessing import quantile_bins, robust_scale, robust_scaling_statistics
+from .preprocessing import (
+    frequent_values,
+    quantile_bins,
+    robust_scale,
+    robust_scaling_statistics,
+    value_codes,
+)
 from .schedules import SCHEDULES, make_schedule
 from .tabular import TabularNetwork
 
@@ -84,6 +90,9 @@ __all__ = [
     "scipy_blas_on_one_thread",
     "robust_scale",
     "robust_scaling_statistics",
+    "quantile_bins",
+    "frequent_values",
+    "value_codes",
     "TabularNetwork",
     "Scale",
 ]

@@ -583,6 +583,8 @@ class PiecewiseLinearEncoding(Layer):
         return SimpleNamespace(
             input_grad=input_grad,
             codes=np.empty((self.n_numeric, batch_size, self.n_bins), dtype),
+            features=(None if self.n_features is None
+                      else np.empty((self.n_numeric, batch_size, self.n_features), dtype)),
             output=np.empty((batch_size, self.n_outputs), dtype),
         )
 
@@ -592,12 +594,14 @@ class PiecewiseLinearEncoding(Layer):
         out *= self.inverse_width
         return np.clip(out, 0.0, 1.0, out=out)
 
-    def _write_output(self, codes, A, out):
+    def _write_output(self, codes, A, out, features=None):
+        """The input, then the encodings or (into ``features``) their learned features."""
         n = A.shape[0]
         out[:, : self.n_inputs] = A
-        features = codes
-        if self.n_features is not None:
-            features = np.matmul(codes, self.coef)
+        if self.n_features is None:
+            features = codes
+        else:
+            features = np.matmul(codes, self.coef, out=features)
             features += self.intercept[:, None, :]
         width = features.shape[2]
         out[:, self.n_inputs :].reshape(n, self.n_numeric, width)[...] = (
@@ -606,7 +610,8 @@ class PiecewiseLinearEncoding(Layer):
 
     def forward(self, A, buffers, n):
         codes = self._codes(A[:, : self.n_numeric], buffers.codes[:, :n])
-        return self._write_output(codes, A, buffers.output[:n])
+        features = None if buffers.features is None else buffers.features[:, :n]
+        return self._write_output(codes, A, buffers.output[:n], features)
 
     def backward(self, delta, A, buffers, n):
         codes = buffers.codes[:, :n]

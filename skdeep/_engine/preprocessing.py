@@ -14,7 +14,8 @@ value becomes 0, the median. The statistics are learned once, at ``fit``.
 
 import numpy as np
 
-__all__ = ["robust_scaling_statistics", "robust_scale", "quantile_bins"]
+__all__ = ["robust_scaling_statistics", "robust_scale", "quantile_bins", "frequent_values",
+           "value_codes"]
 
 
 def robust_scaling_statistics(X):
@@ -106,3 +107,56 @@ def quantile_bins(Z, n_bins):
         lower[j, :used] = edges[:-1]
         inverse_width[j, :used] = 1.0 / np.diff(edges)
     return lower, inverse_width
+
+
+def frequent_values(x, min_count, min_distinct=3):
+    """The values of ``x`` that occur at least ``min_count`` times, sorted.
+
+    Exact values can carry meaning that their magnitude does not: a salary
+    converted from a local currency, a price point, a code stored as a
+    number. Giving each frequent value its own embedding lets a network
+    single it out, as a tree's two splits around it would.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples,)
+        Raw values of one numeric column, NaN for missing ones (never frequent).
+    min_count : int
+        Smallest number of occurrences of a frequent value (at least 1).
+    min_distinct : int, default=3
+        Smallest number of distinct values of a column that gets frequent
+        values. With two, the scaled value already tells them apart; with
+        few, so do the piecewise-linear encodings (one bin between each two
+        values).
+
+    Returns
+    -------
+    values : ndarray of shape (n_frequent,)
+        Sorted frequent values; empty when the column has fewer than
+        ``min_distinct`` distinct values or fewer than two frequent ones.
+    """
+    values, counts = np.unique(x[~np.isnan(x)], return_counts=True)
+    frequent = values[counts >= min_count]
+    if len(values) < max(min_distinct, 3) or len(frequent) < 2:
+        return frequent[:0]
+    return frequent
+
+
+def value_codes(x, values):
+    """Code of each entry of ``x`` in the sorted ``values``: ``1 + index``, 0 if absent.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples,)
+        Raw values, NaN for missing ones (code 0).
+    values : ndarray of shape (n_values,)
+        Sorted values, from :func:`frequent_values`.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,) of int64
+    """
+    if not len(values):
+        return np.zeros(len(x), dtype=np.int64)
+    index = np.searchsorted(values, x).clip(0, len(values) - 1)
+    return np.where(values[index] == x, index + 1, 0)

@@ -67,6 +67,7 @@ ABLATIONS = {
     "last_epoch": {"early_stopping": False},
     "one_hot_all": {"max_one_hot": 10_000},
     "one_network": {"n_networks": 1},
+    "no_value_embeddings": {"value_embedding_min_count": 0},
 }
 
 #: Other settings tried on the tune half when the defaults were chosen
@@ -80,12 +81,19 @@ ALTERNATIVES = {
     "piecewise_16": {"piecewise_bins": 16, "piecewise_features": None},
     "piecewise_32": {"piecewise_bins": 32, "piecewise_features": None},
     "piecewise_16_f8": {"piecewise_bins": 16},
+    "piecewise_64_f8": {"piecewise_bins": 64},
+    "piecewise_128_f8": {"piecewise_bins": 128},
     "piecewise_only_16": {"piecewise_bins": 16, "piecewise_features": None,
                           "numeric_embedding": None},
-    # Embeddings of the numeric values that occur at least this often.
-    "values_4": {"value_embedding_min_count": 4},
-    "values_8": {"value_embedding_min_count": 8},
-    "values_16": {"value_embedding_min_count": 16},
+    # Embeddings of the numeric values that occur at least this often, in
+    # every column with more distinct values than bins (no gain test) ...
+    "values_4": {"value_embedding_min_count": 4, "value_embedding_min_gain": None},
+    "values_8": {"value_embedding_min_count": 8, "value_embedding_min_gain": None},
+    "values_16": {"value_embedding_min_count": 16, "value_embedding_min_gain": None},
+    # ... or only where the exact values predict at least 1 % better than
+    # the bins (the defaults ask for 5 %).
+    "values_4_gain1": {"value_embedding_min_gain": 0.01},
+    "values_8_gain1": {"value_embedding_min_count": 8, "value_embedding_min_gain": 0.01},
 }
 
 VARIANTS = {**ABLATIONS, **ALTERNATIVES}

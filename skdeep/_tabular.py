@@ -84,6 +84,7 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         "piecewise_bins": [Interval(Integral, 0, None, closed="left")],
         "piecewise_features": [None, Interval(Integral, 1, None, closed="left")],
         "value_embedding_min_count": [Interval(Integral, 0, None, closed="left")],
+        "value_embedding_min_gain": [Interval(Real, None, 1, closed="right"), None],
         "parametric_activation": ["boolean"],
         "n_networks": [Interval(Integral, 1, None, closed="left")],
         "scoring": [None, str, callable],
@@ -151,8 +152,8 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         if draft.fresh:
-            X, draft.fitted = learn_tabular_inputs(self, X)
             Y, target = self._learn_target(y, classes)
+            X, draft.fitted = learn_tabular_inputs(self, X, Y)
             draft.fitted.update(target)
         else:
             X = encode_tabular(self, X)
@@ -373,16 +374,27 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         place: the first layer's input grows by this many columns per
         numeric column instead of by ``piecewise_bins``. None feeds the
         encodings themselves.
-    value_embedding_min_count : int, default=0
+    value_embedding_min_count : int, default=4
         Numeric values that occur at least this many times in the training
         rows also get a learned embedding vector of ``embedding_dim``, as
         categories do, so that the network can single out an exact value
         (a round price, a salary converted from one currency, a code stored
-        as a number) that its magnitude alone does not reveal. Only columns
-        with more distinct values than ``piecewise_bins`` (whose values the
-        piecewise-linear encodings cannot already tell apart; at least
-        three) and at least two such values get an embedding; other values
-        and missing ones share row 0. 0 leaves the value embeddings out.
+        as a number) that its magnitude alone does not reveal. A column
+        gets them only when it has more distinct values than
+        ``piecewise_bins`` (fewer, the piecewise-linear encodings already
+        tell apart; at least three), at least two such values, and when on
+        the training rows its exact values predict the target better than
+        its ``piecewise_bins`` quantile bins do (see
+        ``value_embedding_min_gain``): on smooth quantities a vector per
+        value would only memorise the training targets. Other values and
+        missing ones share row 0. 0 leaves the value embeddings out.
+    value_embedding_min_gain : float or None, default=0.05
+        How much better a column's exact values must predict the training
+        target than its quantile bins for the column to get value
+        embeddings: the relative reduction of the squared error of
+        leave-one-out means (each row predicted by the mean target of the
+        other rows with its value, or in its bin), 0.05 for 5 %. None skips
+        the test: every column with frequent values gets them.
     parametric_activation : bool, default=False
         Whether each hidden unit learns the strength ``a`` of its
         activation, ``z + a * (f(z) - z)`` (from 1; weight decay pulls it
@@ -492,7 +504,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
                  numeric_embedding="periodic", piecewise_bins=32, piecewise_features=8,
-                 value_embedding_min_count=0,
+                 value_embedding_min_count=4, value_embedding_min_gain=0.05,
                  parametric_activation=False, n_networks=3,
                  class_weight=None, scoring=None,
                  random_state=None, verbose=False):
@@ -621,10 +633,15 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
     piecewise_features : int or None, default=8
         Learned linear features per numeric column from its encoding (see
         :class:`TabularMLPClassifier`); None feeds the encodings themselves.
-    value_embedding_min_count : int, default=0
+    value_embedding_min_count : int, default=4
         Numeric values that occur at least this many times in training get
-        their own embedding (see :class:`TabularMLPClassifier`); 0 leaves
-        the value embeddings out.
+        their own embedding, in the columns where the exact value predicts
+        the target better than its bin (see :class:`TabularMLPClassifier`);
+        0 leaves the value embeddings out.
+    value_embedding_min_gain : float or None, default=0.05
+        Least relative reduction of the leave-one-out squared error for a
+        column's exact values over its bins (see
+        :class:`TabularMLPClassifier`); None skips the test.
     parametric_activation : bool, default=False
         Whether each hidden unit learns the strength of its activation (see
         :class:`TabularMLPClassifier`).
@@ -698,7 +715,7 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
                  numeric_embedding="periodic", piecewise_bins=32, piecewise_features=8,
-                 value_embedding_min_count=0,
+                 value_embedding_min_count=4, value_embedding_min_gain=0.05,
                  parametric_activation=False, n_networks=3,
                  loss="squared_error", quantile=None, scoring=None, random_state=None,
                  verbose=False):

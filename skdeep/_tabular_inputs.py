@@ -30,6 +30,7 @@ from sklearn.utils.validation import validate_data
 from ._categorical import as_dense_2d, category_codes, category_lookups, learn_categories
 from ._engine import (
     EmbeddingLayout,
+    exact_value_gain,
     frequent_values,
     quantile_bins,
     robust_scale,
@@ -39,6 +40,9 @@ from ._engine import (
 from ._inputs import with_state
 
 __all__ = ["learn_tabular_inputs", "encode_tabular", "tabular_layout"]
+
+# Bins the exact values are compared against when the encodings are off.
+_GAIN_BINS = 32
 
 
 def _frame(X):
@@ -83,8 +87,11 @@ def _column_name(names, j):
     return repr(str(names[j])) if names is not None else f"at index {j}"
 
 
-def learn_tabular_inputs(estimator, X):
+def learn_tabular_inputs(estimator, X, Y):
     """Validate a first fit's ``X``, learn the per-column encoding, encode.
+
+    ``Y`` is the encoded training target (one-hot classes or standardised
+    values): it decides which numeric columns get value embeddings.
 
     Returns
     -------
@@ -100,6 +107,8 @@ def learn_tabular_inputs(estimator, X):
             f"Found array with {frame.shape[0]} sample(s) and {frame.shape[1]} feature(s) "
             f"(shape={frame.shape}) while a minimum of 1 is required."
         )
+    if len(Y) != frame.shape[0]:
+        raise ValueError(f"X has {frame.shape[0]} rows but y has {len(Y)}.")
     names = getattr(scratch, "feature_names_in_", None)
     categorical = np.array([_is_categorical(frame.iloc[:, j]) for j in range(frame.shape[1])],
                            dtype=bool)
@@ -119,7 +128,8 @@ def learn_tabular_inputs(estimator, X):
         "categories_": categories,
         "_category_lookups": category_lookups(categories),
         "one_hot_": np.array([len(c) <= estimator.max_one_hot for c in categories], dtype=bool),
-        "frequent_values_": _frequent_values(numeric, estimator.value_embedding_min_count,
+        "frequent_values_": _frequent_values(numeric, Y, estimator.value_embedding_min_count,
+                                             estimator.value_embedding_min_gain,
                                              estimator.piecewise_bins),
     }
     if names is not None:
@@ -133,16 +143,26 @@ def learn_tabular_inputs(estimator, X):
     return encoded, state
 
 
-def _frequent_values(numeric, min_count, piecewise_bins):
+def _frequent_values(numeric, Y, min_count, min_gain, piecewise_bins):
     """Per numeric column, the values embedded as categories (none when off).
 
-    Only columns with more distinct values than ``piecewise_bins`` qualify:
-    the piecewise-linear encodings of the others already tell each value apart.
+    A column qualifies when it has more distinct values than the bins of
+    its piecewise-linear encoding (those already tell fewer values apart)
+    and when, on the training rows, its frequent values predict the target
+    better than those bins do, by :func:`~skdeep._engine.exact_value_gain`
+    of at least ``min_gain`` (None: no such test): on smooth quantities a
+    vector per value would only memorise the training targets.
     """
-    if not min_count:
-        return [numeric[:0, j] for j in range(numeric.shape[1])]
-    return [frequent_values(numeric[:, j], min_count, min_distinct=piecewise_bins + 1)
-            for j in range(numeric.shape[1])]
+    n_bins = piecewise_bins or _GAIN_BINS
+    chosen = []
+    for j in range(numeric.shape[1]):
+        values = (frequent_values(numeric[:, j], min_count, min_distinct=n_bins + 1)
+                  if min_count else numeric[:0, j])
+        if (len(values) and min_gain is not None
+                and exact_value_gain(numeric[:, j], Y, values, n_bins) < min_gain):
+            values = values[:0]
+        chosen.append(values)
+    return chosen
 
 
 def _check_numeric(numeric, names, columns):

@@ -246,7 +246,7 @@ def test_value_embeddings_single_out_exact_values():
     params = {**FAST, "hidden_layer_sizes": (32,), "max_iter": 24}
     with_values = TabularMLPClassifier(**params, value_embedding_min_count=4).fit(
         X[:900], y[:900])
-    without = TabularMLPClassifier(**params).fit(X[:900], y[:900])
+    without = TabularMLPClassifier(**params, value_embedding_min_count=0).fit(X[:900], y[:900])
     # Magnitude alone says little about the class; the exact value says it all.
     assert with_values.score(X[900:], y[900:]) > 0.95
     assert without.score(X[900:], y[900:]) < 0.85
@@ -272,6 +272,7 @@ def test_unseen_and_missing_values_use_the_shared_row():
 def test_columns_the_bins_already_separate_get_no_value_embeddings():
     X, signal = raw_table()  # "count" holds five distinct values
     count = list(X.columns).index("count")
+    signal = signal + 2.0 * (X["count"] == 0)  # four bins join 0 and 1
     for bins, expected in [(5, 0), (4, 5)]:
         reg = TabularMLPRegressor(**FAST, piecewise_bins=bins, value_embedding_min_count=3)
         reg.fit(X, signal)
@@ -280,8 +281,21 @@ def test_columns_the_bins_already_separate_get_no_value_embeddings():
         assert values.size == expected, bins
 
 
+def test_smooth_columns_get_no_value_embeddings():
+    # Many repeated values, but the target follows the magnitude.
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"minutes": np.round(rng.uniform(0, 300, size=2000))})
+    y = X["minutes"].to_numpy() / 100 + rng.normal(size=2000)
+    reg = TabularMLPRegressor(**FAST, value_embedding_min_count=4).fit(X, y)
+    assert (X["minutes"].value_counts() >= 4).sum() > 250  # the count rule alone would embed
+    assert reg.frequent_values_[0].size == 0 and not hasattr(reg, "embeddings_")
+    untested = clone(reg).set_params(value_embedding_min_gain=None).fit(X, y)
+    assert untested.frequent_values_[0].size > 250
+
+
 def test_value_embeddings_follow_the_categorical_ones():
     X, signal = raw_table()
+    signal = signal + 2.0 * (X["count"] == 0)
     # Four bins leave the five counts to the value embeddings.
     reg = TabularMLPRegressor(**FAST, max_one_hot=1, piecewise_bins=4,
                               value_embedding_min_count=3).fit(X, signal)
@@ -359,3 +373,10 @@ def test_an_ensemble_pickles_and_searches():
     np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
     search = GridSearchCV(TabularMLPClassifier(**ENSEMBLE), {"n_networks": [1, 2]}, cv=2)
     assert search.fit(X, y).best_params_["n_networks"] in (1, 2)
+
+
+def test_x_and_y_of_different_lengths_are_an_error_before_anything_is_learned():
+    clf = TabularMLPClassifier(**FAST, value_embedding_min_count=2)
+    with pytest.raises(ValueError, match="X has 4 rows but y has 3"):
+        clf.fit(pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]}), [0, 1, 0])
+    assert not hasattr(clf, "n_features_in_")

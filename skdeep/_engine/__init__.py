@@ -43,6 +43,7 @@ from .optimizers import (
     make_optimizer,
 )
 from .preprocessing import (
+    exact_value_gain,
     frequent_values,
     quantile_bins,
     robust_scale,
@@ -91,6 +92,7 @@ __all__ = [
     "robust_scale",
     "robust_scaling_statistics",
     "quantile_bins",
+    "exact_value_gain",
     "frequent_values",
     "value_codes",
     "TabularNetwork",

@@ -15,6 +15,7 @@ value becomes 0, the median. The statistics are learned once, at ``fit``.
 import numpy as np
 
 __all__ = ["robust_scaling_statistics", "robust_scale", "quantile_bins", "frequent_values",
+           "exact_value_gain",
            "value_codes"]
 
 
@@ -140,6 +141,63 @@ def frequent_values(x, min_count, min_distinct=3):
     if len(values) < max(min_distinct, 3) or len(frequent) < 2:
         return frequent[:0]
     return frequent
+
+
+def exact_value_gain(x, Y, values, n_bins):
+    """How much better a column's exact values predict ``Y`` than its bins do.
+
+    Each row is predicted by the mean target of the other rows of its group
+    (leave-one-out, so a group cannot predict its own rows). The groups are
+    either the column's ``n_bins`` quantile bins, or the same bins with every
+    frequent value split out as a group of its own. On a smooth quantity the
+    split groups are noisier versions of their bins and predict worse; on a
+    column whose numbers are codes (a salary converted from a few currencies,
+    an occupation code) the exact value says more than its neighbourhood.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_samples,)
+        Raw values of one numeric column; missing rows (NaN) are left out.
+    Y : ndarray of shape (n_samples, n_targets)
+        Training target: one-hot classes, or standardised values.
+    values : ndarray of shape (n_values,)
+        Sorted frequent values of the column (:func:`frequent_values`).
+    n_bins : int
+        Number of quantile bins to compare against.
+
+    Returns
+    -------
+    gain : float
+        Relative reduction of the leave-one-out squared error when the
+        frequent values get their own groups: 0.1 means 10 % less error,
+        negative values mean the exact values predict worse.
+    """
+    present = ~np.isnan(x)
+    x, Y = x[present], np.asarray(Y, dtype=np.float64)[present]
+    if not len(values) or len(x) < 2:
+        return 0.0
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    bins = np.searchsorted(edges, x)
+    codes = value_codes(x, values)
+    split = np.where(codes > 0, len(edges) + codes, bins)
+    binned_error = _leave_one_out_error(bins, Y)
+    if binned_error == 0:
+        return 0.0
+    return float(1.0 - _leave_one_out_error(split, Y) / binned_error)
+
+
+def _leave_one_out_error(groups, Y):
+    """Squared error of predicting each row by its group's other rows' mean."""
+    _, groups, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    others = counts[groups] - 1.0
+    error = 0.0
+    for y in Y.T:
+        sums = np.bincount(groups, weights=y, minlength=len(counts))
+        # A row alone in its group falls back to the column's overall mean.
+        prediction = np.where(others > 0, (sums[groups] - y) / np.maximum(others, 1.0),
+                              y.mean())
+        error += float(np.sum((prediction - y) ** 2))
+    return error
 
 
 def value_codes(x, values):

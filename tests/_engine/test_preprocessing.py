@@ -1,8 +1,9 @@
-"""The engine's in-model preprocessing: frequent values and their codes."""
+"""The engine's in-model preprocessing: frequent values, their codes and worth."""
 
 import numpy as np
+import pytest
 
-from skdeep._engine import frequent_values, value_codes
+from skdeep._engine import exact_value_gain, frequent_values, value_codes
 
 
 def test_frequent_values_keep_the_values_seen_often_enough_sorted():
@@ -28,3 +29,32 @@ def test_value_codes_are_one_plus_the_index_and_zero_for_other_values():
     x = np.array([3.5, 7.0, 1.0, 2.0, np.nan, 100.0, -5.0, 3.5000001])
     np.testing.assert_array_equal(value_codes(x, values), [2, 3, 1, 0, 0, 0, 0, 0])
     np.testing.assert_array_equal(value_codes(x, values[:0]), np.zeros(8))
+
+
+def _coded_and_smooth_columns(n_samples=4000, seed=0):
+    """A column whose 200 values are codes of the target, and a smooth one."""
+    rng = np.random.RandomState(seed)
+    codes = rng.uniform(size=200)
+    label_of_code = rng.randint(2, size=200)
+    index = rng.randint(200, size=n_samples)
+    smooth = np.round(rng.uniform(size=n_samples), 2)  # 101 values, each often
+    y = np.where(rng.uniform(size=n_samples) < 0.5, label_of_code[index], smooth > 0.5)
+    return codes[index], smooth, np.eye(2)[y.astype(int)]
+
+
+def test_exact_values_that_are_codes_predict_better_than_their_bins():
+    coded, smooth, Y = _coded_and_smooth_columns()
+    gain = exact_value_gain(coded, Y, frequent_values(coded, 8), 32)
+    assert gain > 0.1
+    # On a smooth quantity each value is a noisier copy of its bin.
+    assert exact_value_gain(smooth, Y, frequent_values(smooth, 8), 32) < 0
+
+
+def test_exact_value_gain_leaves_out_missing_rows_and_is_zero_without_values():
+    coded, _, Y = _coded_and_smooth_columns()
+    values = frequent_values(coded, 8)
+    with_missing = np.concatenate([coded, np.full(50, np.nan)])
+    Y_missing = np.concatenate([Y, np.eye(2)[np.zeros(50, dtype=int)]])
+    assert exact_value_gain(with_missing, Y_missing, values, 32) == pytest.approx(
+        exact_value_gain(coded, Y, values, 32))
+    assert exact_value_gain(coded, Y, values[:0], 32) == 0.0

@@ -393,8 +393,9 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         target than its quantile bins for the column to get value
         embeddings: the relative reduction of the squared error of
         leave-one-out means (each row predicted by the mean target of the
-        other rows with its value, or in its bin), 0.05 for 5 %. None skips
-        the test: every column with frequent values gets them.
+        other rows with its value, or in its bin; sample weights are not
+        used), 0.05 for 5 %. None skips the test: every column with
+        frequent values gets them.
     parametric_activation : bool, default=False
         Whether each hidden unit learns the strength ``a`` of its
         activation, ``z + a * (f(z) - z)`` (from 1; weight decay pulls it

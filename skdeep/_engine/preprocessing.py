@@ -14,9 +14,14 @@ value becomes 0, the median. The statistics are learned once, at ``fit``.
 
 import numpy as np
 
-__all__ = ["robust_scaling_statistics", "robust_scale", "quantile_bins", "frequent_values",
-           "exact_value_gain",
-           "value_codes"]
+__all__ = [
+    "exact_value_gain",
+    "frequent_values",
+    "quantile_bins",
+    "robust_scale",
+    "robust_scaling_statistics",
+    "value_codes",
+]
 
 
 def robust_scaling_statistics(X):

@@ -285,3 +285,28 @@ def test_quick_run_with_both_settings_writes_one_report(tmp_path):
     markdown = (tmp_path / "latest.md").read_text()
     assert "FALLBACK RUN" in markdown
     assert markdown.index("### Default threads") < markdown.index("### One thread")
+
+
+# --------------------------------------------------------------------------
+# optimizer_floor.py: the share of Adam's update in an epoch
+# --------------------------------------------------------------------------
+def test_optimizer_floor_times_every_part_of_a_small_workload():
+    from benchmarks import optimizer_floor
+    from benchmarks.workloads import WORKLOADS
+
+    row = optimizer_floor.measure(WORKLOADS["clf-tiny-batch"], "float64", 1, repeats=1)
+    # 16,000 training rows in batches of 32; a 20-64-1 network.
+    assert row["n_batches"] == 500
+    assert row["n_params"] == 20 * 64 + 64 + 64 * 1 + 1
+    assert row["threads"] == "1"
+    assert all(row[part] > 0 for part in ("gemm", "adam", "skdeep"))
+
+
+def test_optimizer_floor_table_derives_the_ratios_from_the_parts():
+    from benchmarks import optimizer_floor
+
+    row = dict(workload="w", dtype="float64", threads="default", n_params=1000,
+               n_batches=10, gemm=0.2, adam=0.05, skdeep=0.4)
+    line = optimizer_floor.markdown([row]).splitlines()[-1]
+    assert "| 0.25 | 1.25× | 2.00× |" in line
+    assert "| 1,000 | 10 | 200.0 ms | 50.0 ms | 400.0 ms |" in line

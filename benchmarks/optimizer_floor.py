@@ -31,18 +31,24 @@ import argparse
 import sys
 import time
 import warnings
+from itertools import pairwise
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from benchmarks.peers import _gemm_buffers, _gemm_step  # noqa: E402
-from benchmarks.workloads import (  # noqa: E402
-    DTYPES, MODEL_SEED, WORKLOADS, estimator_params, layer_sizes, load_data,
+from benchmarks.peers import _gemm_buffers, _gemm_step
+from benchmarks.workloads import (
+    DTYPES,
+    MODEL_SEED,
+    WORKLOADS,
+    estimator_params,
+    layer_sizes,
+    load_data,
 )
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -67,7 +73,7 @@ def gemm_epoch(X, sizes, batch_size):
     """A callable running one epoch of the GEMM floor's products."""
     rng = np.random.default_rng(MODEL_SEED)
     weights = [(rng.standard_normal((a, b)) / np.sqrt(a)).astype(X.dtype)
-               for a, b in zip(sizes[:-1], sizes[1:])]
+               for a, b in pairwise(sizes)]
     grads = [np.empty_like(w) for w in weights]
     slices = _batches(len(X), batch_size)
     buffers = {rows: _gemm_buffers(sizes, rows, X.dtype, rng)
@@ -110,7 +116,7 @@ def skdeep_epoch(wl, X, y):
 
 def n_parameters(sizes):
     """Weights and biases of a dense network with these layer widths."""
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    return sum(a * b + b for a, b in pairwise(sizes))
 
 
 def measure(wl, dtype, threads, repeats):
@@ -125,17 +131,17 @@ def measure(wl, dtype, threads, repeats):
         # A one-epoch fit also builds the model and scores the epoch: a
         # little above the per-epoch time of a long fit.
         fit = _median_seconds(skdeep_epoch(wl, X, y), repeats)
-    return dict(workload=wl.name, dtype=dtype, threads="1" if threads == 1 else "default",
-                n_params=n_parameters(sizes), n_batches=n_batches,
-                gemm=gemm, adam=adam, skdeep=fit)
+    return {"workload": wl.name, "dtype": dtype, "threads": "1" if threads == 1 else "default",
+            "n_params": n_parameters(sizes), "n_batches": n_batches,
+            "gemm": gemm, "adam": adam, "skdeep": fit}
 
 
 def markdown(rows):
     """The rows as a Markdown table, with the derived ratios."""
     lines = [
-        "| workload | dtype | threads | parameters | batches | GEMM floor | Adam updates "
-        "| skdeep epoch | Adam / GEMM floor | (GEMM floor + Adam) / GEMM floor "
-        "| skdeep / GEMM floor |",
+        ("| workload | dtype | threads | parameters | batches | GEMM floor | Adam updates "
+         "| skdeep epoch | Adam / GEMM floor | (GEMM floor + Adam) / GEMM floor "
+         "| skdeep / GEMM floor |"),
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:

@@ -305,8 +305,8 @@ def test_optimizer_floor_times_every_part_of_a_small_workload():
 def test_optimizer_floor_table_derives_the_ratios_from_the_parts():
     from benchmarks import optimizer_floor
 
-    row = dict(workload="w", dtype="float64", threads="default", n_params=1000,
-               n_batches=10, gemm=0.2, adam=0.05, skdeep=0.4)
+    row = {"workload": "w", "dtype": "float64", "threads": "default", "n_params": 1000,
+           "n_batches": 10, "gemm": 0.2, "adam": 0.05, "skdeep": 0.4}
     line = optimizer_floor.markdown([row]).splitlines()[-1]
     assert "| 0.25 | 1.25× | 2.00× |" in line
     assert "| 1,000 | 10 | 200.0 ms | 50.0 ms | 400.0 ms |" in line

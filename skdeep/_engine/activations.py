@@ -97,6 +97,18 @@ def tanh_derivative(A, delta, Z=None):
     return delta
 
 
+def _select(condition, if_true, if_false, dtype):
+    """``np.where(condition, if_true, if_false)`` in ``dtype``, for finite branches.
+
+    Each element is one branch times 1 plus the other times 0, which is
+    exact; NumPy's ``where`` with a scalar branch is about 3x slower than
+    these two products and a sum.
+    """
+    chosen = np.multiply(condition, if_true, dtype=dtype)
+    chosen += np.multiply(~condition, if_false, dtype=dtype)
+    return chosen
+
+
 def relu(Z):
     """Rectified linear unit ``f(z) = max(z, 0)``, in place."""
     return np.maximum(Z, 0, out=Z)
@@ -120,7 +132,7 @@ def leaky_relu(Z):
 
 def leaky_relu_derivative(A, delta, Z=None):
     """``f'(z) = 1`` where ``a > 0``, else ``0.01``."""
-    delta *= np.where(A > 0, 1.0, LEAKY_SLOPE).astype(A.dtype, copy=False)
+    delta *= _select(A > 0, 1.0, LEAKY_SLOPE, A.dtype)
     return delta
 
 
@@ -153,7 +165,8 @@ def elu(Z):
 
 def elu_derivative(A, delta, Z=None):
     """``f'(z) = 1`` where ``a > 0``, else ``exp(z) = a + 1``."""
-    delta *= np.where(A > 0, 1.0, A + 1.0).astype(A.dtype, copy=False)
+    # min(a, 0) keeps the unused branch finite where a overflowed.
+    delta *= _select(A > 0, 1.0, np.minimum(A, 0.0) + 1.0, A.dtype)
     return delta
 
 
@@ -168,8 +181,8 @@ def selu(Z):
 
 def selu_derivative(A, delta, Z=None):
     """``f'(z) = scale`` where ``a > 0``, else ``a + scale * alpha``."""
-    factor = np.where(A > 0, SELU_SCALE, A + SELU_SCALE * SELU_ALPHA)
-    delta *= factor.astype(A.dtype, copy=False)
+    negative_branch = np.minimum(A, 0.0) + SELU_SCALE * SELU_ALPHA
+    delta *= _select(A > 0, SELU_SCALE, negative_branch, A.dtype)
     return delta
 
 

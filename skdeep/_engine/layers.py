@@ -582,16 +582,20 @@ class PiecewiseLinearEncoding(Layer):
     def allocate(self, batch_size, dtype, random_state, input_grad):
         return SimpleNamespace(
             input_grad=input_grad,
+            # The bins in the batch's dtype: float32 codes from float64 edges
+            # would make every pass cast, at about 2.7x the time.
+            lower=self.lower.astype(dtype),
+            inverse_width=self.inverse_width.astype(dtype),
             codes=np.empty((self.n_numeric, batch_size, self.n_bins), dtype),
             features=(None if self.n_features is None
                       else np.empty((self.n_numeric, batch_size, self.n_features), dtype)),
             output=np.empty((batch_size, self.n_outputs), dtype),
         )
 
-    def _codes(self, x, out):
+    def _codes(self, x, out, lower, inverse_width):
         """Encodings of every column, row and bin, shape (f, n, k)."""
-        np.subtract(x.T[:, :, None], self.lower, out=out)
-        out *= self.inverse_width
+        np.subtract(x.T[:, :, None], lower, out=out)
+        out *= inverse_width
         return np.clip(out, 0.0, 1.0, out=out)
 
     def _write_output(self, codes, A, out, features=None):
@@ -609,7 +613,8 @@ class PiecewiseLinearEncoding(Layer):
         return out
 
     def forward(self, A, buffers, n):
-        codes = self._codes(A[:, : self.n_numeric], buffers.codes[:, :n])
+        codes = self._codes(A[:, : self.n_numeric], buffers.codes[:, :n], buffers.lower,
+                            buffers.inverse_width)
         features = None if buffers.features is None else buffers.features[:, :n]
         return self._write_output(codes, A, buffers.output[:n], features)
 
@@ -625,7 +630,8 @@ class PiecewiseLinearEncoding(Layer):
         delta_codes = (delta_out if self.n_features is None
                        else np.matmul(delta_out, self.coef.transpose(0, 2, 1)))
         # Inside its bin a code moves with x at rate 1/width; at 0 or 1 it is flat.
-        slope = np.where((codes > 0) & (codes < 1), self.inverse_width, 0.0)
+        # (A product with the mask: np.where with a scalar branch is slower.)
+        slope = np.multiply((codes > 0) & (codes < 1), buffers.inverse_width)
         delta_in = delta[:, : self.n_inputs].copy()
         delta_in[:, : self.n_numeric] += (delta_codes * slope).sum(axis=2).T
         return delta_in[:, buffers.input_grad]
@@ -634,7 +640,10 @@ class PiecewiseLinearEncoding(Layer):
         dtype = np.result_type(A, np.float32) if self.n_features is None else (
             np.result_type(A, self.coef))
         codes = self._codes(A[:, : self.n_numeric].astype(dtype, copy=False),
-                            np.empty((self.n_numeric, A.shape[0], self.n_bins), dtype))
+                            np.empty((self.n_numeric, A.shape[0], self.n_bins), dtype),
+                            # The same bins in the same dtype as in training.
+                            self.lower.astype(dtype, copy=False),
+                            self.inverse_width.astype(dtype, copy=False))
         return self._write_output(codes, A, np.empty((A.shape[0], self.n_outputs), dtype))
 
     @property

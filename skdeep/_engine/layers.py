@@ -20,6 +20,7 @@ A new kind of layer is one class here; the network and the training loop
 need no change.
 """
 
+import math
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -68,7 +69,7 @@ class ParamSpec:
     @property
     def size(self):
         """Number of scalars."""
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
 
 def _matmul(A, W, out):

@@ -46,6 +46,8 @@ gradient of that mean with respect to ``z``, already divided by the batch's
 total weight, so that back-propagating it gives the gradient of the mean.
 """
 
+import functools
+
 import numpy as np
 from scipy.special import expit, xlogy
 
@@ -138,10 +140,20 @@ def _mean_minus_true_logits(per_sample, Z, Y, weights):
     return _weighted_mean(per_sample - true_logits, weights)
 
 
+@functools.lru_cache(maxsize=8, typed=True)
+def _loss_bounds(eps):
+    """``-log(1 - eps)`` and ``-log(eps)``: ``-log(p)`` for ``p`` clipped to ``[eps, 1 - eps]``."""
+    return -np.log1p(-eps), -np.log(eps)
+
+
 def _clipped_mean(elementwise, weights, eps):
     """(Weighted) mean over rows of the summed losses ``-log(p)``, each clipped
     as ``p`` would be to ``[eps, 1 - eps]``."""
-    np.clip(elementwise, -np.log1p(-eps), -np.log(eps), out=elementwise)
+    low, high = _loss_bounds(eps)
+    # Two ufuncs instead of np.clip: the same values (NaN stays NaN) without
+    # its Python wrappers, which cost more than the work on a small batch.
+    np.maximum(elementwise, low, out=elementwise)
+    np.minimum(elementwise, high, out=elementwise)
     per_sample = elementwise.sum(axis=1) if elementwise.ndim == 2 else elementwise
     return _weighted_mean(per_sample, weights)
 

@@ -115,6 +115,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         class_weight=None,
         categorical_features=None,
         embedding_dim=None,
+        lbfgs_objective="sklearn",
     ):
         self._set_params_from_init(locals())
 

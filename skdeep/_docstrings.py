@@ -12,6 +12,7 @@ import inspect
 import textwrap
 
 from ._engine import HIDDEN_ACTIVATIONS, INITIALIZERS, OPTIMIZERS, REGRESSION_LOSSES, SCHEDULES
+from ._training import LBFGS_OBJECTIVES
 
 __all__ = [
     "PARAMETERS",
@@ -45,6 +46,9 @@ CLASSIFIER_WORDS = dict(
     loss_value="the mean cross-entropy plus the penalty",
     outputs="output neurons",
     out_activation="``'softmax'`` (multiclass) or ``'logistic'`` (binary and multilabel)",
+    lbfgs_loss="the log-loss of the probabilities clipped to ``[eps, 1 - eps]``",
+    exact_lbfgs_loss="the log-loss exactly from the logits (it keeps decreasing where "
+    "probabilities round to 0 or 1)",
 )
 REGRESSOR_WORDS = dict(
     score="R^2",
@@ -56,6 +60,10 @@ REGRESSOR_WORDS = dict(
     out_activation="``'identity'`` (most losses), ``'exp'`` (``loss='poisson'``) or "
     "``'cumulative_softplus'`` (``loss='quantile'`` with several levels: the first "
     "output plus the running sum of the softplus of the others)",
+    lbfgs_loss="with several targets, the squared error averaged over them, with the "
+    "gradient of their sum",
+    exact_lbfgs_loss="the loss and the gradient of the same function, the sum over the "
+    "targets (``loss_`` is then ``n_outputs`` times larger), in the engine's order",
 )
 
 PARAMETERS = {
@@ -162,6 +170,16 @@ n_iter_no_change : int, default=10
     "max_fun": """\
 max_fun : int, default=15000
     Maximum number of loss evaluations of the L-BFGS solver.""",
+    "lbfgs_objective": f"""\
+lbfgs_objective : {choices(LBFGS_OBJECTIVES)}, default='sklearn'
+    How the L-BFGS solver computes the loss it minimises (skdeep
+    extension; ignored by the stochastic solvers). ``'sklearn'``
+    computes the loss and its gradient as scikit-learn's MLP does,
+    operation for operation, so that ``solver='lbfgs'`` reaches
+    scikit-learn's weights, ``loss_`` and ``n_iter_`` bit for bit (at
+    one BLAS thread): {{lbfgs_loss}}. ``'exact'`` computes
+    {{exact_lbfgs_loss}}, and a float32 fit's loss value in float64. See
+    "Differences from scikit-learn" in the user guide.""",
     "dropout": """\
 dropout : float or sequence of float, default=0.0
     Dropout rate of the hidden layers, one value for all or one per

@@ -26,7 +26,7 @@ from ._engine import (
     make_optimizer,
     make_schedule,
 )
-from ._training import LbfgsConfig, StochasticConfig
+from ._training import LBFGS_OBJECTIVES, LbfgsConfig, StochasticConfig
 
 __all__ = [
     "MLP_CONSTRAINTS",
@@ -83,6 +83,7 @@ MLP_CONSTRAINTS = {
     "scoring": [None, str, callable],
     "categorical_features": [None, StrOptions({"from_dtype"}), "array-like"],
     "embedding_dim": [None, Interval(Integral, 1, None, closed="left"), callable],
+    "lbfgs_objective": [StrOptions(set(LBFGS_OBJECTIVES))],
 }
 
 #: The regressor's ``loss``: every regression loss of the engine.
@@ -275,12 +276,14 @@ def uses_early_stopping(estimator, incremental):
 
 
 def lbfgs_config(estimator):
-    """Settings of an L-BFGS run."""
+    """Settings of an L-BFGS run (SciPy's verbosity as sklearn sets it)."""
     return LbfgsConfig(
         alpha=estimator.alpha,
         max_iter=estimator.max_iter,
         max_fun=estimator.max_fun,
         tol=estimator.tol,
+        objective=estimator.lbfgs_objective,
+        iprint=1 if estimator.verbose is True or estimator.verbose >= 1 else -1,
     )
 
 

@@ -205,6 +205,7 @@ class MLPRegressor(QuantileRegressorMixin, BaseMultilayerPerceptron):
         quantile=None,
         categorical_features=None,
         embedding_dim=None,
+        lbfgs_objective="sklearn",
     ):
         self._set_params_from_init(locals())
 

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
-from ._engine import clip_by_global_norm, scipy_blas_on_one_thread
+from ._engine import SklearnOrderObjective, clip_by_global_norm, scipy_blas_on_one_thread
 
 __all__ = [
     "Observer",
@@ -30,6 +30,9 @@ __all__ = [
     "InMemoryEpochs",
     "LbfgsObjective",
     "InMemoryObjective",
+    "SklearnOrderInMemoryObjective",
+    "LBFGS_OBJECTIVES",
+    "prepare_lbfgs_loss",
     "predicts_finite",
     "fit_stochastic",
     "fit_lbfgs",
@@ -108,14 +111,26 @@ class StochasticConfig:
     early_stopping: bool = False
 
 
+#: How L-BFGS computes its loss: "sklearn" as scikit-learn's MLP does,
+#: operation for operation; "exact" as the engine does for every solver.
+LBFGS_OBJECTIVES = ("sklearn", "exact")
+
+
 @dataclass
 class LbfgsConfig:
-    """Settings of a full-batch L-BFGS run (see sklearn's MLP parameters)."""
+    """Settings of a full-batch L-BFGS run (see sklearn's MLP parameters).
+
+    ``objective`` is one of ``LBFGS_OBJECTIVES``; ``iprint`` is SciPy's
+    verbosity, passed only to SciPy < 1.15 (later versions ignore it and
+    warn about it), as scikit-learn passes it.
+    """
 
     alpha: float
     max_iter: int
     max_fun: int
     tol: float
+    objective: str = "sklearn"
+    iprint: int = -1
 
 
 @dataclass
@@ -622,7 +637,9 @@ class LbfgsObjective:
     """What :func:`fit_lbfgs` minimises: the full-data loss and its gradient.
 
     :class:`InMemoryObjective` computes them on arrays in this process;
-    ``skdeep.dask`` sums them over the blocks of a cluster's workers.
+    ``skdeep.dask`` sums them over the blocks of a cluster's workers. The
+    vector SciPy works on is the network's ``params`` unless an objective
+    lays it out otherwise (:meth:`initial_point`, :meth:`load`).
     """
 
     def loss_and_grad(self, flat_params):
@@ -632,6 +649,14 @@ class LbfgsObjective:
     def predictions_finite(self, network):
         """Whether ``network`` predicts finite numbers on (some) training rows."""
         raise NotImplementedError
+
+    def initial_point(self, network):
+        """``network``'s parameters as the float64 vector L-BFGS starts from."""
+        return network.params.astype(np.float64)
+
+    def load(self, network, flat_params):
+        """Set ``network``'s parameters from a vector laid out as :meth:`initial_point`'s."""
+        network.params[...] = flat_params
 
 
 class InMemoryObjective(LbfgsObjective):
@@ -665,11 +690,74 @@ class InMemoryObjective(LbfgsObjective):
         return predicts_finite(network, self.X)
 
 
+class SklearnOrderInMemoryObjective(LbfgsObjective):
+    """scikit-learn's MLP objective on arrays in memory, operation for operation.
+
+    See :class:`~skdeep._engine.SklearnOrderObjective`; SciPy works on a
+    vector in scikit-learn's layout. The parameters are as for
+    :class:`InMemoryObjective`.
+    """
+
+    def __init__(self, network, data, alpha):
+        self.X = data[0]
+        self.objective = SklearnOrderObjective(network, *data, alpha)
+
+    def loss_and_grad(self, flat_params):
+        # Overflow shows in the loss; fit_lbfgs reports it as divergence.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self.objective(flat_params)
+
+    def predictions_finite(self, network):
+        return predicts_finite(network, self.X)
+
+    def initial_point(self, network):
+        return self.objective.pack(network)
+
+    def load(self, network, flat_params):
+        self.objective.load(network, flat_params)
+
+
+def prepare_lbfgs_loss(network, objective):
+    """Set ``network.loss`` to compute what L-BFGS minimises with ``objective``.
+
+    The loss value is computed in float64 for float32 logits (the line
+    search compares values closer than float32 resolves). For
+    ``"sklearn"``, when the engine computes the objective (networks that
+    scikit-learn's MLP cannot express, and ``skdeep.dask``), it reports
+    scikit-learn's loss: the log-losses of probabilities clipped to
+    ``[eps, 1 - eps]`` and the squared error averaged over the outputs, with
+    the gradient of their sum.
+    """
+    network.loss.precise_value = True
+    if objective == "sklearn":
+        network.loss.clip_eps = np.finfo(network.dtype).eps
+        network.loss.mean_over_outputs = True
+
+
+def _in_memory_objective(network, data, config):
+    """The objective of ``config.objective`` on arrays in memory."""
+    if config.objective == "sklearn" and SklearnOrderObjective.supports(network):
+        return SklearnOrderInMemoryObjective(network, data, config.alpha)
+    return InMemoryObjective(network, data, config.alpha)
+
+
+_SCIPY_VERSION = tuple(int(part) for part in scipy.__version__.split(".")[:2])
+
+
+def _scipy_options(config):
+    """The ``options`` of L-BFGS-B, as scikit-learn sets them."""
+    options = {"maxfun": config.max_fun, "maxiter": config.max_iter, "gtol": config.tol}
+    if _SCIPY_VERSION < (1, 15):
+        options["iprint"] = config.iprint
+    return options
+
+
 class _LbfgsProblem:
     """The objective SciPy minimises, and the per-iteration record."""
 
     def __init__(self, network, objective, state, observers):
         self.network, self.state = network, state
+        self.objective = objective
         self.loss_and_grad = objective.loss_and_grad
         self.observers = observers
 
@@ -677,7 +765,7 @@ class _LbfgsProblem:
         loss = float(intermediate_result.fun)
         self.state.loss_curve.append(loss)
         record = {"epoch": len(self.state.loss_curve), "loss": loss}
-        self.network.params[...] = intermediate_result.x
+        self.objective.load(self.network, intermediate_result.x)
         if _notify_stop(self.observers, self.network, record):
             raise StopIteration  # SciPy >= 1.11 ends the optimisation cleanly
         for observer in self.observers:
@@ -696,7 +784,10 @@ def fit_lbfgs(network, data, config, state=None, *, observers=()):
         :class:`LbfgsObjective` that computes the loss and gradient where
         the data is (``skdeep.dask``).
     config : LbfgsConfig
-        Penalty, iteration and evaluation limits, gradient tolerance.
+        Penalty, iteration and evaluation limits, gradient tolerance, and
+        the objective: with ``"sklearn"``, in-memory data of a network
+        scikit-learn's MLP can express is fitted with scikit-learn's
+        operations (:class:`SklearnOrderInMemoryObjective`).
     state : TrainingState, default=None
         Progress to continue (a fresh one by default); L-BFGS fills
         ``n_iter``, ``loss`` and ``loss_curve``.
@@ -710,9 +801,9 @@ def fit_lbfgs(network, data, config, state=None, *, observers=()):
     state = TrainingState() if state is None else state
     state.loss_curve = []
     observers = list(observers)
-    network.loss.precise_value = True
-    objective = data if isinstance(data, LbfgsObjective) else InMemoryObjective(
-        network, data, config.alpha
+    prepare_lbfgs_loss(network, config.objective)
+    objective = data if isinstance(data, LbfgsObjective) else _in_memory_objective(
+        network, data, config
     )
     problem = _LbfgsProblem(network, objective, state, observers)
     for observer in observers:
@@ -721,13 +812,13 @@ def fit_lbfgs(network, data, config, state=None, *, observers=()):
     with scipy_blas_on_one_thread():
         solution = scipy.optimize.minimize(
             problem.loss_and_grad,
-            network.params.astype(np.float64),
+            objective.initial_point(network),
             method="L-BFGS-B",
             jac=True,
             callback=problem.end_of_iteration,
-            options={"maxfun": config.max_fun, "maxiter": config.max_iter, "gtol": config.tol},
+            options=_scipy_options(config),
         )
-    network.params[...] = solution.x
+    objective.load(network, solution.x)
     state.n_iter = min(int(solution.nit), config.max_iter)
     state.loss = float(solution.fun)
     if not np.isfinite(solution.fun):

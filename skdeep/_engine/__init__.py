@@ -14,6 +14,7 @@ from ._linalg import scipy_blas_on_one_thread
 from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, Activation, get_activation
 from .embeddings import EmbeddingLayout
 from .initializers import INITIALIZERS
+from .lbfgs import SklearnOrderObjective
 from .layers import Dense, Dropout, Embedding, Layer, ParamSpec, Scale
 from .losses import (
     LOSSES,
@@ -72,6 +73,7 @@ __all__ = [
     "average_logits",
     "check_quantiles",
     "make_loss",
+    "SklearnOrderObjective",
     "Network",
     "Sequential",
     "Workspace",

@@ -28,7 +28,7 @@ from .._fitted import Draft, is_fitted_attribute, training_state
 from .._inputs import encode_inputs, learn_inputs
 from .._regressor import _ATTRIBUTES as _REGRESSOR_ATTRIBUTES
 from .._regressor import MLPRegressor as _LocalRegressor
-from .._training import TrainingState, fit_lbfgs, fit_stochastic
+from .._training import TrainingState, fit_lbfgs, fit_stochastic, prepare_lbfgs_loss
 from .._validation import TrainingData
 from ._blocks import BlockEncoder, BlockSet
 from ._cluster import (
@@ -143,7 +143,8 @@ class _DistributedMLP:
         random_state = check_random_state(self.random_state)
         network = self._network(draft, stub, random_state)
         if self.solver == "lbfgs":
-            network.loss.precise_value = True  # as fit_lbfgs sets it, before the workers copy it
+            # As fit_lbfgs sets it, before the workers copy the loss.
+            prepare_lbfgs_loss(network, self.lbfgs_objective)
         else:
             self._monitor_stochastic_loss(network)
         validation = None if X_val is None else (X_val, y_val, sample_weight_val)

@@ -11,11 +11,15 @@ and the list stays exact.
 
 import numpy as np
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.base import clone
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+from sklearn.utils import shuffle
+from sklearn.utils.estimator_checks import estimator_checks_generator, parametrize_with_checks
 
 from skdeep import MLPClassifier, MLPRegressor
 from skdeep._engine import OPTIMIZERS
-from skdeep._estimator_checks import expected_failed_checks
+from skdeep._estimator_checks import _WEIGHT_EQUIVALENCE, expected_failed_checks
 
 SOLVERS = ("lbfgs", *OPTIMIZERS)  # lbfgs, sgd, adam, adamw, rmsprop
 # sklearn's own check settings for its MLPs. Smaller networks miss the
@@ -147,3 +151,65 @@ def test_only_configurations_that_cannot_pass_declare_failures():
         "check_classifiers_train" in expected_failed_checks(MLPClassifier(solver=s))
         for s in SOLVERS
     ])
+
+
+# --------------------------------------------------------------------------
+# Why scikit-learn's own MLPs seem to pass the early-stopping weight checks
+# --------------------------------------------------------------------------
+
+
+def _instances_by_check(estimator):
+    """The estimator each of sklearn's checks really runs on, by check name."""
+    return {check.func.__name__: instance
+            for instance, check in estimator_checks_generator(estimator)}
+
+
+def test_sklearn_runs_its_own_mlps_weight_check_with_other_solvers():
+    """sklearn's check harness sets solver="lbfgs" on its own MLPClassifier for
+    the dense weight-equivalence check (PER_ESTIMATOR_CHECK_PARAMS, looked up by
+    class), and L-BFGS ignores early stopping: that is why it passes there. The
+    sparse variant keeps Adam; check_class_weight_classifiers never runs, as
+    sklearn's MLPClassifier has no class_weight. skdeep's classes get no such
+    substitution: the checks run on the configuration given."""
+    dense, sparse = _WEIGHT_EQUIVALENCE
+    theirs = _instances_by_check(SkMLPClassifier(early_stopping=True, **CHECKED))
+    assert theirs[dense].solver == "lbfgs" and theirs[dense].early_stopping
+    assert theirs[sparse].solver == "adam"
+    assert "check_class_weight_classifiers" not in theirs
+    regressor = _instances_by_check(SkMLPRegressor(early_stopping=True, **CHECKED))[dense]
+    assert (regressor.solver, regressor.tol, regressor.early_stopping) == ("sgd", 1e-2, True)
+    ours = _instances_by_check(MLPClassifier(early_stopping=True, **CHECKED))
+    assert ours[dense].solver == ours[sparse].solver == "adam"
+    assert "check_class_weight_classifiers" in ours
+
+
+def _weighted_and_repeated_probabilities(Estimator, data_seed, **params):
+    """The weight-equivalence check's two fits, on the data of ``data_seed``."""
+    rng = np.random.RandomState(data_seed)
+    X, y = rng.rand(15, 30), rng.randint(0, 3, size=15)
+    weights = rng.randint(0, 5, size=15)
+    X_repeated, y_repeated = X.repeat(weights, axis=0), y.repeat(weights)
+    X_weighted, y_weighted, weights = shuffle(X, y, weights, random_state=0)
+    model = Estimator(random_state=0, **params)
+    repeated = clone(model).fit(X_repeated, y_repeated)
+    weighted = clone(model).fit(X_weighted, y_weighted, sample_weight=weights)
+    return repeated.predict_proba(X), weighted.predict_proba(X)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("data_seed", [42, 0, 1, 2])  # 42: the check's own data
+def test_early_stopping_fails_weight_equivalence_in_sklearn_too(data_seed):
+    """Run on the configuration itself, sklearn's MLPClassifier with early
+    stopping fails the check as skdeep's does, with the same probabilities:
+    not luck of the check's seed, but the validation split. With L-BFGS (which
+    ignores early stopping) both pass."""
+    ours = _weighted_and_repeated_probabilities(MLPClassifier, data_seed, early_stopping=True,
+                                                **CHECKED)
+    theirs = _weighted_and_repeated_probabilities(SkMLPClassifier, data_seed,
+                                                  early_stopping=True, **CHECKED)
+    assert not np.allclose(*ours, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-9)
+    for Estimator in (MLPClassifier, SkMLPClassifier):
+        repeated, weighted = _weighted_and_repeated_probabilities(
+            Estimator, data_seed, early_stopping=True, solver="lbfgs", **CHECKED)
+        np.testing.assert_allclose(repeated, weighted, rtol=1e-7, atol=1e-9)

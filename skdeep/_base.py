@@ -488,7 +488,8 @@ class BaseMultilayerPerceptron(
     def _monitor_stochastic_loss(self, network):
         """sklearn's stochastic solvers monitor the clipped log-loss (see the
         engine's clip_eps) and the squared error averaged over outputs (same
-        gradient); L-BFGS keeps the exact loss of its gradient."""
+        gradient); L-BFGS's loss follows ``lbfgs_objective`` (see
+        ``_training.prepare_lbfgs_loss``)."""
         if self._clip_log_loss:
             network.loss.clip_eps = np.finfo(network.dtype).eps
             network.loss.mean_over_outputs = True

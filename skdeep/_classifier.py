@@ -49,9 +49,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     -----
     The output activation is fused with the loss: softmax with cross-entropy
     and sigmoid with binary cross-entropy, so the output layer's error is
-    ``probabilities - one_hot(y)``. Losses are computed from the logits and
-    stay finite for any input. All weights live in one flat array; see the
-    user guide for the engine's design.
+    ``probabilities - one_hot(y)``. The engine computes losses from the
+    logits, finite for any input; L-BFGS computes scikit-learn's clipped
+    log-loss of the probabilities unless ``lbfgs_objective='exact'``. All
+    weights live in one flat array; see the user guide for the engine's
+    design.
 
     Examples
     --------

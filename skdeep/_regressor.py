@@ -119,13 +119,12 @@ class MLPRegressor(QuantileRegressorMixin, BaseMultilayerPerceptron):
 
     Notes
     -----
-    With several outputs, the stochastic solvers report (and stop on) the
-    squared error averaged over outputs while following the gradient of its
-    sum, exactly as sklearn does, so ``n_iter_``, ``loss_curve_`` and the
-    weights match sklearn's. L-BFGS minimises the sum over outputs, whose
-    value and gradient are consistent, so its ``loss_`` is ``n_outputs_``
-    times sklearn's (sklearn hands L-BFGS the mean's value with the sum's
-    gradient).
+    With several outputs, every solver reports (and stops on) the squared
+    error averaged over outputs while following the gradient of its sum,
+    exactly as sklearn does, so ``n_iter_``, ``loss_curve_`` and the weights
+    match sklearn's. With ``lbfgs_objective='exact'``, L-BFGS minimises the
+    sum over outputs, whose value and gradient are consistent, and its
+    ``loss_`` is ``n_outputs_`` times sklearn's.
 
     With ``loss="quantile"`` and several levels, ``predict`` returns one
     column per level, in the order of ``quantile``, and the columns never

@@ -37,6 +37,7 @@ rounded to float32 at every evaluation.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit, xlogy
 
 __all__ = ["SklearnOrderObjective"]
@@ -107,11 +108,6 @@ _CANONICAL_LOSSES = {
 }
 
 
-def _dot(A, W):
-    """``A @ W`` for a dense or sparse ``A``."""
-    return A @ W
-
-
 class SklearnOrderObjective:
     """The penalised mean loss of a dense network and its gradient, as sklearn computes them.
 
@@ -158,6 +154,10 @@ class SklearnOrderObjective:
             slice(end - n_out, end) for end, (_, n_out) in zip(intercept_ends, self.shapes)
         ]
         self.n_params = int(intercept_ends[-1])
+        # The largest arrays of an evaluation (layer outputs and errors) are
+        # written into buffers kept between evaluations: the same products,
+        # without allocating and faulting in fresh memory every time.
+        self._buffers = {}
 
     @staticmethod
     def supports(network):
@@ -226,13 +226,27 @@ class SklearnOrderObjective:
         outputs = [self.X]
         last = len(coefs) - 1
         for i, (W, b) in enumerate(zip(coefs, intercepts)):
-            Z = _dot(outputs[-1], W)
+            Z = self._product(outputs[-1], W, ("output", i))
             Z += b
             if i < last:
                 self.activations[i].forward(Z)
             outputs.append(Z)
         self.output(outputs[-1])
         return outputs
+
+    def _buffer(self, key, shape, dtype):
+        """A kept array of ``shape`` and ``dtype`` (made on first use)."""
+        buffer = self._buffers.get(key)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._buffers[key] = np.empty(shape, dtype)
+        return buffer
+
+    def _product(self, A, W, key):
+        """``A @ W``, into the buffer ``key`` for a dense ``A``."""
+        if sp.issparse(A):
+            return A @ W
+        out = self._buffer(key, (A.shape[0], W.shape[1]), np.result_type(A.dtype, W.dtype))
+        return np.matmul(A, W, out=out)
 
     @staticmethod
     def _squared_weights(coefs):
@@ -247,7 +261,8 @@ class SklearnOrderObjective:
         """Each layer's weight and bias gradients, from the last layer to the first."""
         n_layers = len(coefs)
         coef_grads, intercept_grads = [None] * n_layers, [None] * n_layers
-        delta = outputs[-1] - self.Y
+        P = outputs[-1]
+        delta = np.subtract(P, self.Y, out=self._buffer("error", P.shape, P.dtype))
         if self.weights is not None:
             delta *= self.weights.reshape(-1, 1)
         for i in range(n_layers - 1, -1, -1):
@@ -255,12 +270,12 @@ class SklearnOrderObjective:
                 outputs[i], delta, coefs[i]
             )
             if i > 0:
-                delta = _dot(delta, coefs[i].T)
+                delta = self._product(delta, coefs[i].T, ("error", i - 1))
                 self.activations[i - 1].backward(outputs[i], delta)
         return coef_grads, intercept_grads
 
     def _layer_gradient(self, A, delta, W):
-        coef_grad = _dot(A.T, delta)
+        coef_grad = A.T @ delta
         coef_grad += self.alpha * W
         coef_grad /= self._total_weight
         return coef_grad, np.sum(delta, axis=0) / self._total_weight

@@ -30,6 +30,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skdeep import MLPClassifier, MLPRegressor
+from skdeep._options import lbfgs_config
 
 
 @pytest.fixture(autouse=True)
@@ -221,6 +222,12 @@ def test_float32_fits_sklearns_path_and_keeps_float32():
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         assert a.dtype == np.float32
         np.testing.assert_array_equal(a, b.astype(np.float32))
+
+
+@pytest.mark.parametrize("verbose, iprint", [(False, -1), (True, 1), (2, 1), (0, -1)])
+def test_verbose_sets_scipys_iprint_as_sklearn_does(verbose, iprint):
+    """SciPy < 1.15 prints its own report with iprint=1 (sklearn's verbose)."""
+    assert lbfgs_config(MLPClassifier(verbose=verbose)).iprint == iprint
 
 
 def test_warm_start_continues_sklearns_path():

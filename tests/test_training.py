@@ -202,3 +202,48 @@ def test_lbfgs_observer_can_stop_after_an_iteration():
     result = fit_lbfgs(network, data, LbfgsConfig(alpha=0.0, max_iter=100, max_fun=15000,
                                                   tol=0.0), observers=[Recorder(stop_after=2)])
     assert len(result.state.loss_curve) == 2
+
+
+def _lbfgs_config(**settings):
+    return LbfgsConfig(**{"alpha": 1e-3, "max_iter": 10, "max_fun": 15000, "tol": 0.0,
+                          **settings})
+
+
+def test_lbfgs_objectives_minimise_the_same_function_of_one_target():
+    """sklearn's operation order and the engine's: one function, other rounding."""
+    curves = {}
+    for objective in ("sklearn", "exact"):
+        network, data = regression_problem()
+        result = fit_lbfgs(network, data, _lbfgs_config(objective=objective))
+        curves[objective] = result.state.loss_curve
+    assert len(curves["sklearn"]) == len(curves["exact"]) == 10
+    np.testing.assert_allclose(curves["sklearn"], curves["exact"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("scipy_version, passes_iprint", [((1, 14), True), ((1, 15), False)])
+def test_lbfgs_hands_scipy_sklearns_arguments(monkeypatch, scipy_version, passes_iprint):
+    """The options sklearn passes (iprint only where SciPy still reads it), and
+    a starting point in the network's dtype."""
+    import scipy.optimize
+
+    import skdeep._training
+
+    calls = []
+    real_minimize = scipy.optimize.minimize
+
+    def minimize(fun, x0, **kwargs):
+        calls.append((x0.dtype, dict(kwargs["options"])))
+        kwargs["options"].pop("iprint", None)  # the installed SciPy may warn about it
+        return real_minimize(fun, x0, **kwargs)
+
+    monkeypatch.setattr(scipy.optimize, "minimize", minimize)
+    monkeypatch.setattr(skdeep._training, "_SCIPY_VERSION", scipy_version)
+    network = Network([3, 8, 1], ["tanh"], "identity", dtype=np.float32)
+    network.initialize(np.random.RandomState(0), "tanh")
+    X, Y, _ = regression_problem()[1]
+    data = (X.astype(np.float32), Y.astype(np.float32), None)
+    fit_lbfgs(network, data, _lbfgs_config(max_iter=3, iprint=1))
+    (dtype, options), = calls
+    assert dtype == np.float32
+    expected = {"maxfun": 15000, "maxiter": 3, "gtol": 0.0}
+    assert options == ({**expected, "iprint": 1} if passes_iprint else expected)

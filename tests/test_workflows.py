@@ -894,6 +894,7 @@ def test_convergence_warning_when_max_iter_reached(Estimator, solver):
         {"power_t": -0.5},
         {"max_fun": 0},
         {"shuffle": "yes"},
+        {"lbfgs_objective": "exactly"},
     ],
     ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()),
 )

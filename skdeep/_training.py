@@ -651,7 +651,8 @@ class LbfgsObjective:
         raise NotImplementedError
 
     def initial_point(self, network):
-        """``network``'s parameters as the float64 vector L-BFGS starts from."""
+        """``network``'s parameters as the vector L-BFGS starts from (here in
+        float64; SciPy evaluates the objective in the starting point's dtype)."""
         return network.params.astype(np.float64)
 
     def load(self, network, flat_params):

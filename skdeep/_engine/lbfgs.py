@@ -9,8 +9,8 @@ the import from ``sklearn.neural_network`` changes nothing with
 loss and its gradient with the same floating-point operations, in the same
 order, as scikit-learn's MLP does:
 
-* the parameters form one float64 vector, every weight matrix (row-major)
-  and then every bias vector, layer after layer;
+* the parameters form one vector, every weight matrix (row-major) and then
+  every bias vector, layer after layer;
 * the forward pass keeps each layer's activations, and the output
   activation turns the logits into predictions (the softmax normalised by
   a row sum);
@@ -39,6 +39,8 @@ rounded to float32 at every evaluation.
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, xlogy
+
+from .losses import loss_for_output
 
 __all__ = ["SklearnOrderObjective"]
 
@@ -90,21 +92,14 @@ def _log_loss(Y, P, weights):
     return -np.average(xlogy(Y, _clipped(P)), weights=weights, axis=0).sum()
 
 
-#: Output activation -> (in-place inverse link, loss of the predictions): the
-#: canonical pairs, whose output error is ``prediction - y``.
+#: Output activation -> (in-place inverse link, loss of the predictions), in
+#: scikit-learn's operations: the canonical pairs of ``loss_for_output``,
+#: whose output error is ``prediction - y``.
 _OUTPUTS = {
     "identity": (_identity, _squared_error),
     "exp": (_exp, _poisson),
     "logistic": (_logistic, _binary_log_loss),
     "softmax": (_softmax, _log_loss),
-}
-
-#: The engine loss that each output above is the canonical pair of.
-_CANONICAL_LOSSES = {
-    "identity": "squared_error",
-    "exp": "poisson",
-    "logistic": "binary_log_loss",
-    "softmax": "log_loss",
 }
 
 
@@ -137,7 +132,7 @@ class SklearnOrderObjective:
             raise ValueError(
                 "SklearnOrderObjective needs a network of dense layers, activations "
                 "differentiable from their output and one of the losses "
-                f"{sorted(_CANONICAL_LOSSES.values())}."
+                f"{sorted(loss_for_output(output).name for output in _OUTPUTS)}."
             )
         self.X, self.Y, self.weights, self.alpha = X, Y, weights, alpha
         self.activations = [layer.activation for layer in network.dense_layers[:-1]]
@@ -169,12 +164,13 @@ class SklearnOrderObjective:
         scikit-learn's output activations (no label smoothing).
         """
         dense_layers = getattr(network, "dense_layers", None)
-        loss = network.loss
+        output, loss = getattr(network, "output_activation", None), network.loss
         return (
             dense_layers is not None
             and list(network.layers) == list(dense_layers)
             and not any(layer.activation.needs_preactivation for layer in dense_layers)
-            and _CANONICAL_LOSSES.get(network.output_activation) == loss.name
+            and output in _OUTPUTS
+            and loss.name == loss_for_output(output).name
             and not getattr(loss, "label_smoothing", 0.0)
         )
 
@@ -262,7 +258,8 @@ class SklearnOrderObjective:
         n_layers = len(coefs)
         coef_grads, intercept_grads = [None] * n_layers, [None] * n_layers
         P = outputs[-1]
-        delta = np.subtract(P, self.Y, out=self._buffer("error", P.shape, P.dtype))
+        error = self._buffer("error", P.shape, np.result_type(P.dtype, self.Y.dtype))
+        delta = np.subtract(P, self.Y, out=error)
         if self.weights is not None:
             delta *= self.weights.reshape(-1, 1)
         for i in range(n_layers - 1, -1, -1):
@@ -275,6 +272,7 @@ class SklearnOrderObjective:
         return coef_grads, intercept_grads
 
     def _layer_gradient(self, A, delta, W):
+        """One layer's weight and bias gradients from its input and its error."""
         coef_grad = A.T @ delta
         coef_grad += self.alpha * W
         coef_grad /= self._total_weight

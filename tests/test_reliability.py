@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 import skdeep._training
 from skdeep import MLPClassifier, MLPRegressor
+from skdeep._engine import SklearnOrderObjective
 from skdeep._engine.network import Network
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -686,17 +687,37 @@ def test_keyboard_interrupt_in_partial_fit_keeps_previous_weights(monkeypatch):
     assert all_finite(clf)
 
 
-def test_keyboard_interrupt_in_lbfgs_leaves_no_half_fitted_model(monkeypatch):
+def _interrupt_lbfgs_evaluation(monkeypatch, objective, on_call):
+    """Ctrl-C in the ``on_call``-th evaluation of L-BFGS's ``objective``."""
+    if objective == "exact":
+        return _interrupt_mid_batch(monkeypatch, on_call)
+    original = SklearnOrderObjective.__call__
+    calls = {"n": 0}
+
+    def evaluate(self, flat):
+        calls["n"] += 1
+        if calls["n"] == on_call:
+            raise KeyboardInterrupt
+        return original(self, flat)
+
+    monkeypatch.setattr(SklearnOrderObjective, "__call__", evaluate)
+    return calls
+
+
+@pytest.mark.parametrize("objective", ["sklearn", "exact"])
+def test_keyboard_interrupt_in_lbfgs_leaves_no_half_fitted_model(monkeypatch, objective):
     """L-BFGS does not catch Ctrl-C (as in sklearn): the interrupt propagates.
 
     The estimator must then be either unfitted (NotFittedError) or usable,
     not half-fitted (fitted attributes set, but no ``coefs_``).
     """
     X, y = clf_data()
-    clf = MLPClassifier(solver="lbfgs", hidden_layer_sizes=(5,), max_iter=50, random_state=0)
-    _interrupt_mid_batch(monkeypatch, on_call=4)
+    clf = MLPClassifier(solver="lbfgs", hidden_layer_sizes=(5,), max_iter=50, random_state=0,
+                        lbfgs_objective=objective)
+    calls = _interrupt_lbfgs_evaluation(monkeypatch, objective, on_call=4)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, y)
+    assert calls["n"] == 4
     monkeypatch.undo()
     try:
         proba = clf.predict_proba(X)

@@ -47,8 +47,8 @@ CLASSIFIER_WORDS = dict(
     outputs="output neurons",
     out_activation="``'softmax'`` (multiclass) or ``'logistic'`` (binary and multilabel)",
     lbfgs_loss="the log-loss of the probabilities clipped to ``[eps, 1 - eps]``",
-    exact_lbfgs_loss="the log-loss exactly from the logits (it keeps decreasing where "
-    "probabilities round to 0 or 1)",
+    exact_lbfgs_loss="the log-loss computed exactly from the logits, which keeps "
+    "decreasing where probabilities round to 0 or 1",
 )
 REGRESSOR_WORDS = dict(
     score="R^2",
@@ -62,8 +62,8 @@ REGRESSOR_WORDS = dict(
     "output plus the running sum of the softplus of the others)",
     lbfgs_loss="with several targets, the squared error averaged over them, with the "
     "gradient of their sum",
-    exact_lbfgs_loss="the loss and the gradient of the same function, the sum over the "
-    "targets (``loss_`` is then ``n_outputs`` times larger), in the engine's order",
+    exact_lbfgs_loss="with several targets, the loss and the gradient of the same "
+    "function, their sum (``loss_`` is then ``n_outputs`` times larger)",
 )
 
 PARAMETERS = {
@@ -172,14 +172,14 @@ max_fun : int, default=15000
     Maximum number of loss evaluations of the L-BFGS solver.""",
     "lbfgs_objective": f"""\
 lbfgs_objective : {choices(LBFGS_OBJECTIVES)}, default='sklearn'
-    How the L-BFGS solver computes the loss it minimises (skdeep
-    extension; ignored by the stochastic solvers). ``'sklearn'``
-    computes the loss and its gradient as scikit-learn's MLP does,
-    operation for operation, so that ``solver='lbfgs'`` reaches
-    scikit-learn's weights, ``loss_`` and ``n_iter_`` bit for bit (at
-    one BLAS thread): {{lbfgs_loss}}. ``'exact'`` computes
-    {{exact_lbfgs_loss}}, and a float32 fit's loss value in float64. See
-    "Differences from scikit-learn" in the user guide.""",
+    What the L-BFGS solver minimises (skdeep extension; ignored by the
+    stochastic solvers). ``'sklearn'`` computes the loss and its gradient
+    as scikit-learn's MLP does, operation for operation, so that
+    ``solver='lbfgs'`` reaches scikit-learn's weights, ``loss_`` and
+    ``n_iter_`` bit for bit (at one BLAS thread): {{lbfgs_loss}}.
+    ``'exact'`` minimises the engine's own objective:
+    {{exact_lbfgs_loss}}; a float32 fit then computes its loss value in
+    float64. See "Differences from scikit-learn" in the user guide.""",
     "dropout": """\
 dropout : float or sequence of float, default=0.0
     Dropout rate of the hidden layers, one value for all or one per

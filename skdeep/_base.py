@@ -90,7 +90,9 @@ def _divergence_hint(estimator, data):
     overflows the L2 penalty whatever the solver, large inputs overflow the
     activations, and only the stochastic solvers have a learning rate.
     """
-    alpha, rate = estimator.alpha, estimator.learning_rate_init
+    # The tabular estimators have no alpha and always a stochastic solver.
+    alpha = getattr(estimator, "alpha", 0.0)
+    rate = estimator.learning_rate_init
     if alpha > _HUGE_ALPHA:
         return (
             f"alpha={alpha:g} is so large that the L2 penalty overflows: use a smaller "
@@ -108,7 +110,7 @@ def _divergence_hint(estimator, data):
             f"y has values up to {target_scale:.3g}: scale it (e.g. with "
             "TransformedTargetRegressor and StandardScaler)"
         )
-    if estimator.solver != "lbfgs":
+    if getattr(estimator, "solver", None) != "lbfgs":
         hints.append(
             f"the learning rate (learning_rate_init={rate:g}) may be too large: try "
             f"{rate / 10:g}"
@@ -175,20 +177,29 @@ def _warn_about(result, estimator):
         )
 
 
-class BaseMultilayerPerceptron(
+def explicit_validation(X_val, y_val, sample_weight_val):
+    """``fit``'s explicit validation data as one tuple, or None; checks they come together."""
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val must be passed together.")
+    if sample_weight_val is not None and X_val is None:
+        raise ValueError(
+            "sample_weight_val was passed without X_val and y_val: it weighs the "
+            "rows of an explicit validation set, so pass X_val and y_val too."
+        )
+    return None if X_val is None else (X_val, y_val, sample_weight_val)
+
+
+class BaseNeuralNetwork(
     VersionedPickleMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta
 ):
-    """Shared machinery of skdeep's multi-layer perceptrons.
+    """What every skdeep network estimator shares: the task hooks and prediction.
 
-    Warning: this class should not be used directly; use
-    :class:`~skdeep.MLPClassifier` or :class:`~skdeep.MLPRegressor`.
+    :class:`BaseMultilayerPerceptron` (the drop-in MLPs) and the tabular
+    estimators each own their ``fit``; a classifier or regressor supplies the
+    hooks below, which both call.
+
+    Warning: this class should not be used directly.
     """
-
-    _parameter_constraints: dict = dict(_options.MLP_CONSTRAINTS)
-    #: sklearn warns when the epochs run out before the loss stopped improving.
-    _warn_at_max_iter = True
-    #: Report (and stop on) sklearn's clipped log-loss, as its MLPs do.
-    _clip_log_loss = True
 
     def _set_params_from_init(self, arguments):
         """Store the ``__init__`` arguments as attributes, unchanged.
@@ -253,6 +264,46 @@ class BaseMultilayerPerceptron(
         """Validate and encode ``X`` and ``y`` against ``fitted``'s input description."""
         return encode_inputs(fitted, X, y, y_numeric=self._y_numeric)
 
+    @abstractmethod
+    def _logits(self, X):
+        """Output-layer logits of this (snapshot of the) model for raw ``X``."""
+
+    @abstractmethod
+    def _snapshot(self):
+        """This estimator as it is now, unaffected by a fit committing meanwhile."""
+
+    def predict(self, X):
+        """Predict with the fitted network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The input data (for the tabular estimators, a raw DataFrame in
+            the layout of the training data).
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (or label indicators, for multilabel targets), or
+            predicted values.
+        """
+        model = self._snapshot()
+        return self._decode(model, model._logits(X))
+
+
+class BaseMultilayerPerceptron(BaseNeuralNetwork):
+    """Shared machinery of skdeep's multi-layer perceptrons.
+
+    Warning: this class should not be used directly; use
+    :class:`~skdeep.MLPClassifier` or :class:`~skdeep.MLPRegressor`.
+    """
+
+    _parameter_constraints: dict = dict(_options.MLP_CONSTRAINTS)
+    #: sklearn warns when the epochs run out before the loss stopped improving.
+    _warn_at_max_iter = True
+    #: Report (and stop on) sklearn's clipped log-loss, as its MLPs do.
+    _clip_log_loss = True
+
     # ------------------------------------------------------------------
     # Fitting
     # ------------------------------------------------------------------
@@ -291,14 +342,7 @@ class BaseMultilayerPerceptron(
         self : object
             The fitted estimator.
         """
-        if (X_val is None) != (y_val is None):
-            raise ValueError("X_val and y_val must be passed together.")
-        if sample_weight_val is not None and X_val is None:
-            raise ValueError(
-                "sample_weight_val was passed without X_val and y_val: it weighs the "
-                "rows of an explicit validation set, so pass X_val and y_val too."
-            )
-        validation = None if X_val is None else (X_val, y_val, sample_weight_val)
+        validation = explicit_validation(X_val, y_val, sample_weight_val)
         return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
     def _fit(self, X, y, sample_weight, *, incremental, validation=None, classes=None):
@@ -523,24 +567,6 @@ class BaseMultilayerPerceptron(
                 "with appropriate arguments before using this estimator."
             )
         return snapshot
-
-    def predict(self, X):
-        """Predict with the fitted network.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            The input data (for the tabular estimators, a raw DataFrame in
-            the layout of the training data).
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Class labels (or label indicators, for multilabel targets), or
-            predicted values.
-        """
-        model = self._snapshot()
-        return self._decode(model, model._logits(X))
 
     def _logits(self, X):
         """Output-layer logits of this (snapshot of the) model for raw ``X``.

@@ -114,7 +114,7 @@ def expected_failed_checks(estimator):
     failures = {}
     if _trains_on_a_random_subset(estimator):
         failures.update(dict.fromkeys(_WEIGHT_EQUIVALENCE, VALIDATION_SPLIT_WEIGHTS))
-        if (is_classifier(estimator) and estimator.solver != "rmsprop"
+        if (is_classifier(estimator) and _solver(estimator) != "rmsprop"
                 and getattr(estimator, "n_networks", 1) == 1):
             # Observed on the check's data and seed: with RMSprop the
             # predictions collapse to class 0 before the validation score
@@ -125,9 +125,7 @@ def expected_failed_checks(estimator):
         failures.update(dict.fromkeys(_WEIGHT_EQUIVALENCE, DROPOUT_WEIGHTS))
     # The tabular estimators take NaN in every column (missing indicators)
     # and pass the checks that the categorical settings of the MLPs fail.
-    if estimator.categorical_features is not None and not isinstance(
-        estimator, _BaseTabularMLP
-    ):
+    if not isinstance(estimator, _BaseTabularMLP) and estimator.categorical_features is not None:
         failures["check_estimators_pickle"] = NAN_IN_NUMERIC_COLUMNS
         if not is_classifier(estimator):
             failures["check_regressors_train"] = ROUNDED_REGRESSION_DATA
@@ -136,10 +134,15 @@ def expected_failed_checks(estimator):
     return failures
 
 
+def _solver(estimator):
+    """The estimator's solver (the tabular estimators always train with AdamW)."""
+    return getattr(estimator, "solver", "adamw")
+
+
 def _trains_on_a_random_subset(estimator):
     """Early stopping holds out a random validation split (not with L-BFGS)."""
-    return bool(estimator.early_stopping) and estimator.solver != "lbfgs"
+    return bool(estimator.early_stopping) and _solver(estimator) != "lbfgs"
 
 
 def _uses_dropout(estimator):
-    return estimator.solver != "lbfgs" and bool(np.any(np.asarray(estimator.dropout) > 0))
+    return _solver(estimator) != "lbfgs" and bool(np.any(np.asarray(estimator.dropout) > 0))

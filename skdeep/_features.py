@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseMultilayerPerceptron
+from ._base import BaseNeuralNetwork
 from ._classifier import MLPClassifier
 from ._compat import Interval, _check_feature_names_in, _fit_context
 from ._regressor import MLPRegressor
@@ -206,7 +206,7 @@ class MLPFeatures(TransformerMixin, BaseEstimator):
         """An unfitted clone of ``estimator``, or the default for ``y``."""
         if self.estimator is None:
             return _default_estimator(y)
-        if not isinstance(self.estimator, BaseMultilayerPerceptron):
+        if not isinstance(self.estimator, BaseNeuralNetwork):
             raise TypeError(
                 "MLPFeatures wraps a skdeep estimator (MLPClassifier, MLPRegressor, "
                 "TabularMLPClassifier or TabularMLPRegressor) whose hidden layers it "

@@ -23,6 +23,8 @@ __all__ = [
     "Draft",
     "PER_NETWORK",
     "shared_attributes",
+    "member_attributes",
+    "TABULAR_ARRAYS",
 ]
 
 #: Fitted attributes that do not end with an underscore.
@@ -117,15 +119,30 @@ def network_attributes(network, copy):
     }
     if network.embeddings is not None:
         attributes["embeddings_"] = [take(table) for table in network.tables]
-    if hasattr(network, "fitted_arrays"):  # the tabular network's extra layers
-        arrays = network.fitted_arrays()
-        attributes["input_scale_"] = take(arrays["scale"])
-        if "periodic" in arrays:
-            attributes["periodic_embedding_"] = [take(a) for a in arrays["periodic"]]
-        if "activation_strength" in arrays:
-            attributes["activation_strength_"] = [take(a) for a in arrays["activation_strength"]]
-        if "piecewise" in arrays:
-            attributes["piecewise_embedding_"] = [take(a) for a in arrays["piecewise"]]
+    return attributes
+
+
+#: The fitted attribute of each of a tabular network's learned arrays (see
+#: ``TabularNetwork.fitted_arrays``).
+TABULAR_ARRAYS = {
+    "coefs": "coefs_", "intercepts": "intercepts_", "scale": "input_scale_",
+    "tables": "embeddings_", "periodic": "periodic_embedding_",
+    "activation_strength": "activation_strength_", "piecewise": "piecewise_embedding_",
+}
+
+
+def member_attributes(network, member, copy):
+    """One member of a tabular network as fitted attributes (views, or copies)."""
+    take = (lambda a: a.copy()) if copy else (lambda a: a)
+    attributes = {
+        "n_layers_": network.n_layers,
+        "n_outputs_": network.layer_units[-1],
+        "out_activation_": network.output_activation,
+        "_hidden_activations": list(network.hidden_activations),
+    }
+    for name, arrays in network.fitted_arrays(member).items():
+        attributes[TABULAR_ARRAYS[name]] = (
+            [take(a) for a in arrays] if isinstance(arrays, list) else take(arrays))
     return attributes
 
 

@@ -1,19 +1,23 @@
 """TabularMLPClassifier and TabularMLPRegressor: MLPs tuned for real tables.
 
-Built from the same parts as the drop-in MLPs (fit and commit in
-``_base.py``, the training loop, validation, fitted attributes); what
-differs lives in ``_tabular_inputs.py`` (raw DataFrames in: numeric scaling,
-missing values, categories) and ``_engine/tabular.py`` (the network and its
-data-dependent initialisation). The defaults follow the recipe of
-"Better by Default" (Holzmüller et al., NeurIPS 2024, RealMLP-TD), trained
-for fewer epochs.
+Built from parts the drop-in MLPs also use (the task hooks and prediction of
+``_base.BaseNeuralNetwork``, the validation data and scores of
+``_validation.py``, the fitted-attribute bookkeeping of ``_fitted.py``) and
+parts of their own: raw DataFrames in (``_tabular_inputs.py``: numeric
+scaling, missing values, categories), one engine network holding every
+member of the ensemble (``_engine/tabular.py``), and the loop that trains
+the members side by side (``_member_training.py``). The defaults follow
+the recipe of "Better by Default" (Holzmüller et al., NeurIPS 2024,
+RealMLP-TD), trained for fewer epochs.
 """
 
+import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
@@ -21,8 +25,14 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, column_or_1d
 
 from . import _options
-from ._base import BaseMultilayerPerceptron
-from ._compat import Interval, StrOptions
+from ._base import (
+    BaseNeuralNetwork,
+    _divergence_error,
+    _divergence_recovered_warning,
+    explicit_validation,
+)
+from ._callbacks import callback_observer
+from ._compat import Interval, StrOptions, _fit_context, with_callbacks
 from ._engine import (
     HIDDEN_ACTIVATIONS,
     SCHEDULES,
@@ -31,25 +41,29 @@ from ._engine import (
     inverse_link,
     loss_for_output,
     make_loss,
+    make_optimizer,
+    make_schedule,
 )
-from ._fitted import is_fitted_attribute, shared_attributes
+from ._fitted import Draft, is_fitted_attribute, member_attributes
 from ._inputs import check_sample_weight
+from ._member_training import (
+    MemberConfig,
+    MemberData,
+    MemberLog,
+    fit_members,
+    member_rows_logits,
+    members_predict_finite,
+)
 from ._options import max_predict_rows
 from ._regressor import QuantileRegressorMixin, quantile_columns
 from ._tabular_inputs import encode_tabular, learn_tabular_inputs, tabular_layout
-from ._validation import TrainingData
+from ._validation import Evaluator, TrainingData, validation_data, validation_rows
 
 __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 
 _INIT_ROWS = 2048
-
-
-def _load_fitted_arrays(network, fitted):
-    """Copy a fitted model's learned arrays (its attribute dict) into ``network``."""
-    network.load_arrays(fitted["coefs_"], fitted["intercepts_"], fitted["input_scale_"],
-                        fitted.get("embeddings_", ()), fitted.get("periodic_embedding_", ()),
-                        fitted.get("activation_strength_", ()),
-                        fitted.get("piecewise_embedding_", ()))
+#: The update rule's numerical guard (Adam's epsilon).
+_EPSILON = 1e-8
 
 
 def _bins(fitted):
@@ -59,8 +73,23 @@ def _bins(fitted):
     return fitted["bin_lower_"], fitted["bin_inverse_width_"]
 
 
-class _BaseTabularMLP(BaseMultilayerPerceptron):
-    """What both tabular estimators share: inputs, network, prediction."""
+def _fitted_layout(fitted):
+    """The embedded columns of a fitted model, their widths read from its tables."""
+    tables = fitted.get("embeddings_", ())
+    return tabular_layout(fitted, [table.shape[1] for table in tables]) if len(tables) else None
+
+
+class _Divergence:
+    """What ``_base``'s divergence messages read from a training result."""
+
+    def __init__(self, message, n_iter, best_validation_score):
+        self.message = message
+        self.state = type("State", (), {"n_iter": n_iter,
+                                        "best_validation_score": best_validation_score})
+
+
+class _BaseTabularMLP(BaseNeuralNetwork):
+    """What both tabular estimators share: inputs, the ensemble's fit, prediction."""
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
@@ -92,72 +121,71 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         "verbose": ["verbose"],
     }
 
-    # Settings of the shared machinery that the tabular estimators fix. The
-    # schedule always runs its course, so reaching max_iter is no warning.
-    _warn_at_max_iter = False
-    _clip_log_loss = False
-    solver = "adamw"
-    warm_start = False
-    alpha = 0.0
-    shuffle = True
-    tol = 0.0
-    epsilon = 1e-8
-    power_t = 0.5
-    warmup = 0
-    lr_step_size = 10
-    lr_gamma = 0.5
-    max_grad_norm = None
-    categorical_features = "from_dtype"
-    init = "glorot"
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+    @with_callbacks
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
+        """Fit the ensemble to the raw table ``X`` and target ``y``.
 
-    def _fit(self, X, y, sample_weight, *, incremental, validation=None, classes=None):
-        if self.n_networks == 1:
-            return super()._fit(X, y, sample_weight, incremental=incremental,
-                                validation=validation, classes=classes)
-        members = self._fit_members(X, y, sample_weight, validation)
-        kept = {k: v for k, v in self.__dict__.items() if not is_fitted_attribute(k)}
-        # One assignment, as for one network: a member's fit that raised left
-        # self as it was. The members share the input and target descriptions.
-        self.__dict__ = {**kept, **shared_attributes(members[0].__dict__), "estimators_": members,
-                         "n_iter_": np.array([member.n_iter_ for member in members])}
-        return self
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Raw input: numeric, boolean, category and string columns, NaN
+            anywhere.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels, or target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights: each row's share of the loss.
+        X_val : DataFrame or array-like of shape (n_val, n_features), default=None
+            Explicit validation data, in the layout of ``X``: every network
+            chooses its best epoch on it instead of on its own
+            ``validation_fraction`` split.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Sample weights of ``X_val``.
 
-    def _fit_members(self, X, y, sample_weight, validation):
-        """``n_networks`` single-network fits of the same data, each from its own seed.
-
-        The seed sets each member's initialisation, shuffling, dropout and
-        validation split, so the members also choose their best epoch on
-        different rows.
+        Returns
+        -------
+        self : object
+            The fitted estimator.
         """
-        seeds = check_random_state(self.random_state).randint(
-            np.iinfo(np.int32).max, size=self.n_networks
+        validation = explicit_validation(X_val, y_val, sample_weight_val)
+        draft = Draft(self, {})
+        data = self._prepare(draft, X, y, sample_weight)
+        random_states, seeds = self._member_random_states()
+        network = self._network(draft, data, random_states)
+        members, evaluate = self._member_data(draft, network, data, random_states, validation)
+        progress = fit_members(
+            network, self._optimizer(network), self._schedule(), members,
+            self._member_config(members.train_rows.shape[1]), random_states,
+            evaluate=evaluate, observers=self._observers(draft, (X, y, sample_weight)),
         )
-        members = []
-        for seed in seeds:
-            member = clone(self).set_params(n_networks=1, random_state=int(seed))
-            member._fit(X, y, sample_weight, incremental=False, validation=validation)
-            members.append(member)
-        return members
+        return self._commit(draft, network, progress, seeds, data, members.train_rows.shape[1])
 
-    def _snapshot(self):
-        if "estimators_" not in self.__dict__:
-            return super()._snapshot()
-        snapshot = object.__new__(type(self))
-        snapshot.__dict__ = self.__dict__
-        return snapshot
+    def _member_random_states(self):
+        """Each member's random state, and its seed (None for a single network).
 
-    def _prepare(self, draft, X, y, sample_weight, classes):
+        A single network draws from ``random_state`` itself; the members of
+        an ensemble from seeds drawn from it, one each.
+        """
+        if self.n_networks == 1:
+            return [check_random_state(self.random_state)], [None]
+        seeds = check_random_state(self.random_state).randint(
+            np.iinfo(np.int32).max, size=self.n_networks)
+        return [np.random.RandomState(seed) for seed in seeds], [int(seed) for seed in seeds]
+
+    def _prepare(self, draft, X, y, sample_weight):
+        """Validated, encoded training arrays; the draft learns the input and target."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        if draft.fresh:
-            Y, target = self._learn_target(y, classes)
-            X, draft.fitted = learn_tabular_inputs(self, X, Y)
-            draft.fitted.update(target)
-        else:
-            X = encode_tabular(self, X)
-            Y = self._encode_target(self, y, "y")
+        Y, target = self._learn_target(y, None)
+        X, draft.fitted = learn_tabular_inputs(self, X, Y)
+        draft.fitted.update(target)
         if len(Y) != len(X):
             raise ValueError(f"X has {len(X)} rows but y has {len(Y)}.")
         dtype = np.float32
@@ -174,11 +202,13 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
             raise ValueError(f"X has {len(X)} rows but its target has {len(y)}.")
         return X, y
 
-    def _network(self, draft, data, random_state):
-        source = draft.previous or draft.fitted
+    def _network(self, draft, data, random_states):
+        """Every member's network, each initialised from its own random state and rows."""
+        fitted = draft.fitted
         network = TabularNetwork(
+            len(random_states),
             data.X.shape[1],
-            tabular_layout(source, self.embedding_dim),
+            tabular_layout(fitted, self.embedding_dim),
             [int(size) for size in np.atleast_1d(self.hidden_layer_sizes)],
             self.activation,
             data.Y.shape[1],
@@ -186,16 +216,15 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
             data.X.dtype,
             dropout=self.dropout,
             scale_lr=self.scale_lr,
-            n_periodic=self._n_periodic(source),
+            n_periodic=self._n_periodic(fitted),
             parametric_activation=self.parametric_activation,
-            bins=_bins(source),
+            bins=_bins(fitted),
             bin_features=self.piecewise_features,
         )
-        if draft.fresh:
-            rows = random_state.permutation(data.X.shape[0])[:_INIT_ROWS]
-            network.initialize(random_state, data.X[np.sort(rows)])
-        else:
-            _load_fitted_arrays(network, source)
+        n_samples = data.X.shape[0]
+        samples = [data.X[np.sort(random_state.permutation(n_samples)[:_INIT_ROWS])]
+                   for random_state in random_states]
+        network.initialize(random_states, np.stack(samples))
         return network
 
     def _n_periodic(self, fitted):
@@ -204,29 +233,266 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
             return 0
         return len(fitted["numeric_center_"])
 
-    def _logits(self, X):
-        X = self._encoded_for_prediction(X)
-        if "estimators_" not in self.__dict__:
-            return self._network_logits(X)
-        member_logits = [member._network_logits(X) for member in self.estimators_]
-        return average_logits(self.out_activation_, member_logits)
+    def _member_data(self, draft, network, data, random_states, validation):
+        """Each member's training rows, and the evaluation of every member's validation data.
 
-    def _network_logits(self, X):
-        """Logits of this model's one network for encoded ``X``, in row chunks."""
-        network = self._fitted_network(X.shape[1])
-        return network.predict_logits(
-            X, max_predict_rows(network.predict_row_bytes, X.shape[0])
+        With early stopping (and no explicit validation data) each member
+        holds out its own ``validation_fraction`` of the rows, drawn from its
+        own random state, and chooses its best epoch on them.
+        """
+        n_samples, k = data.X.shape[0], len(random_states)
+        everything = np.arange(n_samples)
+        if validation is not None:
+            held_out = validation_data(self, draft.as_estimator(), validation, data.X.dtype)
+            rows = np.tile(np.arange(held_out.X.shape[0]), (k, 1))
+            members = MemberData(data.X, data.Y, data.sample_weight, np.tile(everything, (k, 1)))
+            return members, self._evaluation(draft, network, held_out, rows)
+        if not self.early_stopping:
+            return MemberData(data.X, data.Y, data.sample_weight,
+                              np.tile(everything, (k, 1))), None
+        stratify = self._split_stratify(data.Y)
+        splits = [validation_rows(n_samples, self.validation_fraction, stratify, random_state)
+                  for random_state in random_states]
+        members = MemberData(data.X, data.Y, data.sample_weight,
+                             np.stack([train for train, _ in splits]))
+        held_out_rows = np.stack([held_out for _, held_out in splits])
+        return members, self._evaluation(draft, network, data, held_out_rows)
+
+    def _evaluation(self, draft, network, data, rows):
+        """``evaluate(network) -> (scores, losses)`` of each member on its ``rows`` of ``data``."""
+        outputs = {"out_activation_": network.output_activation,
+                   "n_outputs_": network.layer_units[-1]}
+        decoder = draft.as_estimator(outputs)
+        scoring = self._monitored_scoring()
+        evaluators = []
+        for member, member_rows in enumerate(rows):
+            held_out = TrainingData(
+                data.X[member_rows] if scoring not in (None, "loss") else None,
+                data.Y[member_rows],
+                None if data.sample_weight is None else data.sample_weight[member_rows])
+            evaluators.append(Evaluator(
+                held_out, self._decode_target(decoder, held_out.Y), scoring,
+                lambda logits: self._decode(decoder, logits), self._score_predictions,
+                self._scoring_view(draft, network, member, held_out.X)))
+
+        def evaluate(network):
+            logits = member_rows_logits(
+                network, data.X, rows, max_predict_rows(network.predict_row_bytes, rows.shape[1]))
+            results = [evaluator.score_logits(network.loss, member_logits)
+                       for evaluator, member_logits in zip(evaluators, logits)]
+            return np.array([score for score, _ in results]), np.array([loss for _, loss in results])
+
+        return evaluate
+
+    def _scoring_view(self, draft, network, member, X_held_out):
+        """For a scorer: the model of member ``member`` with its live weights."""
+        def view():
+            live = member_attributes(network, member, copy=False)
+            return draft.as_estimator({**live, "_encoded_input": X_held_out})
+        return view
+
+    def _optimizer(self, network):
+        """AdamW over every member's parameters (elementwise: each member's own update)."""
+        return make_optimizer(
+            "adamw", network.params.size, network.dtype,
+            learning_rate=self.learning_rate_init, beta_1=self.beta_1, beta_2=self.beta_2,
+            epsilon=_EPSILON, weight_decay=self.weight_decay,
+            n_decayed=network.n_penalized_params, lr_scales=network.lr_scales,
         )
 
+    def _schedule(self):
+        return make_schedule(self.learning_rate, self.learning_rate_init,
+                             n_epochs=self.max_iter)
+
+    def _member_config(self, n_train):
+        return MemberConfig(batch_size=self._batch_size(n_train), max_iter=self.max_iter,
+                            early_stopping=bool(self.early_stopping),
+                            n_iter_no_change=self.n_iter_no_change)
+
+    def _batch_size(self, n_samples):
+        if self.batch_size != "auto":
+            return min(int(self.batch_size), n_samples)
+        for limit, size in ((1024, 64), (8192, 128), (30_000, 256), (100_000, 512)):
+            if n_samples <= limit:
+                return min(size, n_samples)
+        return 1024
+
+    def _observers(self, draft, fit_args):
+        """Verbose output and sklearn's callbacks for this fit."""
+        observers = [MemberLog(self.max_iter)] if self.verbose else []
+
+        def reconstruct(network):
+            # The model as it would be with the network's current weights.
+            return self._fitted_state(draft, network, [{}] * network.n_members, copy=True)
+
+        callbacks = callback_observer(self, fit_args, self.max_iter, "epoch", reconstruct)
+        return observers if callbacks is None else [*observers, callbacks]
+
+    # ------------------------------------------------------------------
+    # Committing the fitted model
+    # ------------------------------------------------------------------
+    def _commit(self, draft, network, progress, seeds, data, n_train):
+        """Check how each member ended, then write the fitted model in one assignment."""
+        recovered = self._check_members(network, progress, data)
+        runs = [self._progress_attributes(member, n_train) for member in progress]
+        state = self._fitted_state(draft, network, runs, copy=False, seeds=seeds)
+        kept = {k: v for k, v in self.__dict__.items() if not is_fitted_attribute(k)}
+        # One assignment: a predict running in another thread holds either the
+        # old dict or the new one (see _snapshot), never a mix of the two.
+        self.__dict__ = {**kept, **state}
+        for warning in recovered:
+            warnings.warn(warning)
+        return self
+
+    def _check_members(self, network, progress, data):
+        """Raise for a member that diverged with no epoch to keep; warnings for the others."""
+        recovered = []
+        early_stopping = bool(self.early_stopping)
+        if not members_predict_finite(network, data.X):
+            for member in progress:
+                member.stopped = member.stopped or "diverged"
+                member.message = member.message or "predictions overflow"
+        for i, member in enumerate(progress):
+            if member.stopped != "diverged":
+                if early_stopping and not member.best_validation_score > -np.inf:
+                    raise self._no_finite_score_error(member)
+                continue
+            result = _Divergence(member.message, member.n_iter, member.best_validation_score)
+            if not (early_stopping and member.found_best):
+                raise _divergence_error(result, self, data)
+            recovered.append(_divergence_recovered_warning(result, self, data))
+        return recovered
+
+    def _no_finite_score_error(self, member):
+        return ValueError(
+            "Every validation score of a network of this fit was NaN or -inf "
+            f"({member.validation_scores!r}), so early stopping found no best epoch and "
+            "the model would keep its untrained weights; the estimator was left as it "
+            "was before this call. Check that the scorer can score the validation data "
+            "(for example, 'roc_auc' needs both classes in the validation set), or pass "
+            "another `scoring`."
+        )
+
+    def _progress_attributes(self, member, n_train):
+        """One member's training run as sklearn's fitted attributes (and skdeep's)."""
+        early_stopping = bool(self.early_stopping)
+        validation_losses = [r["validation_loss"] for r in member.history
+                             if "validation_loss" in r]
+        scores = None
+        if early_stopping:
+            scores = member.validation_scores
+        elif validation_losses:
+            scores = [r.get("validation_score", np.nan) for r in member.history]
+        loss = member.loss_curve[-1] if member.loss_curve else None
+        return {
+            "n_iter_": member.n_iter,
+            "t_": member.n_iter * n_train,
+            "loss_curve_": member.loss_curve,
+            "loss_": None if loss is None else np.float64(loss),
+            "best_loss_": None if early_stopping else min(member.loss_curve, default=np.inf),
+            "validation_scores_": scores,
+            "best_validation_score_": member.best_validation_score if early_stopping else None,
+            "history_": member.history,
+            "validation_loss_curve_": validation_losses or None,
+            "_no_improvement_count": member.no_improvement_count,
+        }
+
+    def _fitted_state(self, draft, network, runs, copy, seeds=None):
+        """Every fitted attribute of the model: shared ones, then one set per network."""
+        shared = dict(draft.fitted)
+        networks = [{**member_attributes(network, i, copy), **run} for i, run in enumerate(runs)]
+        if network.n_members == 1:
+            return {**shared, **networks[0]}
+        seeds = seeds or [None] * network.n_members
+        members = []
+        for seed, attributes in zip(seeds, networks):
+            member = clone(self).set_params(n_networks=1, random_state=seed)
+            member.__dict__.update(shared)
+            member.__dict__.update(attributes)
+            members.append(member)
+        layout = {k: networks[0][k] for k in
+                  ("n_layers_", "n_outputs_", "out_activation_", "_hidden_activations")}
+        return {**shared, **layout, "estimators_": members,
+                "n_iter_": np.array([attributes.get("n_iter_", 0) for attributes in networks])}
+
+    # ------------------------------------------------------------------
+    # Prediction
+    # ------------------------------------------------------------------
+    def _snapshot(self):
+        """This estimator as it is now, unaffected by a fit committing meanwhile."""
+        snapshot = object.__new__(type(self))
+        snapshot.__dict__ = self.__dict__
+        if "coefs_" not in snapshot.__dict__ and "estimators_" not in snapshot.__dict__:
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                "with appropriate arguments before using this estimator."
+            )
+        return snapshot
+
+    def _networks(self):
+        """The fitted networks' attribute dicts: the members, or the model itself."""
+        if "estimators_" in self.__dict__:
+            return [member.__dict__ for member in self.estimators_]
+        return [self.__dict__]
+
+    def _logits(self, X):
+        X = self._encoded_for_prediction(X)
+        network = self._prediction_network(X.shape[1])
+        stacked = np.broadcast_to(X, (network.n_members, *X.shape))
+        logits = network.predict_logits(
+            stacked, max_predict_rows(network.predict_row_bytes, X.shape[0]))
+        if network.n_members == 1:
+            return logits[0]
+        return average_logits(self.out_activation_, list(logits))
+
+    def _encoded_for_prediction(self, X):
+        """Raw ``X`` encoded as in training, in float64."""
+        # A scorer's view takes its encoded validation array as it is (and only
+        # that array: the scorer may predict raw data too).
+        X = X if X is self.__dict__.get("_encoded_input") else encode_tabular(self, X)
+        # Training runs in float32; predicting in float64 costs little and
+        # makes a row's prediction independent of the rows around it.
+        return np.asarray(X, dtype=np.float64)
+
+    def _prediction_network(self, n_columns):
+        """A float64 network holding every fitted network's arrays, one member each.
+
+        Everything it needs is read from the fitted state, never from the
+        current parameters.
+        """
+        networks = self._networks()
+        first = networks[0]
+        network = TabularNetwork(
+            len(networks), n_columns, _fitted_layout(first),
+            [W.shape[1] for W in first["coefs_"][:-1]], first["_hidden_activations"][0]
+            if first["_hidden_activations"] else "identity",
+            first["n_outputs_"], _PredictionLoss(first["out_activation_"]), np.float64,
+            n_periodic=(len(first["numeric_center_"]) if "periodic_embedding_" in first
+                        else 0),
+            parametric_activation="activation_strength_" in first,
+            bins=_bins(first),
+            bin_features=(first["piecewise_embedding_"][0].shape[2]
+                          if "piecewise_embedding_" in first else None),
+        )
+        for member, fitted in enumerate(networks):
+            network.load_arrays(
+                member, fitted["coefs_"], fitted["intercepts_"], fitted["input_scale_"],
+                fitted.get("embeddings_", ()), fitted.get("periodic_embedding_", ()),
+                fitted.get("activation_strength_", ()), fitted.get("piecewise_embedding_", ()))
+        return network
+
+    # ------------------------------------------------------------------
+    # Learned features, for skdeep.MLPFeatures
+    # ------------------------------------------------------------------
     def _hidden_features(self, X, layer):
-        network, X = self._snapshot()._prediction_network(X)
-        return network.predict_through(X, network.hidden_outputs[layer])
+        network, X = self._snapshot()._one_network(X)
+        return network.predict_through(X[None], network.hidden_outputs[layer])[0]
 
     def _embedding_features(self, X):
-        network, X = self._snapshot()._prediction_network(X)
+        network, X = self._snapshot()._one_network(X)
         if network.embeddings is None:
             return np.empty((X.shape[0], 0))
-        embedded = network.predict_through(X, network.layers[0])
+        embedded = network.predict_through(X[None], network.layers[0])[0]
         return embedded[:, len(network.embeddings.numeric_columns):]
 
     def _embedded_columns(self):
@@ -238,7 +504,7 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         return np.concatenate([categorical[~np.asarray(self.one_hot_, dtype=bool)],
                                numeric[np.asarray(with_values, dtype=bool)]]).astype(int)
 
-    def _prediction_network(self, X):
+    def _one_network(self, X):
         """The fitted network and ``X`` encoded for it (one network only)."""
         if "estimators_" in self.__dict__:
             raise ValueError(
@@ -246,43 +512,7 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
                 "reading hidden layers needs one network: fit it with n_networks=1."
             )
         X = self._encoded_for_prediction(X)
-        return self._fitted_network(X.shape[1]), X
-
-    def _encoded_for_prediction(self, X):
-        """Raw ``X`` encoded as in training, in float64."""
-        # A scorer's view takes its encoded validation array as it is (and only
-        # that array: the scorer may predict raw data too).
-        X = X if X is self.__dict__.get("_encoded_input") else encode_tabular(self, X)
-        # Training runs in float32; predicting in float64 costs little and
-        # makes a row's prediction independent of the rows around it.
-        return np.asarray(X, dtype=np.float64)
-
-    def _fitted_network(self, n_columns):
-        """A float64 network holding this model's fitted arrays."""
-        fitted = self.__dict__
-        network = TabularNetwork(
-            n_columns, tabular_layout(fitted, self.embedding_dim),
-            [W.shape[1] for W in self.coefs_[:-1]], self.activation, self.n_outputs_,
-            self._engine_loss(), np.float64,
-            n_periodic=len(self.numeric_center_) if "periodic_embedding_" in fitted else 0,
-            parametric_activation="activation_strength_" in fitted,
-            bins=_bins(fitted),
-            bin_features=(fitted["piecewise_embedding_"][0].shape[2]
-                          if "piecewise_embedding_" in fitted else None),
-        )
-        _load_fitted_arrays(network, fitted)
-        return network
-
-    def _batch_size(self, n_samples):
-        if self.batch_size != "auto":
-            return min(int(self.batch_size), n_samples)
-        for limit, size in ((1024, 64), (8192, 128), (30_000, 256), (100_000, 512)):
-            if n_samples <= limit:
-                return min(size, n_samples)
-        return 1024
-
-    def _check_solver(self):
-        raise AttributeError("The tabular estimators do not support partial_fit.")
+        return self._prediction_network(X.shape[1]), X
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -291,6 +521,16 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         tags.input_tags.categorical = True
         tags.input_tags.sparse = True  # densified: a table's columns are few
         return tags
+
+
+class _PredictionLoss:
+    """The one thing a prediction network needs of a loss: its output activation."""
+
+    def __init__(self, output_activation):
+        self.output_activation = output_activation
+
+    def inverse_link(self, Z):
+        return inverse_link(self.output_activation, Z)
 
 
 class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):

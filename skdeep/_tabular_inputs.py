@@ -219,7 +219,11 @@ def _encode(frame, state, clip, numeric=None):
 
 
 def tabular_layout(state, embedding_dim):
-    """The engine's view of the embedded columns of an encoding, or None."""
+    """The engine's view of the embedded columns of an encoding, or None.
+
+    ``embedding_dim`` is every table's width, or a sequence of widths (a
+    fitted model's, read from its tables).
+    """
     embedded = [len(c) for c, one_hot in zip(state["categories_"], state["one_hot_"])
                 if not one_hot]
     embedded += [len(values) for values in state.get("frequent_values_", ()) if len(values)]
@@ -229,5 +233,6 @@ def tabular_layout(state, embedding_dim):
                + sum(len(c) for c, one_hot in zip(state["categories_"], state["one_hot_"])
                      if one_hot))
     n_columns = n_dense + len(embedded)
-    return EmbeddingLayout(n_columns, range(n_dense, n_columns), [k + 1 for k in embedded],
-                           [embedding_dim] * len(embedded))
+    dims = ([embedding_dim] * len(embedded) if np.ndim(embedding_dim) == 0
+            else list(embedding_dim))
+    return EmbeddingLayout(n_columns, range(n_dense, n_columns), [k + 1 for k in embedded], dims)

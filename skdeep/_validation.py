@@ -20,6 +20,7 @@ __all__ = [
     "TrainingData",
     "validation_size",
     "split_validation",
+    "validation_rows",
     "validation_data",
     "Evaluator",
     "evaluator",
@@ -67,21 +68,39 @@ def split_validation(data, validation_fraction, stratify, random_state):
     -------
     train, validation : TrainingData
     """
-    arrays = [data.X, data.Y] + ([] if data.sample_weight is None else [data.sample_weight])
-    test_size = validation_size(data.X.shape[0], validation_fraction)
+    train_rows, held_out_rows = validation_rows(data.X.shape[0], validation_fraction, stratify,
+                                                random_state)
+    return _rows_of(data, train_rows), _rows_of(data, held_out_rows)
+
+
+def _rows_of(data, rows):
+    weights = None if data.sample_weight is None else data.sample_weight[rows]
+    return TrainingData(data.X[rows], data.Y[rows], weights)
+
+
+def validation_rows(n_samples, validation_fraction, stratify, random_state):
+    """Training and held-out row indices of the early-stopping split.
+
+    Stratified by ``stratify`` when possible; a plain split (from the same
+    random state, so still reproducible) when the data is too small for it.
+
+    Returns
+    -------
+    train_rows, validation_rows : ndarray of int
+        In the order sklearn's ``train_test_split`` returns them.
+    """
+    indices = np.arange(n_samples)
+    test_size = validation_size(n_samples, validation_fraction)
     state = random_state.get_state()
     try:
-        parts = train_test_split(
-            *arrays, random_state=random_state, test_size=test_size, stratify=stratify
+        return train_test_split(
+            indices, random_state=random_state, test_size=test_size, stratify=stratify
         )
     except ValueError:
         if stratify is None:
             raise
         random_state.set_state(state)
-        parts = train_test_split(*arrays, random_state=random_state, test_size=test_size)
-    train = TrainingData(parts[0], parts[2], parts[4] if len(parts) > 4 else None)
-    validation = TrainingData(parts[1], parts[3], parts[5] if len(parts) > 4 else None)
-    return train, validation
+        return train_test_split(indices, random_state=random_state, test_size=test_size)
 
 
 def validation_data(estimator, fitted, validation, dtype):
@@ -183,14 +202,22 @@ class Evaluator:
         self._view = None
 
     def __call__(self, network):
-        X, Y, weights = self.data.astuple()
+        X = self.data.X
         # Weights that overflow on the held-out rows score NaN (see
         # _safe_score); that is a result to record, not a warning.
         with np.errstate(over="ignore", invalid="ignore"):
             logits = network.predict_logits(
                 X, max_predict_rows(network.predict_row_bytes, X.shape[0])
             )
-            loss = network.loss.value(logits, Y, weights)
+        return self.score_logits(network.loss, logits)
+
+    def score_logits(self, loss_function, logits):
+        """``(score, loss)`` of the validation data's ``logits`` (overwritten).
+
+        ``loss_function`` is the network's fused loss.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = loss_function.value(logits, self.data.Y, self.data.sample_weight)
         if self.scoring == "loss":
             return -loss, loss
         if self.scoring is not None:

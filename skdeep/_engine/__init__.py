@@ -15,7 +15,7 @@ from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, Activation, get_activa
 from .embeddings import EmbeddingLayout
 from .initializers import INITIALIZERS
 from .lbfgs import SklearnOrderObjective
-from .layers import Dense, Dropout, Embedding, Layer, ParamSpec, Scale
+from .layers import Dense, Dropout, Embedding, Layer, ParamSpec
 from .losses import (
     LOSSES,
     REGRESSION_LOSSES,
@@ -98,5 +98,4 @@ __all__ = [
     "frequent_values",
     "value_codes",
     "TabularNetwork",
-    "Scale",
 ]

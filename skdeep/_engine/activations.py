@@ -51,17 +51,35 @@ class Activation:
         ``needs_preactivation``).
     needs_preactivation : bool, default=False
         Whether ``backward`` reads the pre-activation ``Z``.
+    forward_with_slope : callable, default=None
+        ``forward_with_slope(Z, slope, scratch)`` overwrites ``Z`` with
+        ``f(Z)`` and writes ``f'(Z)`` into ``slope`` in one pass over the
+        data (``scratch`` is a buffer of ``Z``'s shape it may overwrite), so
+        that training keeps the slope instead of recomputing it backwards.
+        None derives it from ``forward`` and ``backward``.
     """
 
     name: str
     forward: Callable
     backward: Callable
     needs_preactivation: bool = False
+    forward_with_slope: Callable = None
 
     @property
     def is_identity(self):
         """Whether the activation leaves its input unchanged."""
         return self.name == "identity"
+
+    def activate_with_slope(self, Z, slope, scratch):
+        """``Z <- f(Z)`` in place and ``slope <- f'(Z)`` (see ``forward_with_slope``)."""
+        if self.forward_with_slope is not None:
+            return self.forward_with_slope(Z, slope, scratch)
+        if self.needs_preactivation:
+            np.copyto(scratch, Z)
+        self.forward(Z)
+        slope.fill(1.0)
+        self.backward(Z, slope, scratch if self.needs_preactivation else None)
+        return Z
 
 
 def identity(Z):
@@ -112,6 +130,12 @@ def _select(condition, if_true, if_false, dtype):
 def relu(Z):
     """Rectified linear unit ``f(z) = max(z, 0)``, in place."""
     return np.maximum(Z, 0, out=Z)
+
+
+def relu_with_slope(Z, slope, scratch):
+    """ReLU in place, and its slope: 1 where ``z > 0``, else 0."""
+    np.heaviside(Z, 0.0, out=slope)
+    return np.maximum(Z, 0.0, out=Z)
 
 
 def relu_derivative(A, delta, Z=None):
@@ -184,6 +208,28 @@ def selu_derivative(A, delta, Z=None):
     negative_branch = np.minimum(A, 0.0) + SELU_SCALE * SELU_ALPHA
     delta *= _select(A > 0, SELU_SCALE, negative_branch, A.dtype)
     return delta
+
+
+def selu_with_slope(Z, slope, scratch):
+    """SELU in place, and its slope ``scale`` (``z > 0``) or ``scale * alpha * exp(z)``.
+
+    One exponential serves both: ``e = scale * alpha * exp(min(z, 0))`` is
+    the slope of the negative branch and ``f(z) = scale * max(z, 0) + e -
+    scale * alpha``; where ``z > 0``, ``e`` is ``scale * alpha`` and the
+    slope is ``e - (scale * alpha - scale)``.
+    """
+    scaled_alpha = SELU_SCALE * SELU_ALPHA
+    positive = np.heaviside(Z, 0.0, out=scratch)
+    exponential = np.minimum(Z, 0.0, out=slope)
+    np.exp(exponential, out=exponential)
+    exponential *= scaled_alpha
+    np.maximum(Z, 0.0, out=Z)
+    Z *= SELU_SCALE
+    Z += exponential
+    Z -= scaled_alpha
+    positive *= scaled_alpha - SELU_SCALE
+    exponential -= positive
+    return Z
 
 
 def softplus(Z):
@@ -260,19 +306,46 @@ def mish_derivative(A, delta, Z=None):
     return delta
 
 
+def mish_with_slope(Z, slope, scratch):
+    """Mish in place, and its slope ``t + z sigmoid(z) (1 - t**2)``, from one exponential.
+
+    With ``u = exp(z)`` and ``n = u (u + 2)``: ``t = tanh(softplus(z)) =
+    n / (n + 2) = 1 - 2 / (n + 2)``, ``1 - t**2 = 4 (u + 1)**2 / (n + 2)**2``
+    and ``sigmoid(z) = u / (u + 1)``, so the second term of the slope is
+    ``z u (u + 1) (2 / (n + 2))**2``. Every sum is of positive terms (no
+    cancellation), and ``z`` is capped as in :func:`mish` before the
+    exponential.
+    """
+    u = np.minimum(Z, _MISH_SATURATION, out=scratch)
+    np.exp(u, out=u)
+    two_over = np.add(u, 1.0, out=slope)        # u + 1
+    u *= two_over                               # u (u + 1)
+    two_over += u
+    two_over += 1.0                             # n + 2 = u (u + 1) + (u + 1) + 1
+    np.divide(2.0, two_over, out=two_over)      # 2 / (n + 2)
+    u *= two_over
+    u *= two_over
+    u *= Z                                      # z u (u + 1) (2 / (n + 2))**2
+    t = np.subtract(1.0, two_over, out=two_over)
+    Z *= t
+    t += u
+    return Z
+
+
 ACTIVATIONS = {
     entry.name: entry
     for entry in (
         Activation("identity", identity, identity_derivative),
         Activation("logistic", logistic, logistic_derivative),
         Activation("tanh", tanh, tanh_derivative),
-        Activation("relu", relu, relu_derivative),
+        Activation("relu", relu, relu_derivative, forward_with_slope=relu_with_slope),
         Activation("leaky_relu", leaky_relu, leaky_relu_derivative),
         Activation("elu", elu, elu_derivative),
-        Activation("selu", selu, selu_derivative),
+        Activation("selu", selu, selu_derivative, forward_with_slope=selu_with_slope),
         Activation("softplus", softplus, softplus_derivative),
         Activation("gelu", gelu, gelu_derivative, needs_preactivation=True),
-        Activation("mish", mish, mish_derivative, needs_preactivation=True),
+        Activation("mish", mish, mish_derivative, needs_preactivation=True,
+                   forward_with_slope=mish_with_slope),
     )
 }
 

@@ -588,6 +588,20 @@ def cumulative_softplus(Z):
     return Z
 
 
+def _cumulative_softplus_logits(Q):
+    """The logits whose :func:`cumulative_softplus` is ``Q`` (increasing rows), in place.
+
+    Each step ``d = q_k - q_(k-1) >= 0`` is ``softplus(z_k)``, so
+    ``z_k = log(exp(d) - 1)``; a step of 0 gives -inf, whose softplus is 0.
+    """
+    if Q.shape[1] > 1:
+        steps = np.diff(Q, axis=1)
+        with np.errstate(divide="ignore"):
+            # log(expm1(d)) = d + log(-expm1(-d)), without overflow for large d.
+            Q[:, 1:] = steps + np.log(-np.expm1(-steps))
+    return Q
+
+
 class PinballLoss(_FusedLoss):
     """Pinball (quantile) loss of one quantile level or of several at once.
 
@@ -714,8 +728,13 @@ def average_logits(output_activation, member_logits):
 
     With the softmax output the members' class probabilities are averaged
     and the result is their logarithm (so that the softmax of it is the
-    average); with any other output the logits themselves are averaged,
-    which for the identity output is the average prediction.
+    average); with the cumulative softplus (several quantiles) the
+    predicted quantiles are averaged and the result is the logits that
+    give them (an average of increasing rows is increasing, so the
+    quantiles still never cross; averaging the logits instead would pull
+    every quantile but the lowest down, as softplus is convex); with any
+    other output the logits themselves are averaged, which for the
+    identity output is the average prediction.
 
     Parameters
     ----------
@@ -729,6 +748,9 @@ def average_logits(output_activation, member_logits):
     -------
     logits : ndarray of shape (n_samples, n_outputs)
     """
+    if output_activation == "cumulative_softplus":
+        return _cumulative_softplus_logits(
+            np.mean([cumulative_softplus(np.array(Z)) for Z in member_logits], axis=0))
     if output_activation != "softmax":
         return np.mean(member_logits, axis=0)
     softmax = loss_for_output("softmax")

@@ -12,6 +12,9 @@ multi-layer perceptron of the estimators, with sklearn's names for its
 weights (``coefs``, ``intercepts``) and sklearn's initialisation.
 """
 
+import copy
+import math
+
 import numpy as np
 
 from ._linalg import axpy
@@ -196,7 +199,8 @@ class Workspace:
     inputs : list
         What each layer received in the last forward pass.
     output_delta : ndarray of shape (batch_size, n_outputs)
-        Gradient of the loss with respect to the logits.
+        Gradient of the loss with respect to the logits (with a leading
+        member axis for a network of several members).
     """
 
     def __init__(self, network, batch_size, random_state=None):
@@ -208,7 +212,8 @@ class Workspace:
             for layer, input_grad in zip(network.layers, network.input_grads)
         ]
         self.inputs = [None] * len(network.layers)
-        self.output_delta = np.empty((batch_size, network.n_outputs), dtype)
+        self.output_delta = np.empty(
+            (*network.member_axis, batch_size, network.n_outputs), dtype)
 
     @property
     def activations(self):
@@ -239,6 +244,11 @@ class Sequential:
         logits into predictions.
     dtype : numpy dtype, default=np.float64
         Dtype of parameters, gradients and buffers.
+    n_members : int or None, default=None
+        None: one network on ``(n, width)`` arrays. An int ``k``: ``k``
+        member networks side by side (the layers of ``members.py``), every
+        array with a leading member axis; each parameter array of a layer
+        is then ``(k, *shape)``, the members' copies contiguous in ``params``.
 
     Attributes
     ----------
@@ -255,30 +265,38 @@ class Sequential:
         an optimizer built with them applies the factors.
     """
 
-    def __init__(self, layers, loss, dtype=np.float64):
+    def __init__(self, layers, loss, dtype=np.float64, n_members=None):
         self.layers = list(layers)
         self.loss = loss
         self.dtype = np.dtype(dtype)
+        self.n_members = None if n_members is None else int(n_members)
         self.n_outputs = self.layers[-1].n_outputs
         # Which of its input's columns each layer must return a gradient for:
         # none for the first layer, what the layer before it needs otherwise.
         self.input_grads = [None] + [layer.output_grad_columns for layer in self.layers[:-1]]
         self._allocate_parameters()
 
+    @property
+    def member_axis(self):
+        """``(n_members,)``, or ``()`` for a network of one member."""
+        return () if self.n_members is None else (self.n_members,)
+
     def _allocate_parameters(self):
+        copies = self.n_members or 1
         specs = [(layer, spec) for layer in self.layers for spec in layer.param_specs()]
         # Penalized first; within each part, parameters of one learning-rate
         # factor together (a stable sort keeps the layer order otherwise).
         ordered = sorted(specs, key=lambda s: (not s[1].penalized, s[1].lr_scale != 1.0,
                                                  s[1].lr_scale))
-        self.n_penalized_params = sum(spec.size for _, spec in ordered if spec.penalized)
-        self.lr_scales = _lr_scale_runs(ordered)
-        n_params = sum(spec.size for _, spec in ordered)
+        self.n_penalized_params = copies * sum(spec.size for _, spec in ordered if spec.penalized)
+        self.lr_scales = _lr_scale_runs(ordered, copies)
+        n_params = copies * sum(spec.size for _, spec in ordered)
         self._slots = {}
         offset = 0
         for layer, spec in ordered:
-            self._slots[(id(layer), spec.name)] = (offset, spec.shape)
-            offset += spec.size
+            shape = (*self.member_axis, *spec.shape)
+            self._slots[(id(layer), spec.name)] = (offset, shape)
+            offset += copies * spec.size
         self.params = np.zeros(n_params, dtype=self.dtype)
         self.grad = np.zeros(n_params, dtype=self.dtype)
         for layer in self.layers:
@@ -289,8 +307,37 @@ class Sequential:
         arrays = []
         for spec in layer.param_specs():
             offset, shape = self._slots[(id(layer), spec.name)]
-            arrays.append(flat[offset : offset + spec.size].reshape(shape))
+            arrays.append(flat[offset : offset + math.prod(shape)].reshape(shape))
         return arrays
+
+    def replica(self):
+        """A network that shares ``params`` but has a gradient and layers of its own.
+
+        Threads computing the gradients of parts of one batch each use a
+        replica (see ``parallel.py``); its ``grad`` has the layout of
+        ``params``.
+        """
+        twin = object.__new__(Sequential)
+        twin.__dict__.update({key: self.__dict__[key] for key in (
+            "loss", "dtype", "n_members", "n_outputs", "input_grads", "params",
+            "n_penalized_params", "lr_scales")})
+        twin.grad = np.zeros_like(self.grad)
+        twin.layers = [copy.copy(layer) for layer in self.layers]
+        twin._slots = {(id(twin_layer), name): slot
+                       for layer, twin_layer in zip(self.layers, twin.layers)
+                       for (owner, name), slot in self._slots.items() if owner == id(layer)}
+        for layer in twin.layers:
+            layer.bind(twin.layer_arrays(layer, twin.params), twin.layer_arrays(layer, twin.grad))
+        return twin
+
+    def member_indices(self, member):
+        """Positions in ``params`` of member ``member``'s parameters (``n_members`` set)."""
+        pieces = []
+        for offset, shape in self._slots.values():
+            size = math.prod(shape[1:])
+            start = offset + member * size
+            pieces.append(np.arange(start, start + size))
+        return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.intp)
 
     def new_workspace(self, batch_size, random_state=None):
         """Buffers for batches of up to ``batch_size`` rows.
@@ -301,14 +348,14 @@ class Sequential:
 
     def forward(self, X, workspace):
         """Forward pass into the workspace buffers; returns the logits view."""
-        n_samples = X.shape[0]
+        n_samples = X.shape[0] if self.n_members is None else X.shape[1]
         A = X
         for i, layer in enumerate(self.layers):
             workspace.inputs[i] = A
             A = layer.forward(A, workspace.buffers[i], n_samples)
         return A
 
-    def loss_and_gradient(self, X, Y, weights, alpha, workspace):
+    def loss_and_gradient(self, X, Y, weights, alpha, workspace, share=None):
         """Loss of a batch and its gradient (into ``self.grad``).
 
         Parameters
@@ -324,6 +371,10 @@ class Sequential:
             the batch's total sample weight and added to the mean loss.
         workspace : Workspace
             Buffers for at least ``n_samples`` rows.
+        share : float or None, default=None
+            When these rows are part of a larger batch (a thread's part):
+            their share of the batch's total weight. The loss and gradient
+            are scaled by it, so that the parts add up to the batch's.
 
         Returns
         -------
@@ -334,11 +385,54 @@ class Sequential:
         logits = self.forward(X, workspace)
         delta = workspace.output_delta[:n_samples]
         loss = self.loss.value_and_delta(logits, Y, weights, delta)
+        if share is not None:
+            loss *= share
+            delta *= delta.dtype.type(share)
         self._backpropagate(delta, workspace, n_samples)
         total_weight = n_samples if weights is None else float(weights.sum())
         if alpha and total_weight > 0:
             loss += self.add_l2_penalty(alpha / total_weight)
         return loss
+
+    def member_losses_and_gradient(self, X, Y, weights, workspace, share=None):
+        """Each member's loss on its batch, and the gradients (into ``self.grad``).
+
+        For a network of several members (``n_members`` set); the L2
+        penalty does not apply.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_members, n_samples, n_features)
+            Each member's batch inputs, in the network's dtype.
+        Y : ndarray of shape (n_members, n_samples, n_outputs)
+            Their targets.
+        weights : ndarray of shape (n_members, n_samples) or None
+            Their sample weights.
+        workspace : Workspace
+            Buffers for at least ``n_samples`` rows per member.
+        share : ndarray of shape (n_members,) or None, default=None
+            When these rows are part of a larger batch, each member's share
+            of its batch's total weight: the losses and gradients are then
+            scaled to add up to the whole batch's over its parts.
+
+        Returns
+        -------
+        losses : ndarray of shape (n_members,)
+            Mean loss of each member's rows (times ``share``).
+        """
+        n_samples = X.shape[1]
+        logits = self.forward(X, workspace)
+        delta = workspace.output_delta[:, :n_samples]
+        losses = np.array([
+            self.loss.value_and_delta(logits[i], Y[i], None if weights is None else weights[i],
+                                      delta[i])
+            for i in range(self.n_members)
+        ])
+        if share is not None:
+            losses *= share
+            delta *= share[:, None, None].astype(delta.dtype)
+        self._backpropagate(delta, workspace, n_samples)
+        return losses
 
     def _backpropagate(self, delta, workspace, n_samples):
         """Carry the output error back through every layer, filling ``grad``."""
@@ -367,7 +461,12 @@ class Sequential:
         :func:`in_row_chunks`); :attr:`predict_row_bytes` says what a row
         costs.
         """
-        return in_row_chunks(self._predict_all, X, max_rows)
+        if self.n_members is None:
+            return in_row_chunks(self._predict_all, X, max_rows)
+        # Each member's rows: chunk along the row axis.
+        return np.moveaxis(in_row_chunks(
+            lambda rows: np.moveaxis(self._predict_all(np.moveaxis(rows, 0, 1)), 1, 0),
+            np.moveaxis(X, 1, 0), max_rows), 1, 0)
 
     def _predict_all(self, X):
         A = X
@@ -378,7 +477,8 @@ class Sequential:
     @property
     def predict_row_bytes(self):
         """Bytes per row alive at once in :meth:`predict_logits`."""
-        return max(layer.predict_width for layer in self.layers) * self.dtype.itemsize
+        widest = max(layer.predict_width for layer in self.layers)
+        return widest * (self.n_members or 1) * self.dtype.itemsize
 
     def predict_through(self, X, last):
         """Output of layer ``last`` (one of ``layers``) for ``X``, as at prediction."""
@@ -391,14 +491,19 @@ class Sequential:
 
     def predict(self, X, max_rows=None):
         """Predictions (output activation applied) for ``X``."""
-        return self.loss.inverse_link(self.predict_logits(X, max_rows))
+        logits = self.predict_logits(X, max_rows)
+        if self.n_members is None:
+            return self.loss.inverse_link(logits)
+        for member_logits in logits:
+            self.loss.inverse_link(member_logits)
+        return logits
 
 
-def _lr_scale_runs(ordered_specs):
+def _lr_scale_runs(ordered_specs, copies=1):
     """``[(start, stop, factor)]`` for the runs of parameters whose factor is not 1."""
     runs, offset = [], 0
     for _, spec in ordered_specs:
-        stop = offset + spec.size
+        stop = offset + copies * spec.size
         if spec.lr_scale != 1.0:
             if runs and runs[-1][1] == offset and runs[-1][2] == spec.lr_scale:
                 runs[-1] = (runs[-1][0], stop, spec.lr_scale)

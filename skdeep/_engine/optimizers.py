@@ -1,11 +1,17 @@
 """Gradient-descent update rules on flat parameter vectors.
 
 An optimizer sees two arrays, the parameters and their gradient, and updates
-the parameters in place. It never prints, never decides to stop training and
+the parameters in place. A step is ``begin_step()`` (the step's scalars,
+once) and ``update(params, grad, start, stop)`` on any run of whole chunks
+(``chunk_edges``): the update is elementwise, so threads may update
+disjoint slices of one step, each with the same BLAS calls as one thread
+would make. It never prints, never decides to stop training and
 knows nothing of layers: the training loop owns those decisions. All its state
 is plain arrays and numbers (``state_dict``), so it can be saved with the
 model and training can resume exactly where it stopped.
 """
+
+import threading
 
 import numpy as np
 
@@ -28,7 +34,32 @@ __all__ = [
 _CHUNK = 8192
 
 
-class SGD:
+class _UpdateRule:
+    """What every update rule shares: ``step`` split into ``begin_step`` and ``update``."""
+
+    def _set_chunks(self, n_params, lr_scales=()):
+        self._chunks = _chunks_with_factors(n_params, lr_scales)
+        self.chunk_edges = [0, *(chunk.stop for chunk, _ in self._chunks)]
+
+    def step(self, params, grad):
+        """Update ``params`` in place from ``grad``."""
+        self.begin_step()
+        self.update(params, grad, 0, params.size)
+
+    def begin_step(self):
+        """Count the step and compute its scalars (once per step)."""
+
+    def update(self, params, grad, start, stop):
+        """Update ``params[start:stop]``; ``start`` and ``stop`` are in ``chunk_edges``."""
+        for chunk, factor in self._chunks:
+            if chunk.start >= start and chunk.stop <= stop:
+                self._update_chunk(params[chunk], grad[chunk], chunk, factor)
+
+    def _update_chunk(self, params, grad, chunk, factor):
+        raise NotImplementedError
+
+
+class SGD(_UpdateRule):
     """Stochastic gradient descent with (Nesterov) momentum.
 
     With velocity ``v`` and learning rate ``lr``, one step is
@@ -55,10 +86,10 @@ class SGD:
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         self.velocity = np.zeros(n_params, dtype=dtype)
+        self._set_chunks(n_params)
 
-    def step(self, params, grad):
-        """Update ``params`` in place from ``grad``."""
-        velocity = self.velocity
+    def _update_chunk(self, params, grad, chunk, factor):
+        velocity = self.velocity[chunk]
         velocity *= self.momentum
         axpy(-self.learning_rate, grad, velocity)
         if self.nesterov:
@@ -77,7 +108,7 @@ class SGD:
         self.velocity[...] = state["velocity"]
 
 
-class Adam:
+class Adam(_UpdateRule):
     """Adam: per-parameter steps from running moments of the gradient.
 
     ``m`` and ``v`` are exponential averages of the gradient and of its
@@ -111,27 +142,34 @@ class Adam:
         self.t = 0
         self.m = np.zeros(n_params, dtype=dtype)
         self.v = np.zeros(n_params, dtype=dtype)
-        self._scratch = np.empty(min(n_params, _CHUNK), dtype=dtype)
-        self._chunks = _chunks_with_factors(n_params, lr_scales)
+        self._set_chunks(n_params, lr_scales)
+        self._scratch = threading.local()
+        self._dtype = np.dtype(dtype)
+        self._step_size = 0.0
 
-    def step(self, params, grad):
-        """Update ``params`` in place from ``grad``."""
+    def begin_step(self):
         self.t += 1
-        step_size = (
+        self._step_size = (
             self.learning_rate
             * np.sqrt(1.0 - self.beta_2**self.t)
             / (1.0 - self.beta_1**self.t)
         )
-        # The nine passes below run chunk by chunk so that the chunk of every
-        # array stays in cache between passes; on large models this is about
-        # twice as fast as whole-vector passes, which stream through memory.
-        for chunk, factor in self._chunks:
-            self._step_chunk(
-                params[chunk], grad[chunk], self.m[chunk], self.v[chunk], step_size * factor
-            )
+
+    # The nine passes below run chunk by chunk so that the chunk of every
+    # array stays in cache between passes; on large models this is about
+    # twice as fast as whole-vector passes, which stream through memory.
+    def _update_chunk(self, params, grad, chunk, factor):
+        self._step_chunk(params, grad, self.m[chunk], self.v[chunk], self._step_size * factor)
+
+    def _scratch_of(self, size):
+        """A scratch chunk of the calling thread (threads may update slices at once)."""
+        scratch = getattr(self._scratch, "array", None)
+        if scratch is None:
+            scratch = self._scratch.array = np.empty(_CHUNK, dtype=self._dtype)
+        return scratch[:size]
 
     def _step_chunk(self, params, grad, m, v, step_size):
-        scratch = self._scratch[: params.size]
+        scratch = self._scratch_of(params.size)
         m *= self.beta_1  # m <- beta_1 m + (1 - beta_1) g
         axpy(1.0 - self.beta_1, grad, m)
         np.multiply(grad, grad, out=scratch)  # v <- beta_2 v + (1 - beta_2) g**2
@@ -207,14 +245,15 @@ class AdamW(Adam):
         self.weight_decay = float(weight_decay)
         self.n_decayed = n_params if n_decayed is None else int(n_decayed)
 
-    def step(self, params, grad):
-        """Adam step, then decoupled decay of the weights."""
-        if self.weight_decay:
-            params[: self.n_decayed] *= 1.0 - self.learning_rate * self.weight_decay
-        super().step(params, grad)
+    def update(self, params, grad, start, stop):
+        """Decoupled decay of the weights in the slice, then Adam's step."""
+        if self.weight_decay and start < self.n_decayed:
+            params[start : min(stop, self.n_decayed)] *= (
+                1.0 - self.learning_rate * self.weight_decay)
+        super().update(params, grad, start, stop)
 
 
-class RMSprop:
+class RMSprop(_UpdateRule):
     """RMSprop: divide the step by a running root mean square of the gradient.
 
     ``v <- rho v + (1 - rho) g**2``, then ``params -= lr * g / (sqrt(v) + eps)``.
@@ -239,10 +278,15 @@ class RMSprop:
         self.epsilon = float(epsilon)
         self.v = np.zeros(n_params, dtype=dtype)
         self._scratch = np.empty(n_params, dtype=dtype)
+        self._set_chunks(n_params)
 
-    def step(self, params, grad):
-        """Update ``params`` in place from ``grad``."""
-        scratch, v = self._scratch, self.v
+    def update(self, params, grad, start, stop):
+        # Whole-slice passes; axpy cuts them into the same chunks as one thread.
+        part = slice(start, stop)
+        self._update_chunk(params[part], grad[part], part, 1.0)
+
+    def _update_chunk(self, params, grad, chunk, factor):
+        scratch, v = self._scratch[chunk], self.v[chunk]
         np.multiply(grad, grad, out=scratch)
         v *= self.rho
         axpy(1.0 - self.rho, scratch, v)

@@ -226,72 +226,6 @@ def test_embedding_lookup_and_unknown_codes():
     )
 
 
-def _stack_gradient_check(layers, X, Y, output_activation="identity", seed=0):
-    """Analytic gradient of a Sequential against central differences."""
-    from skdeep._engine import Sequential, loss_for_output
-
-    net = Sequential(layers, loss_for_output(output_activation))
-    rng = np.random.RandomState(seed)
-    net.params[...] = rng.normal(scale=0.5, size=net.params.size)
-    workspace = net.new_workspace(X.shape[0])
-    net.loss_and_gradient(X, Y, None, 0.1, workspace)
-    analytic = net.grad.copy()
-    np.testing.assert_allclose(
-        analytic, _numerical_gradient(net, X, Y, None, 0.1), rtol=1e-5, atol=1e-7
-    )
-
-
-def test_scale_layer_gradient_matches_finite_differences():
-    from skdeep._engine import Dense, Scale
-
-    rng = np.random.RandomState(4)
-    X, Y = rng.normal(size=(7, 4)), rng.normal(size=(7, 2))
-    _stack_gradient_check([Scale(4, lr_scale=6.0), Dense(4, 5, "tanh"), Dense(5, 2)], X, Y)
-
-
-def test_periodic_embedding_gradient_matches_finite_differences():
-    from skdeep._engine.layers import Dense, PeriodicEmbedding, Scale
-
-    rng = np.random.RandomState(5)
-    X, Y = rng.normal(size=(6, 5)), rng.normal(size=(6, 2))
-    # The embedding's input gradient is needed when a layer comes before it.
-    layers = [Scale(5), PeriodicEmbedding(5, n_numeric=3, n_frequencies=4, n_features=2),
-              Dense(5 + 3 * 2, 4, "selu"), Dense(4, 2)]
-    _stack_gradient_check(layers, X, Y)
-
-
-@pytest.mark.parametrize("n_features", [None, 2])
-def test_piecewise_linear_encoding_gradient_matches_finite_differences(n_features):
-    from skdeep._engine import quantile_bins
-    from skdeep._engine.layers import Dense, PiecewiseLinearEncoding, Scale
-
-    rng = np.random.RandomState(5)
-    X, Y = rng.normal(size=(9, 4)), rng.normal(size=(9, 2))
-    # Bins from other rows, so that no value sits exactly on an edge (a kink).
-    lower, inverse_width = quantile_bins(rng.normal(size=(50, 3)), 4)
-    # The input gradient is needed when a layer comes before the encoding.
-    encoding = PiecewiseLinearEncoding(4, lower, inverse_width, n_features=n_features)
-    layers = [Scale(4), encoding, Dense(encoding.n_outputs, 5, "mish"), Dense(5, 2)]
-    _stack_gradient_check(layers, X, Y)
-
-
-def test_piecewise_linear_encoding_values():
-    from skdeep._engine import quantile_bins
-    from skdeep._engine.layers import PiecewiseLinearEncoding
-
-    # A column of three distinct values gets two bins; its other two are unused.
-    Z = np.array([[0.0, -1.0], [1.0, 0.0], [2.0, 1.0], [2.0, 2.0], [1.0, 3.0]])
-    lower, inverse_width = quantile_bins(Z, 4)
-    np.testing.assert_array_equal(lower[0], [0.0, 1.0, 0.0, 0.0])
-    np.testing.assert_array_equal(inverse_width[0], [1.0, 1.0, 0.0, 0.0])
-    layer = PiecewiseLinearEncoding(2, lower, inverse_width)
-    out = layer.predict(np.array([[0.5, 10.0], [2.0, -5.0]]))
-    np.testing.assert_array_equal(out[:, :2], [[0.5, 10.0], [2.0, -5.0]])
-    # Below, inside and above each bin: 0, the position, 1; unused bins 0.
-    np.testing.assert_allclose(out[:, 2:6], [[0.5, 0.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]])
-    np.testing.assert_allclose(out[:, 6:], [[1, 1, 1, 1], [0, 0, 0, 0]])
-
-
 def test_label_smoothing_gradient_matches_finite_differences():
     from skdeep._engine import Dense, make_loss
     from skdeep._engine.network import Sequential
@@ -316,32 +250,6 @@ def test_label_smoothing_gradient_matches_finite_differences():
     )
 
 
-@pytest.mark.parametrize("activation", ["selu", "mish", "gelu", "relu"])
-def test_parametric_activation_gradient_matches_finite_differences(activation):
-    from skdeep._engine.layers import Dense, ParametricActivation
-
-    rng = np.random.RandomState(6)
-    X, Y = rng.normal(size=(7, 4)), rng.normal(size=(7, 2))
-    # Two of them, so the first one's input gradient is checked too.
-    layers = [Dense(4, 5), ParametricActivation(5, activation), Dense(5, 3),
-              ParametricActivation(3, activation), Dense(3, 2)]
-    _stack_gradient_check(layers, X, Y, seed=1)
-
-
-def test_parametric_activation_spans_identity_to_the_activation():
-    from skdeep._engine.activations import get_activation
-    from skdeep._engine.layers import ParametricActivation
-
-    layer = ParametricActivation(3, "selu")
-    layer.bind([np.array([1.0, 0.0, 0.5])], [np.zeros(3)])
-    Z = np.linspace(-2, 2, 12).reshape(4, 3)
-    selu = get_activation("selu").forward(Z.copy())
-    out = layer.predict(Z)
-    np.testing.assert_allclose(out[:, 0], selu[:, 0])
-    np.testing.assert_allclose(out[:, 1], Z[:, 1])
-    np.testing.assert_allclose(out[:, 2], 0.5 * (Z[:, 2] + selu[:, 2]))
-
-
 @pytest.mark.parametrize("quantile", [0.3, [0.1, 0.5, 0.9]])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_pinball_loss_gradient_matches_finite_differences(quantile, weighted):
@@ -361,20 +269,4 @@ def test_pinball_loss_gradient_matches_finite_differences(quantile, weighted):
     analytic = net.grad.copy()
     np.testing.assert_allclose(
         analytic, _numerical_gradient(net, X, Y, weights, 0.05), rtol=1e-5, atol=1e-7
-    )
-
-
-def test_pinball_loss_gradient_in_the_tabular_network():
-    from skdeep._engine import TabularNetwork, make_loss
-
-    rng = np.random.RandomState(8)
-    X = rng.normal(size=(10, 4))
-    Y = np.repeat(rng.normal(size=(10, 1)), 2, axis=1)
-    net = TabularNetwork(4, None, [6], "mish", 2, make_loss("quantile", quantile=[0.2, 0.8]),
-                         np.float64, n_periodic=2)
-    net.initialize(np.random.RandomState(1), X)
-    net.loss_and_gradient(X, Y, None, 0.0, net.new_workspace(10))
-    analytic = net.grad.copy()
-    np.testing.assert_allclose(
-        analytic, _numerical_gradient(net, X, Y, None, 0.0), rtol=1e-5, atol=1e-7
     )

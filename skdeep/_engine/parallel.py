@@ -1,0 +1,241 @@
+"""Training steps on several threads: rows split, gradients summed, update split.
+
+NumPy releases the GIL in its loops and in BLAS, so threads of one process
+can work on one training step at once. A step on ``T`` threads:
+
+1. each thread computes the loss and gradient of its share of the batch's
+   rows (a contiguous part of them) on a *replica* of the network, which
+   shares the parameters and has a gradient vector and work buffers of its
+   own;
+2. each thread sums the replicas' gradients over its slice of the flat
+   vector, in thread order, and applies the update rule to that slice.
+
+BLAS runs on one thread per calling thread meanwhile. The result depends
+on the thread count only through the order of the gradient sums: for a
+fixed number of threads it is always the same, and one thread is the plain
+single-threaded step. The update rules are elementwise, so splitting the
+vector changes nothing; slices start at multiples of :data:`SLICE_ALIGNMENT`
+elements so that each thread's BLAS calls see the same sub-arrays as one
+thread would (see ``optimizers.py``).
+"""
+
+import os
+import threading
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+__all__ = ["ThreadTeam", "SLICE_ALIGNMENT", "available_threads", "vector_slices",
+           "one_blas_thread", "row_parts"]
+
+#: Thread slices of the flat parameter vector start at multiples of this
+#: (the chunk size of the update rules).
+SLICE_ALIGNMENT = 8192
+
+
+def available_threads():
+    """Threads a training step may use: the BLAS thread limit now in force.
+
+    That is the count the user set with ``threadpoolctl.threadpool_limits``
+    or ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` (BLAS reads them when
+    it loads), at most the cores this process may run on; 1 when no BLAS
+    reports a count.
+    """
+    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(max(counts, default=1), cores))
+
+
+def one_blas_thread():
+    """Context manager: BLAS runs on the calling thread while a team works."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def vector_slices(n_params, n_threads, alignment=SLICE_ALIGNMENT):
+    """``n_threads`` contiguous ``(start, stop)`` slices covering ``range(n_params)``.
+
+    Boundaries are multiples of ``alignment`` (the last slice ends at
+    ``n_params``); a vector too short to split gives empty slices to the
+    last threads.
+    """
+    blocks = -(-n_params // alignment)
+    edges = [min(n_params, alignment * (blocks * t // n_threads)) for t in range(n_threads)]
+    return list(zip(edges, [*edges[1:], n_params]))
+
+
+def row_parts(n_rows, n_threads):
+    """``n_threads`` contiguous ``(start, stop)`` parts of ``n_rows`` rows, as even as can be."""
+    edges = [n_rows * t // n_threads for t in range(n_threads + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+class ThreadTeam:
+    """``n_threads`` threads, the caller's among them, that run one function together.
+
+    ``run(work)`` calls ``work(t)`` on every thread ``t`` (0 is the caller's)
+    and returns when all have finished; an exception on any thread is
+    raised again in the caller. Use it as a context manager, so that the
+    helper threads end with the fit.
+
+    Parameters
+    ----------
+    n_threads : int
+        Number of threads, at least 1 (1 runs everything on the caller's
+        thread).
+    """
+
+    def __init__(self, n_threads):
+        self.n_threads = int(n_threads)
+        self._work = None
+        self._errors = []
+        self._barrier = threading.Barrier(self.n_threads)
+        self._helpers = [
+            threading.Thread(target=self._serve, args=(t,), daemon=True,
+                             name=f"skdeep-step-{t}")
+            for t in range(1, self.n_threads)
+        ]
+        for helper in self._helpers:
+            helper.start()
+
+    def run(self, work):
+        """Run ``work(t)`` on the ``n_threads`` threads; return when all are done."""
+        if self.n_threads == 1:
+            work(0)
+            return
+        self._work = work
+        self._barrier.wait()
+        try:
+            work(0)
+        finally:
+            self._barrier.wait()
+        if self._errors:
+            error = self._errors[0]
+            self._errors.clear()
+            raise error
+
+    def _serve(self, t):
+        while True:
+            try:
+                self._barrier.wait()
+            except threading.BrokenBarrierError:
+                return
+            work = self._work
+            if work is None:
+                return
+            try:
+                work(t)
+            except BaseException as exc:  # re-raised on the caller's thread
+                self._errors.append(exc)
+            try:
+                self._barrier.wait()
+            except threading.BrokenBarrierError:
+                return
+
+    def close(self):
+        """End the helper threads (after the current ``run``)."""
+        if not self._helpers:
+            return
+        self._work = None
+        self._barrier.abort()
+        for helper in self._helpers:
+            helper.join()
+        self._helpers = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def sum_into(target, parts, start, stop):
+    """``target[start:stop] += part[start:stop]`` for each part, in order."""
+    view = target[start:stop]
+    for part in parts:
+        np.add(view, part[start:stop], out=view)
+
+
+def optimizer_slices(optimizer, n_threads):
+    """``n_threads`` slices of whole chunks of ``optimizer``'s vector, of near-equal size."""
+    edges = optimizer.chunk_edges
+    total = edges[-1]
+    cuts = [0]
+    for t in range(1, n_threads):
+        target = total * t / n_threads
+        cuts.append(min((edge for edge in edges if edge >= max(target, cuts[-1])),
+                        default=total))
+    cuts.append(total)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+class ParallelStep:
+    """A training step of ``network`` whose work is spread over a :class:`ThreadTeam`.
+
+    Parameters
+    ----------
+    network : Sequential
+        The network being trained; its ``grad`` receives the summed
+        gradient and its ``params`` the update.
+    optimizer : update rule
+        With ``begin_step`` and ``update`` (``optimizers.py``).
+    team : ThreadTeam
+        The threads; one part of each batch per thread.
+    batch_size : int
+        Largest batch (rows per member).
+    random_states : sequence of numpy.random.Generator or None
+        Dropout noise of each thread's part (None: no dropout).
+    """
+
+    def __init__(self, network, optimizer, team, batch_size, random_states):
+        self.network, self.optimizer, self.team = network, optimizer, team
+        n = team.n_threads
+        self.replicas = [network, *(network.replica() for _ in range(n - 1))]
+        part_rows = -(-batch_size // n)
+        self.workspaces = [replica.new_workspace(part_rows, random_state)
+                           for replica, random_state in zip(self.replicas, random_states)]
+        self.slices = optimizer_slices(optimizer, n)
+        self._losses = [None] * n
+
+    def step(self, part_loss, penalty=0.0):
+        """Compute every part's loss and gradient, sum them, update the parameters.
+
+        Parameters
+        ----------
+        part_loss : callable
+            ``part_loss(t, replica, workspace) -> loss``: thread ``t``'s part
+            of the batch, its loss and gradient (into ``replica.grad``),
+            already scaled to its share of the batch.
+        penalty : float, default=0.0
+            ``alpha / total_weight``: the L2 penalty's factor (0: none).
+
+        Returns
+        -------
+        loss : float or ndarray
+            The batch's loss (the sum of the parts'), plus the penalty.
+        """
+        losses = self._losses
+
+        def compute(t):
+            losses[t] = part_loss(t, self.replicas[t], self.workspaces[t])
+
+        self.team.run(compute)
+        self.optimizer.begin_step()
+        penalties = [0.0] * self.team.n_threads
+        params, grad = self.network.params, self.network.grad
+        others = [replica.grad for replica in self.replicas[1:]]
+        n_penalized = self.network.n_penalized_params
+
+        def update(t):
+            start, stop = self.slices[t]
+            sum_into(grad, others, start, stop)
+            if penalty and start < n_penalized:
+                weights = params[start : min(stop, n_penalized)]
+                grad[start : start + weights.size] += penalty * weights
+                penalties[t] = 0.5 * penalty * float(np.dot(weights, weights))
+            self.optimizer.update(params, grad, start, stop)
+
+        self.team.run(update)
+        return sum(losses) + sum(penalties)

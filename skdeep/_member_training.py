@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._engine.members import DropoutNoise
 from ._engine.parallel import (
     ParallelStep,
     ThreadTeam,
@@ -218,6 +219,8 @@ class _Batches:
     def part_loss(self, t, replica, workspace):
         """Thread ``t``'s part of the step: its losses and gradient (see ``ParallelStep``)."""
         X, Y, weights, share = self.part(t)
+        if workspace.random_state is not None:
+            workspace.random_state.set_rows(self.parts[t][0], self.rows.shape[1])
         return replica.member_losses_and_gradient(X, Y, weights, workspace, share=share)
 
     def part(self, t):
@@ -243,17 +246,18 @@ def _thread_count(network, batch_size):
     return n_threads
 
 
-def _dropout_generators(network, random_states, n_threads):
-    """One generator of dropout masks per thread, seeded by every member's random state.
+def _dropout_noise(network, random_states, n_threads):
+    """Each thread's source of dropout masks: one stream, seeded by every member.
 
-    Drawn only when the network has dropout, so that without it the random
-    streams (and thus the shuffles) are those of the members alone.
+    Every thread reads the same stream (:class:`~skdeep._engine.members.DropoutNoise`),
+    so the masks do not depend on the thread count. Seeded only when the
+    network has dropout, so that without it the random streams (and thus
+    the shuffles) are those of the members alone.
     """
     if not any(getattr(layer, "dropout", 0) > 0 for layer in network.layers):
         return [None] * n_threads
     seeds = [random_state.randint(2**31 - 1) for random_state in random_states]
-    return [np.random.default_rng(child)
-            for child in np.random.SeedSequence(seeds).spawn(n_threads)]
+    return [DropoutNoise(np.random.SeedSequence(seeds)) for _ in range(n_threads)]
 
 
 class _MemberLoop:
@@ -280,7 +284,7 @@ class _MemberLoop:
 
     def run(self):
         n_threads = _thread_count(self.network, self.config.batch_size)
-        generators = _dropout_generators(self.network, self.random_states, n_threads)
+        generators = _dropout_noise(self.network, self.random_states, n_threads)
         blas = one_blas_thread() if n_threads > 1 else contextlib.nullcontext()
         self.started = time.perf_counter()
         with ThreadTeam(n_threads) as team, blas:

@@ -35,11 +35,60 @@ __all__ = [
     "MemberPeriodicEmbedding",
     "MemberPiecewiseLinear",
     "DROPOUT_RESOLUTION",
+    "DropoutNoise",
 ]
 
 #: Dropout keeps a unit when 16 random bits are at least ``rate * 2**16``
 #: (rounded): the rate is applied to a resolution of 2**-16.
 DROPOUT_RESOLUTION = 2**16
+
+
+class DropoutNoise:
+    """Random bits of the dropout masks that do not depend on the thread count.
+
+    Every mask of a run comes from one counter-based stream (Philox): each
+    layer's masks of each step take the next region of it, laid out (row,
+    member, unit) and starting at a whole block of 16 bits x 16. A thread
+    computing rows ``start:stop`` of a batch of ``n_rows`` jumps to those
+    rows' place in the region, so the mask of a row is the same whichever
+    thread computes it, and a run on several threads draws the masks of a
+    run on one.
+
+    Parameters
+    ----------
+    seed : int, sequence of int or numpy.random.SeedSequence
+        Seed of the stream (every thread of a run gets the same).
+    """
+
+    _BITS_PER_BLOCK = 16  # uint16 values per Philox block of 4 x 64 bits
+
+    def __init__(self, seed):
+        self.generator = np.random.Philox(seed)
+        self._block = 0       # the generator's position, in blocks
+        self._region = 0      # first block of the next region
+        self._rows = (0, None)
+
+    def set_rows(self, start, n_rows):
+        """The rows the next draws are for: ``start`` of a batch of ``n_rows``."""
+        self._rows = (int(start), int(n_rows))
+
+    def bits(self, n_members, n_rows, width):
+        """16 random bits for each member, row and unit: shape ``(n_members, n_rows, width)``."""
+        start, total = self._rows
+        total = n_rows if total is None else total
+        per_row = n_members * width
+        region_blocks = -(-total * per_row // self._BITS_PER_BLOCK)
+        first = start * per_row
+        first_block, skip = divmod(first, self._BITS_PER_BLOCK)
+        target = self._region + first_block
+        count = n_rows * per_row
+        n_blocks = -(-(skip + count) // self._BITS_PER_BLOCK)
+        self.generator.advance(target - self._block)
+        raw = self.generator.random_raw(4 * n_blocks)
+        self._block = target + n_blocks
+        self._region += region_blocks
+        bits = raw.view(np.uint16)[skip : skip + count]
+        return bits.reshape(n_rows, n_members, width).transpose(1, 0, 2)
 
 
 def _row_sums(delta, ones, out):
@@ -153,6 +202,8 @@ class MemberDense(_MemberLayer):
     def allocate(self, batch_size, dtype, random_state, input_grad):
         shape = (self.n_members, batch_size, self.n_outputs)
         dropping = random_state is not None and self._drop_below > 0
+        if dropping and not isinstance(random_state, DropoutNoise):
+            raise TypeError("Member layers draw their dropout masks from a DropoutNoise.")
         keeps_slope = self._nonlinear or dropping
         n_grad_columns = len(range(self.n_inputs)[input_grad]) if input_grad is not None else 0
         return _Buffers(
@@ -204,9 +255,7 @@ class MemberDense(_MemberLayer):
 
     def _draw_mask(self, buffers, n, out):
         """Scaled keep-mask of the first ``n`` rows: 0 or ``1 / P(keep)``, into ``out``."""
-        size = self.n_members * n * self.n_outputs
-        raw = buffers.random_state.bit_generator.random_raw(-(-size // 4))
-        bits = raw.view(np.uint16)[:size].reshape(self.n_members, n, self.n_outputs)
+        bits = buffers.random_state.bits(self.n_members, n, self.n_outputs)
         keep = np.greater_equal(bits, self._drop_below, out=buffers.keep[:, :n])
         np.copyto(out, keep)
         out *= out.dtype.type(self._keep_scale)

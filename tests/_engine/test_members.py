@@ -12,6 +12,7 @@ from skdeep._engine.members import (
     MemberPeriodicEmbedding,
     MemberPiecewiseLinear,
     MemberScale,
+    DropoutNoise,
 )
 from skdeep._engine.tabular import TabularNetwork
 
@@ -41,14 +42,16 @@ def _check_gradient(layers, X, Y, loss=None, weights=None, seed=0, dropout_seed=
     net = Sequential(layers, loss or make_loss("squared_error"), n_members=K)
     rng = np.random.RandomState(seed)
     net.params[...] = rng.normal(scale=0.5, size=net.params.size)
-    generator = None if dropout_seed is None else np.random.default_rng(dropout_seed)
-    workspace = net.new_workspace(X.shape[1], generator)
-    if generator is not None:
-        state = generator.bit_generator.state
+    noise = None if dropout_seed is None else DropoutNoise(dropout_seed)
+    workspace = net.new_workspace(X.shape[1], noise)
+    if noise is not None:
         original = net.member_losses_and_gradient
 
         def replayed(*args, **kwargs):
-            generator.bit_generator.state = state
+            workspace.random_state = workspace_noise(dropout_seed)
+            for buffers in workspace.buffers:
+                if hasattr(buffers, "random_state") and buffers.random_state is not None:
+                    buffers.random_state = workspace.random_state
             return original(*args, **kwargs)
 
         net.member_losses_and_gradient = replayed
@@ -57,6 +60,10 @@ def _check_gradient(layers, X, Y, loss=None, weights=None, seed=0, dropout_seed=
     np.testing.assert_allclose(analytic, _numerical(net, X, Y, weights, workspace),
                                rtol=1e-5, atol=1e-7)
     return net
+
+
+def workspace_noise(seed):
+    return DropoutNoise(seed)
 
 
 def _data(rng, n, n_inputs, n_outputs=2):
@@ -175,12 +182,11 @@ def test_one_member_does_not_change_another():
     X, Y = rng.normal(size=(2, 20, 4)), rng.normal(size=(2, 20, 2))
     net = _tabular(2, dropout=0.2)
     net.initialize([np.random.RandomState(1), np.random.RandomState(2)], X)
-    workspace = net.new_workspace(20, np.random.default_rng(0))
+    workspace = net.new_workspace(20, DropoutNoise(0))
     net.member_losses_and_gradient(X, Y, None, workspace)
     before = net.grad[net.member_indices(1)].copy()
     net.params[net.member_indices(0)] = np.nan
-    losses = net.member_losses_and_gradient(X, Y, None, net.new_workspace(20,
-                                            np.random.default_rng(0)))
+    losses = net.member_losses_and_gradient(X, Y, None, net.new_workspace(20, DropoutNoise(0)))
     assert np.isnan(losses[0]) and np.isfinite(losses[1])
     np.testing.assert_array_equal(net.grad[net.member_indices(1)], before)
 
@@ -190,7 +196,7 @@ def test_dropout_keeps_units_at_the_resolved_rate_and_rescales():
     net = Sequential([layer], make_loss("squared_error"), n_members=2)
     net.params[...] = 0.0
     layer.intercept[...] = 1.0
-    workspace = net.new_workspace(500, np.random.default_rng(0))
+    workspace = net.new_workspace(500, DropoutNoise(0))
     out = net.forward(np.zeros((2, 500, 3)), workspace)
     keep = 1 - round(0.15 * DROPOUT_RESOLUTION) / DROPOUT_RESOLUTION
     np.testing.assert_allclose(np.unique(out), [0.0, 1 / keep])
@@ -236,3 +242,18 @@ def test_predictions_do_not_depend_on_chunking():
     shared = np.broadcast_to(X[0], (2, 50, 4))
     np.testing.assert_allclose(net.predict_logits(shared)[1], net.predict_logits(
         np.stack([X[1], X[0]]))[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_rows", [7, 64, 65])
+def test_dropout_masks_do_not_depend_on_how_rows_are_split(n_rows):
+    one, two, three = DropoutNoise(5), DropoutNoise(5), DropoutNoise(5)
+    half = n_rows // 2
+    for step in range(4):
+        whole = one.bits(3, n_rows, 10).copy()
+        # Two threads take the two halves, in turns, region after region.
+        first_half, second_half = (two, three) if step % 2 else (three, two)
+        first_half.set_rows(0, n_rows)
+        second_half.set_rows(half, n_rows)
+        first = first_half.bits(3, half, 10).copy()
+        second = second_half.bits(3, n_rows - half, 10).copy()
+        np.testing.assert_array_equal(np.concatenate([first, second], axis=1), whole)

@@ -10,6 +10,7 @@ loop notifies; an observer can ask training to stop (a flag, never an
 exception).
 """
 
+import contextlib
 import time
 from dataclasses import dataclass, field, replace
 
@@ -18,6 +19,13 @@ import scipy.optimize
 import scipy.sparse as sp
 
 from ._engine import SklearnOrderObjective, clip_by_global_norm, scipy_blas_on_one_thread
+from ._engine.parallel import (
+    ParallelStep,
+    ThreadTeam,
+    available_threads,
+    one_blas_thread,
+    row_parts,
+)
 
 __all__ = [
     "Observer",
@@ -242,6 +250,7 @@ class _BatchGatherer:
         if self._dense:
             self._X_buffer = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
         self._Y_buffer = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+        self._parts = {}
 
     def take(self, indices):
         """Rows ``indices`` of X, Y and the weights."""
@@ -253,6 +262,19 @@ class _BatchGatherer:
         Y_batch = np.take(self.Y, indices, axis=0, out=self._Y_buffer[:n])
         weights = None if self.weights is None else self.weights[indices]
         return X_batch, Y_batch, weights
+
+    def take_into(self, part, indices):
+        """Rows ``indices`` of X, Y and the weights, into buffers of thread ``part``."""
+        n = len(indices)
+        buffers = self._parts.get(part)
+        if buffers is None or buffers[1].shape[0] < n:
+            buffers = self._parts[part] = (
+                np.empty((n, self.X.shape[1]), self.X.dtype) if self._dense else None,
+                np.empty((n, self.Y.shape[1]), self.Y.dtype))
+        X_part = (np.take(self.X, indices, axis=0, out=buffers[0][:n]) if self._dense
+                  else self.X[indices])
+        Y_part = np.take(self.Y, indices, axis=0, out=buffers[1][:n])
+        return X_part, Y_part, None if self.weights is None else self.weights[indices]
 
     def slice(self, start, stop):
         """Rows ``start:stop`` as views (no copy for dense data)."""
@@ -393,6 +415,10 @@ class EpochRunner:
         """Whether ``network`` predicts finite numbers on (some) training rows."""
         raise NotImplementedError
 
+    def threads(self, network, optimizer):
+        """Context manager around the run: the threads its steps use (none here)."""
+        return contextlib.nullcontext()
+
 
 class InMemoryEpochs(EpochRunner):
     """Epochs over arrays in memory: shuffled mini-batches of ``config.batch_size``.
@@ -419,6 +445,29 @@ class InMemoryEpochs(EpochRunner):
         )
         self.gatherer = _BatchGatherer(X, Y, weights, config.batch_size)
         self.order = np.arange(self.n_samples) if config.shuffle else None
+        self.parallel = None
+
+    @contextlib.contextmanager
+    def threads(self, network, optimizer):
+        """Split each step's rows over the BLAS thread limit, when that pays.
+
+        Not with dropout (its masks would depend on the thread count) nor with
+        gradient clipping (it needs the whole gradient before the update);
+        on one thread the step is the plain, sklearn-identical one.
+        """
+        n_threads = _step_threads(network, self.config)
+        if n_threads == 1:
+            yield
+            return
+        with ThreadTeam(n_threads) as team, one_blas_thread():
+            self.parallel = _ParallelRows(
+                ParallelStep(network, optimizer, team, self.config.batch_size,
+                             [None] * n_threads),
+                self.gatherer, self.config)
+            try:
+                yield
+            finally:
+                self.parallel = None
 
     @property
     def n_batches(self):
@@ -436,6 +485,8 @@ class InMemoryEpochs(EpochRunner):
             # Reshuffle the previous order (as sklearn does), so the same
             # random_state visits the same batches as sklearn's MLP.
             self.order = self.order[self.random_state.permutation(self.n_samples)]
+        if self.parallel is not None:
+            return self.parallel.run_epoch(optimizer, self.order, batch_rates)
         return _run_epoch(
             network, optimizer, self.gatherer, self.workspace, self.order, self.config,
             batch_rates,
@@ -443,6 +494,62 @@ class InMemoryEpochs(EpochRunner):
 
     def predictions_finite(self, network):
         return predicts_finite(network, self.X)
+
+
+#: A step is split over threads when its rows times the network's
+#: parameters reach this (about a millisecond of work on one core); smaller
+#: steps cost more to hand out than they gain.
+MIN_PARALLEL_WORK = 4_000_000
+
+
+def _step_threads(network, config):
+    """Threads for each mini-batch step: 1 unless splitting the rows pays and is exact."""
+    n_threads = available_threads()
+    has_dropout = any(getattr(layer, "rate", 0) > 0 for layer in network.layers)
+    if (n_threads < 2 or has_dropout or config.max_grad_norm is not None
+            or config.batch_size * network.params.size < MIN_PARALLEL_WORK
+            or config.batch_size < 2 * n_threads):
+        return 1
+    return n_threads
+
+
+class _ParallelRows:
+    """Mini-batch steps whose rows are split over threads (see ``_engine/parallel.py``)."""
+
+    def __init__(self, step, gatherer, config):
+        self.step, self.gatherer = step, gatherer
+        self.alpha, self.batch_size = config.alpha, config.batch_size
+        self._rows = None
+        self._parts = None
+        self._shares = None
+
+    def run_epoch(self, optimizer, order, batch_rates):
+        n_samples = self.gatherer.X.shape[0]
+        accumulated = 0.0
+        for index, (start, stop) in enumerate(_batches(n_samples, self.batch_size)):
+            if batch_rates is not None:
+                optimizer.learning_rate = batch_rates[index]
+            accumulated += self._step(order, start, stop) * (stop - start)
+        return accumulated / n_samples
+
+    def _step(self, order, start, stop):
+        self._rows = np.arange(start, stop) if order is None else order[start:stop]
+        n = stop - start
+        self._parts = row_parts(n, self.step.team.n_threads)
+        weights = self.gatherer.weights
+        total = n if weights is None else float(weights[self._rows].sum())
+        if weights is None:
+            self._shares = [(b - a) / n for a, b in self._parts]
+        else:
+            part_sums = [float(weights[self._rows[a:b]].sum()) for a, b in self._parts]
+            self._shares = [part / total if total > 0 else 0.0 for part in part_sums]
+        penalty = self.alpha / total if self.alpha and total > 0 else 0.0
+        return self.step.step(self._part_loss, penalty)
+
+    def _part_loss(self, t, replica, workspace):
+        start, stop = self._parts[t]
+        X, Y, weights = self.gatherer.take_into(t, self._rows[start:stop])
+        return replica.loss_and_gradient(X, Y, weights, 0.0, workspace, share=self._shares[t])
 
 
 class _EpochLoop:
@@ -602,7 +709,8 @@ def fit_stochastic(network, optimizer, schedule, data, config, state, random_sta
         network, data, config, random_state
     )
     loop = _EpochLoop(network, optimizer, schedule, epochs, config, state, evaluate, observers)
-    result = loop.run()
+    with epochs.threads(network, optimizer):
+        result = loop.run()
     if result.status != "diverged":
         result = _check_finite_predictions(result, epochs, network)
     for observer in observers:

@@ -40,6 +40,9 @@ def robust_scaling_statistics(X):
         ``1 / IQR``, or ``2 / (max - min)`` where the IQR is 0, or 0 for a
         constant column.
     """
+    if X.shape[1] == 0:
+        # NumPy's nanquantile drops the quantile axis of an empty selection.
+        return np.zeros(0), np.zeros(0)
     center = np.nanmedian(X, axis=0)
     q25, q75 = np.nanquantile(X, [0.25, 0.75], axis=0)
     spread = q75 - q25

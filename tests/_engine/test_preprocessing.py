@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from skdeep._engine import exact_value_gain, frequent_values, value_codes
+from skdeep._engine import (
+    exact_value_gain,
+    frequent_values,
+    robust_scaling_statistics,
+    value_codes,
+)
 
 
 def test_frequent_values_keep_the_values_seen_often_enough_sorted():
@@ -58,3 +63,9 @@ def test_exact_value_gain_leaves_out_missing_rows_and_is_zero_without_values():
     assert exact_value_gain(with_missing, Y_missing, values, 32) == pytest.approx(
         exact_value_gain(coded, Y, values, 32))
     assert exact_value_gain(coded, Y, values[:0], 32) == 0.0
+
+
+def test_scaling_statistics_of_no_columns_are_empty():
+    # A table of categorical columns only has no numeric column to scale (issue 32, case 1).
+    center, factor = robust_scaling_statistics(np.empty((5, 0)))
+    assert center.shape == factor.shape == (0,)

@@ -428,6 +428,10 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         Column names, when X is a DataFrame with string column names.
     is_categorical_ : ndarray of bool
         Which input columns were treated as categorical.
+    time_kinds_ : ndarray of str
+        Per input column, ``"datetime"`` (dates and times, fed as seconds
+        since 1970-01-01 UTC), ``"timedelta"`` (durations, fed as seconds)
+        or ``""``; a time column must keep its kind at predict.
     categories_ : list of ndarray
         Known categories of each categorical column.
     one_hot_ : ndarray of bool
@@ -678,7 +682,7 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
         Standardisation of the target.
     target_min_, target_max_ : ndarray of shape (n_outputs,)
         Range of the training target; predictions are clipped to it.
-    n_features_in_, feature_names_in_, is_categorical_, categories_, one_hot_, \
+    n_features_in_, feature_names_in_, is_categorical_, time_kinds_, categories_, one_hot_, \
 numeric_center_, numeric_scale_, missing_indicator_, coefs_, intercepts_, \
 input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
 :class:`TabularMLPClassifier`.

@@ -8,6 +8,9 @@ that as fitted attributes:
   also gets a 0/1 "was missing" indicator, and missing values become 0 (the
   median after scaling); with ``piecewise_bins``, the quantile bins of the
   scaled values, for the network's piecewise-linear encoding;
+* date-time and duration columns (``datetime64``, ``timedelta64``, with
+  any unit or time zone): seconds (since 1970-01-01 UTC for dates), then as
+  numeric columns; the kind is kept, and a column must keep it at predict;
 * categorical columns (pandas ``category``, ``object``, ``string``): their
   categories; at most ``max_one_hot`` categories become one-hot columns,
   more become a code for a learned embedding. Unseen categories and missing
@@ -64,8 +67,44 @@ def _is_categorical(series):
     return False
 
 
-def _numeric(series, name):
-    """A numeric (or boolean) column as float64, NaN for missing values."""
+#: Kinds of time columns (a dtype's ``kind``), encoded as seconds.
+_TIME_KINDS = {"M": "datetime", "m": "timedelta"}
+
+
+def _time_kind(series):
+    """'datetime' (dates and times), 'timedelta' (durations) or '' for other columns."""
+    return _TIME_KINDS.get(getattr(series.dtype, "kind", ""), "")
+
+
+def _seconds(series, kind):
+    """Dates as seconds since 1970-01-01 UTC, durations as seconds; NaT as NaN.
+
+    The dtype's unit (``datetime64[s]``, ``[us]``, ...) and time zone only
+    say how the instants are stored: the same instants give the same numbers
+    whichever the source picked. A date without a time zone counts as UTC.
+    """
+    if kind == "datetime":
+        if getattr(series.dt, "tz", None) is not None:
+            series = series.dt.tz_convert(None)
+        return (series.to_numpy() - np.datetime64(0, "s")) / np.timedelta64(1, "s")
+    return series.to_numpy() / np.timedelta64(1, "s")
+
+
+def _numeric(series, name, kind):
+    """A numeric, boolean or time column as float64, NaN for missing values.
+
+    ``kind`` is the column's :func:`_time_kind` at fit: a time column must
+    stay one of the same kind, a numeric column must not become one.
+    """
+    found = _time_kind(series)
+    if found != kind:
+        was = f"held {kind} values" if kind else "was numeric"
+        raise ValueError(
+            f"Column {name} {was} when the model was fitted but now holds "
+            f"{series.dtype} values; pass it with the kind of values it had in fit."
+        )
+    if kind:
+        return np.asarray(_seconds(series, kind), dtype=np.float64)
     try:
         values = pd.to_numeric(series, errors="raise")
         return np.asarray(values, dtype=np.float64, copy=True)
@@ -76,11 +115,13 @@ def _numeric(series, name):
         ) from None
 
 
-def _numeric_block(frame, columns, names):
+def _numeric_block(frame, columns, names, time_kinds):
     """The numeric ``columns`` of ``frame`` as one float64 array (NaN: missing)."""
     if not len(columns):
         return np.empty((frame.shape[0], 0))
-    return np.column_stack([_numeric(frame.iloc[:, j], _column_name(names, j)) for j in columns])
+    return np.column_stack([
+        _numeric(frame.iloc[:, j], _column_name(names, j), time_kinds[j]) for j in columns
+    ])
 
 
 def _column_name(names, j):
@@ -112,7 +153,9 @@ def learn_tabular_inputs(estimator, X, Y):
     names = getattr(scratch, "feature_names_in_", None)
     categorical = np.array([_is_categorical(frame.iloc[:, j]) for j in range(frame.shape[1])],
                            dtype=bool)
-    numeric = _numeric_block(frame, np.flatnonzero(~categorical), names)
+    time_kinds = np.array([_time_kind(frame.iloc[:, j]) for j in range(frame.shape[1])],
+                          dtype=str)
+    numeric = _numeric_block(frame, np.flatnonzero(~categorical), names, time_kinds)
     _check_numeric(numeric, names, np.flatnonzero(~categorical))
     center, factor = robust_scaling_statistics(numeric)
     categories = [
@@ -122,6 +165,7 @@ def learn_tabular_inputs(estimator, X, Y):
     state = {
         "n_features_in_": scratch.n_features_in_,
         "is_categorical_": categorical,
+        "time_kinds_": time_kinds,
         "numeric_center_": center,
         "numeric_scale_": factor,
         "missing_indicator_": np.isnan(numeric).any(axis=0),
@@ -196,7 +240,9 @@ def _encode(frame, state, clip, numeric=None):
     categorical = state["is_categorical_"]
     names = state.get("feature_names_in_")
     if numeric is None:
-        numeric = _numeric_block(frame, np.flatnonzero(~categorical), names)
+        # Models fitted before time columns were told apart have none.
+        time_kinds = state.get("time_kinds_", np.full(len(categorical), ""))
+        numeric = _numeric_block(frame, np.flatnonzero(~categorical), names, time_kinds)
     indicators = np.isnan(numeric[:, state["missing_indicator_"]]).astype(np.float64)
     scaled = robust_scale(numeric, state["numeric_center_"], state["numeric_scale_"], clip,
                           out=np.empty_like(numeric))

@@ -60,3 +60,64 @@ def test_case_01_tables_without_numeric_columns_fit(form, Estimator):
         assert np.isfinite(proba).all() and np.allclose(proba.sum(axis=1), 1)
     else:
         assert np.isfinite(predictions).all()
+
+
+def timestamps(n=200, seed=0):
+    """Random instants over three years, and whether each is after mid-2021."""
+    rng = np.random.RandomState(seed)
+    seconds = rng.randint(0, 3 * 365 * 86400, n)
+    when = pd.Series(pd.Timestamp("2020-01-01") + pd.to_timedelta(seconds, unit="s"))
+    return when, (when > pd.Timestamp("2021-06-01")).to_numpy().astype(int)
+
+
+@pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
+def test_case_02_datetimes_do_not_depend_on_their_unit_or_time_zone(Estimator):
+    when, y = timestamps()
+    other = np.random.RandomState(1).normal(size=len(y))
+    fit_frame = pd.DataFrame({"when": when.astype("datetime64[s]"), "other": other})
+    model = Estimator(**TINY).fit(fit_frame, y)
+    assert model.time_kinds_.tolist() == ["datetime", ""]
+    expected = model.predict(fit_frame)
+    for same_instants in (when.astype("datetime64[us]"), when.astype("datetime64[ns]"),
+                          when.dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo")):
+        predicted = model.predict(fit_frame.assign(when=same_instants))
+        np.testing.assert_array_equal(predicted, expected)
+
+
+def test_case_02_datetimes_are_learned_as_instants():
+    when, y = timestamps(300)
+    clf = TabularMLPClassifier(hidden_layer_sizes=(32,), max_iter=10, n_networks=1,
+                               random_state=0)
+    clf.fit(pd.DataFrame({"when": when.astype("datetime64[s]")}), y)
+    # Before the fix, the [us] values were a million times the [s] ones: 0.49.
+    assert clf.score(pd.DataFrame({"when": when.astype("datetime64[us]")}), y) > 0.9
+
+
+def test_case_02_durations_and_missing_times():
+    when, y = timestamps()
+    since = when - when.min()
+    since[::7] = pd.NaT
+    X = pd.DataFrame({"since": since})
+    model = TabularMLPRegressor(**TINY).fit(X, y)
+    assert model.time_kinds_.tolist() == ["timedelta"]
+    assert model.missing_indicator_.tolist() == [True]
+    as_ms = pd.DataFrame({"since": since.astype("timedelta64[ms]")})
+    np.testing.assert_array_equal(model.predict(as_ms), model.predict(X))
+
+
+@pytest.mark.parametrize("column, message", [
+    (lambda when: when.astype("int64"), "'when' held datetime values .* int64"),
+    (lambda when: when - when.min(), "'when' held datetime values .* timedelta64"),
+])
+def test_case_02_a_time_column_keeps_its_kind(column, message):
+    when, y = timestamps()
+    model = TabularMLPClassifier(**TINY).fit(pd.DataFrame({"when": when}), y)
+    with pytest.raises(ValueError, match=message):
+        model.predict(pd.DataFrame({"when": column(when)}))
+
+
+def test_case_02_a_numeric_column_may_not_become_a_time_column():
+    when, y = timestamps()
+    model = TabularMLPClassifier(**TINY).fit(pd.DataFrame({"when": when.astype("int64")}), y)
+    with pytest.raises(ValueError, match="'when' was numeric .* datetime64"):
+        model.predict(pd.DataFrame({"when": when}))

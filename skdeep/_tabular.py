@@ -351,7 +351,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         Learning-rate factor of the per-column input scale.
     clip : float or None, default=3.0
         Bound of the smooth clipping of scaled numeric columns; None keeps
-        them unclipped.
+        them unclipped (within 1e12 times the column's spread, so that no
+        value overflows the network). Infinite values are refused.
     max_one_hot : int, default=8
         Categorical columns with at most this many categories are one-hot
         encoded; others get an embedding.
@@ -622,7 +623,8 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
     scale_lr : float, default=6.0
         Learning-rate factor of the per-column input scale.
     clip : float or None, default=3.0
-        Bound of the smooth clipping of scaled numeric columns.
+        Bound of the smooth clipping of scaled numeric columns (see
+        :class:`TabularMLPClassifier`).
     max_one_hot : int, default=8
         One-hot encode categorical columns with at most this many categories.
     embedding_dim : int, default=8

@@ -157,6 +157,7 @@ def learn_tabular_inputs(estimator, X, Y):
                           dtype=str)
     numeric = _numeric_block(frame, np.flatnonzero(~categorical), names, time_kinds)
     _check_numeric(numeric, names, np.flatnonzero(~categorical))
+    _check_finite(numeric, names, np.flatnonzero(~categorical))
     center, factor = robust_scaling_statistics(numeric)
     categories = [
         learn_categories(frame.iloc[:, j], _column_name(names, j))
@@ -210,7 +211,7 @@ def _frequent_values(numeric, Y, min_count, min_gain, piecewise_bins):
 
 
 def _check_numeric(numeric, names, columns):
-    """All-NaN and infinite numeric columns are errors that name the column."""
+    """All-NaN numeric columns are errors that name the column."""
     if numeric.size == 0:
         return
     all_missing = np.isnan(numeric).all(axis=0)
@@ -220,6 +221,14 @@ def _check_numeric(numeric, names, columns):
             f"Column {_column_name(names, column)} has no values (every row is missing); "
             "drop it before fitting."
         )
+
+
+def _check_finite(numeric, names, columns):
+    """Infinite values are errors that name the column, at fit as at predict.
+
+    Huge finite values are fine (they act like the largest ones), but an
+    infinity is no measurement: it is refused rather than guessed at.
+    """
     infinite = np.isinf(numeric).any(axis=0)
     if infinite.any():
         column = columns[np.flatnonzero(infinite)[0]]
@@ -243,6 +252,7 @@ def _encode(frame, state, clip, numeric=None):
         # Models fitted before time columns were told apart have none.
         time_kinds = state.get("time_kinds_", np.full(len(categorical), ""))
         numeric = _numeric_block(frame, np.flatnonzero(~categorical), names, time_kinds)
+        _check_finite(numeric, names, np.flatnonzero(~categorical))
     indicators = np.isnan(numeric[:, state["missing_indicator_"]]).astype(np.float64)
     scaled = robust_scale(numeric, state["numeric_center_"], state["numeric_scale_"], clip,
                           out=np.empty_like(numeric))

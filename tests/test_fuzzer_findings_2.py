@@ -10,6 +10,8 @@ and the caller's data is never changed.
 Everything runs on tiny data, with tiny networks and a few epochs.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,3 +123,43 @@ def test_case_02_a_numeric_column_may_not_become_a_time_column():
     model = TabularMLPClassifier(**TINY).fit(pd.DataFrame({"when": when.astype("int64")}), y)
     with pytest.raises(ValueError, match="'when' was numeric .* datetime64"):
         model.predict(pd.DataFrame({"when": when}))
+
+
+@pytest.mark.parametrize("clip", [3.0, None])
+@pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
+def test_case_03_huge_values_act_like_the_largest_ones(Estimator, clip):
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    y = (X["a"] > 0).astype(int)
+    model = Estimator(**dict(TINY, max_iter=10, hidden_layer_sizes=(16,)), clip=clip).fit(X, y)
+    largest = [10.0, 1e10, 1e100, 1e160, 1e300, np.finfo(float).max]
+    for sign in (1, -1):
+        rows = pd.DataFrame({"a": sign * np.array(largest), "b": 0.0})
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            predicted = (model.predict_proba(rows) if Estimator is TabularMLPClassifier
+                         else model.predict(rows))
+        assert np.isfinite(predicted).all()
+        # From 1e10 on, the smooth clip is 3 to the last bit; without clipping, from
+        # 1e100 on the scaled values are at their bound: each is predicted alike.
+        first_at_bound = 1 if clip else 2
+        at_bound = predicted[first_at_bound:]
+        np.testing.assert_array_equal(at_bound, np.broadcast_to(at_bound[0], at_bound.shape))
+        if Estimator is TabularMLPClassifier:
+            # Before the fix, 1e160 and beyond were predicted as the median, class 0 or 1
+            # at chance; now as the largest (or smallest) values.
+            assert (model.predict(rows) == (sign > 0)).all()
+
+
+@pytest.mark.parametrize("clip", [3.0, None])
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_case_03_infinity_is_refused_at_predict_as_at_fit(value, clip):
+    X, y = mixed_frame()
+    model = TabularMLPClassifier(**TINY, clip=clip)
+    with pytest.raises(ValueError, match="Column 'a' contains infinity"):
+        model.fit(X.assign(a=X["a"].where(X.index != 3, value)), y)
+    model.fit(X, y)
+    with pytest.raises(ValueError, match="Column 'a' contains infinity"):
+        model.predict(X.assign(a=value))
+    with pytest.raises(ValueError, match="Column 'a' contains infinity"):
+        TabularMLPClassifier(**TINY, clip=clip).fit(X, y, X_val=X.assign(a=value), y_val=y)

@@ -7,14 +7,17 @@ by its interquartile range, and squashed smoothly into ``(-limit, limit)``:
 ``z = (x - median) / IQR``, then ``z / sqrt(1 + (z / limit)**2)``,
 
 which is close to ``z`` for small values and never exceeds ``limit`` (the
-"smooth clipping" of Holzmüller et al., 2024). A column whose IQR is 0 is
-divided by half its range instead; a constant column becomes 0. A missing
-value becomes 0, the median. The statistics are learned once, at ``fit``.
+"smooth clipping" of Holzmüller et al., 2024); without clipping, ``z`` is
+kept within ``±UNCLIPPED_BOUND``. Either way a huge value acts like the
+largest ones. A column whose IQR is 0 is divided by half its range instead;
+a constant column becomes 0. A missing value becomes 0, the median. The
+statistics are learned once, at ``fit``.
 """
 
 import numpy as np
 
 __all__ = [
+    "UNCLIPPED_BOUND",
     "exact_value_gain",
     "frequent_values",
     "quantile_bins",
@@ -53,34 +56,59 @@ def robust_scaling_statistics(X):
     return center, factor
 
 
+#: Bound of the scaled values when they are not clipped (``limit=None``):
+#: beyond any real measurement (10**12 spreads from the median), and small
+#: enough that no layer of a network overflows on it, so that a huge value
+#: acts like the largest ones instead of turning the network's output to NaN.
+UNCLIPPED_BOUND = 1e12
+
+
 def robust_scale(X, center, factor, limit, out):
     """Scale, smoothly clip and fill missing values, into ``out``.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_columns)
-        Float data, NaN for missing values.
+        Float data, NaN for missing values (no infinity).
     center, factor : ndarray of shape (n_columns,)
         From :func:`robust_scaling_statistics`.
     limit : float or None
-        Bound of the smooth clipping; None scales without clipping.
+        Bound of the smooth clipping; None scales without clipping, within
+        ``±UNCLIPPED_BOUND``.
     out : ndarray of shape (n_samples, n_columns)
         Receives the result (may be ``X`` itself).
 
     Returns
     -------
     out : ndarray
+        Every value finite: however large a value, it ends at most at the
+        bound, as the largest values do.
     """
-    np.subtract(X, center, out=out)
-    out *= factor
-    if limit is not None:
-        squashed = out / limit
-        np.square(squashed, out=squashed)
-        squashed += 1.0
-        np.sqrt(squashed, out=squashed)
-        out /= squashed
+    # A value near the float range may overflow to infinity on the way; the
+    # bound catches it below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.subtract(X, center, out=out)
+        out *= factor
+        if limit is None:
+            np.clip(out, -UNCLIPPED_BOUND, UNCLIPPED_BOUND, out=out)
+        else:
+            _smooth_clip(out, limit)
     np.nan_to_num(out, copy=False, nan=0.0)
     return out
+
+
+def _smooth_clip(Z, limit):
+    """``Z / sqrt(1 + (Z / limit)**2)`` in place, ``±limit`` where the square overflows."""
+    squashed = Z / limit
+    np.square(squashed, out=squashed)
+    squashed += 1.0
+    np.sqrt(squashed, out=squashed)
+    # Beyond about 1e154 * limit (or an infinite Z) the square is infinite and
+    # the division would give 0 or NaN; the exact result there is the bound.
+    overflowed = np.isinf(squashed)
+    bound = np.copysign(limit, Z[overflowed])
+    Z /= squashed
+    Z[overflowed] = bound
 
 
 def quantile_bins(Z, n_bins):

@@ -1,11 +1,15 @@
 """The engine's in-model preprocessing: frequent values, their codes and worth."""
 
+import warnings
+
 import numpy as np
 import pytest
 
-from skdeep._engine import (
+from skdeep._engine.preprocessing import (
     exact_value_gain,
     frequent_values,
+    UNCLIPPED_BOUND,
+    robust_scale,
     robust_scaling_statistics,
     value_codes,
 )
@@ -69,3 +73,23 @@ def test_scaling_statistics_of_no_columns_are_empty():
     # A table of categorical columns only has no numeric column to scale (issue 32, case 1).
     center, factor = robust_scaling_statistics(np.empty((5, 0)))
     assert center.shape == factor.shape == (0,)
+
+
+@pytest.mark.parametrize("limit", [3.0, None])
+def test_robust_scale_takes_huge_values_to_the_bound(limit):
+    # Issue 32, case 3: the square of the smooth clip overflowed, and 1e160 became 0.
+    x = np.array([[0.5], [1e160], [1.7e308], [-1e160], [-1.7e308], [np.nan]])
+    center, factor = np.array([0.0]), np.array([4.0])  # 4 * 1.7e308 overflows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        z = robust_scale(x, center, factor, limit, out=np.empty_like(x))[:, 0]
+    bound = limit if limit is not None else UNCLIPPED_BOUND
+    np.testing.assert_array_equal(z[1:], [bound, bound, -bound, -bound, 0.0])
+    assert -bound < z[0] <= bound
+
+
+def test_robust_scale_is_the_smooth_clip_formula_in_range():
+    z = np.random.RandomState(0).standard_cauchy(size=(1000, 1)) * 1e3
+    expected = z / np.sqrt(1.0 + np.square(z / 3.0))
+    out = robust_scale(z, np.zeros(1), np.ones(1), 3.0, out=np.empty_like(z))
+    np.testing.assert_array_equal(out, expected)

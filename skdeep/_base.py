@@ -241,8 +241,11 @@ class BaseMultilayerPerceptron(
         """What validation scores each epoch: ``scoring``, unless a loss needs its own."""
         return self.scoring
 
-    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype):
-        """Hook: the classifier folds class weights into ``sample_weight``."""
+    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype, require_positive=True):
+        """Hook: the classifier folds class weights into ``sample_weight``.
+
+        ``require_positive`` as in :func:`~skdeep._inputs.check_sample_weight`.
+        """
         return sample_weight
 
     def _target_dtype(self, dtype):

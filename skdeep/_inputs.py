@@ -361,14 +361,16 @@ def _is_clean_array(fitted, X):
         return bool(np.isfinite(X.sum()))
 
 
-def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight"):
+def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight",
+                        require_positive=True):
     """Validate ``sample_weight``: a finite, non-negative 1-D array or None.
 
     The checks run in float64, before the cast to the compute ``dtype``, so
     that their messages describe the values given; weights that float32
     cannot hold are refused rather than rounded to 0 or infinity. Returns a
     copy in ``dtype``: training never touches, nor aliases, the caller's
-    array.
+    array. ``require_positive=False`` accepts weights that are all zero: a
+    part of the data (a Dask block) may be, when the whole is not.
     """
     if sample_weight is None:
         return None
@@ -389,7 +391,7 @@ def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight"):
         )
     if np.any(weights < 0):
         raise ValueError(f"{name} must be non-negative; found negative weights.")
-    if not weights.sum() > 0:
+    if require_positive and not weights.sum() > 0:
         raise ValueError(f"{name} must contain at least one positive value; all are zero.")
     with np.errstate(over="ignore", under="ignore"):  # detected just below
         cast = np.array(weights, dtype=dtype, copy=True)

@@ -544,14 +544,15 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     def _engine_loss(self):
         return make_loss("log_loss", label_smoothing=self.label_smoothing)
 
-    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype):
+    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype, require_positive=True):
         if self.class_weight is None:
             return sample_weight
         labels = fitted.classes_[Y.argmax(axis=1)]
         weights = compute_sample_weight(self.class_weight, labels)
         if sample_weight is not None:
             weights = weights * sample_weight
-        return check_sample_weight(weights, len(labels), dtype, name="class_weight")
+        return check_sample_weight(weights, len(labels), dtype, name="class_weight",
+                                   require_positive=require_positive)
 
     def _decode(self, fitted, logits):
         return fitted.classes_[logits.argmax(axis=1)]

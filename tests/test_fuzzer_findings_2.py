@@ -163,3 +163,51 @@ def test_case_03_infinity_is_refused_at_predict_as_at_fit(value, clip):
         model.predict(X.assign(a=value))
     with pytest.raises(ValueError, match="Column 'a' contains infinity"):
         TabularMLPClassifier(**TINY, clip=clip).fit(X, y, X_val=X.assign(a=value), y_val=y)
+
+
+# --------------------------------------------------------------------------
+# skdeep.dask: on one two-worker cluster, in the xdist group of the Dask tests
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client():
+    pytest.importorskip("distributed")
+    import importlib
+
+    from _dask_cluster import two_worker_client
+
+    with two_worker_client() as client:
+        client.run(importlib.import_module, "skdeep.dask")
+        yield client
+
+
+def dask_data(chunks=(100, 100, 100), seed=0):
+    """300 rows of a binary problem as Dask arrays with the given row chunks."""
+    da = pytest.importorskip("dask.array")
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(sum(chunks), 3))
+    y = (X[:, 0] + 0.3 * rng.normal(size=len(X)) > 0).astype(int)
+    return X, y, da.from_array(X, chunks=(chunks, -1)), da.from_array(y, chunks=(chunks,))
+
+
+@pytest.mark.xdist_group("dask-cluster")
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_case_04_dask_weights_zero_on_one_block(client, solver):
+    from skdeep import MLPClassifier as LocalClassifier
+    from skdeep.dask import MLPClassifier
+
+    da = pytest.importorskip("dask.array")
+    X, y, X_dask, y_dask = dask_data()
+    weights = np.ones(len(y))
+    weights[100:200] = 0.0
+    settings = dict(hidden_layer_sizes=(4,), max_iter=5, solver=solver, random_state=0)
+    model = MLPClassifier(**settings).fit(X_dask, y_dask,
+                                          sample_weight=da.from_array(weights, chunks=100))
+    assert np.isfinite(model.predict_proba(X)).all()
+    if solver == "lbfgs":
+        # The exact in-memory objective: rows of weight 0 count for nothing.
+        local = LocalClassifier(**settings).fit(X, y, sample_weight=weights)
+        for ours, theirs in zip(model.coefs_, local.coefs_):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="sum to zero"):
+        MLPClassifier(**settings).fit(X_dask, y_dask,
+                                      sample_weight=da.from_array(0 * weights, chunks=100))

@@ -75,14 +75,20 @@ class BlockEncoder:
         Y = np.ascontiguousarray(
             estimator._encode_block_target(fitted, y), dtype=estimator._target_dtype(dtype)
         )
-        weights = check_sample_weight(sample_weight, X.shape[0], dtype)
-        weights = estimator._effective_sample_weight(fitted, Y, weights, dtype)
+        # One block's weights may all be zero when others are not: the client
+        # checks the total (block_sizes), so a block checks its rows only.
+        weights = check_sample_weight(sample_weight, X.shape[0], dtype, require_positive=False)
+        weights = estimator._effective_sample_weight(fitted, Y, weights, dtype,
+                                                     require_positive=False)
+        if weights is not None and not weights.any():
+            # Rows of weight 0 change nothing: the block is as good as empty.
+            return TrainingData(X[:0], Y[:0], weights[:0])
         return TrainingData(X, Y, weights)
 
     def prepare(self, X, y, sample_weight, split_seed):
         """The block's :class:`PreparedBlock`; ``split_seed`` seeds its held-out rows."""
         data = self.encode(X, y, sample_weight)
-        if self.validation_fraction is None:
+        if self.validation_fraction is None or data.X.shape[0] == 0:
             return PreparedBlock(data)
         stratify = self.estimator._split_stratify(data.Y)
         train, held_out = split_validation(
@@ -195,12 +201,6 @@ class BlockSet:
             for group, address in zip(self.groups, self.addresses)
         ]
         return gather(self.client, futures)
-
-    def map_first_block(self, function, *args):
-        """``function(*args, block)`` on the first block only."""
-        future = self.client.submit(function, *args, self.futures[self.groups[0][0]],
-                                    pure=False)
-        return gather(self.client, [future])[0]
 
     def release(self):
         """Drop this fit's hold on the blocks, so the workers can free them."""

@@ -211,3 +211,19 @@ def test_case_04_dask_weights_zero_on_one_block(client, solver):
     with pytest.raises(ValueError, match="sum to zero"):
         MLPClassifier(**settings).fit(X_dask, y_dask,
                                       sample_weight=da.from_array(0 * weights, chunks=100))
+
+
+@pytest.mark.xdist_group("dask-cluster")
+def test_case_05_dask_lazy_predictions_with_an_empty_row_chunk(client):
+    from skdeep.dask import MLPClassifier, MLPRegressor
+
+    chunks = (100, 0, 200)
+    X, y, X_dask, y_dask = dask_data(chunks)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X_dask, y_dask)
+    for method in ("predict", "predict_proba", "predict_log_proba", "predict_logits"):
+        lazy = getattr(clf, method)(X_dask)
+        assert lazy.chunks[0] == chunks
+        np.testing.assert_array_equal(lazy.compute(), getattr(clf, method)(X))
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    reg.fit(X_dask, X_dask[:, 0])
+    np.testing.assert_array_equal(reg.predict(X_dask).compute(), reg.predict(X))

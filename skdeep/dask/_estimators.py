@@ -74,7 +74,11 @@ def _without_feature_names(fitted):
     return stub
 
 
-def _predict_block(block, model, method):
+def _predict_block(block, model, method, empty):
+    # An empty row chunk (which fit accepts) has nothing to predict; sklearn's
+    # validation would refuse its 0 rows.
+    if block.shape[0] == 0:
+        return empty
     return getattr(model, method)(block)
 
 
@@ -331,9 +335,11 @@ class _DistributedMLP:
         # One copy of the model in the graph, shared by every block's task.
         shared_model = dask.delayed(model)
         if n_columns is None:
-            return X.map_blocks(_predict_block, shared_model, method, drop_axis=1, dtype=dtype,
-                                meta=np.empty((0,), dtype=dtype))
-        return X.map_blocks(_predict_block, shared_model, method,
+            empty = np.empty((0,), dtype=dtype)
+            return X.map_blocks(_predict_block, shared_model, method, empty, drop_axis=1,
+                                dtype=dtype, meta=empty)
+        empty = np.empty((0, n_columns), dtype=dtype)
+        return X.map_blocks(_predict_block, shared_model, method, empty,
                             chunks=(X.chunks[0], (n_columns,)), dtype=dtype,
                             meta=np.empty((0, 0), dtype=dtype))
 

@@ -781,10 +781,16 @@ def _labels(y, name="y"):
     if y.dtype.kind == "f" and np.isnan(y).any() or (y.dtype == object and any(
             v is None or v != v for v in y.ravel())):
         raise ValueError(f"{name} contains missing values; every row needs a class label.")
-    if type_of_target(y, input_name=name, raise_unknown=True).startswith("multilabel") or (
-        y.ndim != 1
-    ):
+    kind = type_of_target(y, input_name=name, raise_unknown=True)
+    if kind.startswith("multilabel") or y.ndim != 1:
         raise ValueError(f"{name} must be 1-D class labels; got shape {y.shape}.")
+    if kind == "continuous":
+        # As sklearn's classifiers: a float target is classes only if its values are whole.
+        raise ValueError(
+            f"Unknown label type of {name}: continuous. A classifier expects discrete "
+            "classes, not a regression target with continuous values; use "
+            "TabularMLPRegressor for those."
+        )
     return y
 
 

@@ -227,3 +227,15 @@ def test_case_05_dask_lazy_predictions_with_an_empty_row_chunk(client):
     reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
     reg.fit(X_dask, X_dask[:, 0])
     np.testing.assert_array_equal(reg.predict(X_dask).compute(), reg.predict(X))
+
+
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_case_06_continuous_target_refused_by_the_classifier(early_stopping):
+    X, _ = mixed_frame()
+    y = np.random.RandomState(0).normal(size=len(X))
+    clf = TabularMLPClassifier(**TINY, early_stopping=early_stopping)
+    with pytest.raises(ValueError, match="Unknown label type of y: continuous"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_")
+    # Whole-valued floats are classes, as for sklearn's classifiers.
+    assert clf.fit(X, np.round(y).clip(-1, 1)).classes_.tolist() == [-1.0, 0.0, 1.0]

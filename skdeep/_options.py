@@ -22,6 +22,7 @@ from ._engine import (
     REGRESSION_LOSSES,
     SCHEDULES,
     check_quantiles,
+    loss_for_output,
     make_loss,
     make_optimizer,
     make_schedule,
@@ -38,6 +39,7 @@ __all__ = [
     "hidden_settings",
     "first_activation",
     "engine_loss",
+    "fitted_engine_loss",
     "optimizer_for",
     "schedule_for",
     "stochastic_config",
@@ -187,6 +189,23 @@ def engine_loss(estimator, name):
     """The engine's loss object ``name``, with its options from ``estimator``."""
     quantile_levels(estimator)  # a misplaced or missing quantile fails here, clearly
     return make_loss(name, **_options(estimator, _LOSS_OPTIONS.get(name, {})))
+
+
+def fitted_engine_loss(estimator):
+    """The loss a fitted model's network is rebuilt with to predict, from its fitted state.
+
+    Prediction reads only the loss's output activation (``out_activation_``);
+    several quantile levels build it from the levels of the fit
+    (``quantile_levels_``), not from the ``loss`` and ``quantile`` the
+    parameters may hold since.
+    """
+    fitted = estimator.__dict__
+    levels = fitted.get("quantile_levels_")
+    if levels is not None and np.size(levels) > 1:
+        return make_loss("quantile", quantile=levels)
+    if fitted["out_activation_"] == "cumulative_softplus":  # fitted before levels were kept
+        return engine_loss(estimator, estimator.loss)
+    return loss_for_output(fitted["out_activation_"])
 
 
 def optimizer_for(estimator, network, state=None):

@@ -32,7 +32,7 @@ from ._engine import (
     loss_for_output,
     make_loss,
 )
-from ._fitted import is_fitted_attribute, shared_attributes
+from ._fitted import hidden_activation_names, is_fitted_attribute, shared_attributes
 from ._inputs import check_sample_weight
 from ._options import max_predict_rows
 from ._regressor import QuantileRegressorMixin, quantile_columns
@@ -258,12 +258,13 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
         return np.asarray(X, dtype=np.float64)
 
     def _fitted_network(self, n_columns):
-        """A float64 network holding this model's fitted arrays."""
+        """A float64 network holding this model's fitted arrays (and nothing of its params)."""
         fitted = self.__dict__
+        activations = hidden_activation_names(self)
         network = TabularNetwork(
             n_columns, tabular_layout(fitted, self.embedding_dim),
-            [W.shape[1] for W in self.coefs_[:-1]], self.activation, self.n_outputs_,
-            self._engine_loss(), np.float64,
+            [W.shape[1] for W in self.coefs_[:-1]], activations[0] if activations else "identity",
+            self.n_outputs_, _options.fitted_engine_loss(self), np.float64,
             n_periodic=len(self.numeric_center_) if "periodic_embedding_" in fitted else 0,
             parametric_activation="activation_strength_" in fitted,
             bins=_bins(fitted),
@@ -442,6 +443,9 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         ``value_embedding_min_count``; empty for the others).
     numeric_center_, numeric_scale_ : ndarray
         Median and inverse spread of each numeric column.
+    clip_ : float or None
+        The ``clip`` of the fit, which ``predict`` applies (a later
+        ``set_params(clip=...)`` takes effect at the next fit).
     missing_indicator_ : ndarray of bool
         Numeric columns that had missing values in training (each gets an
         indicator column).
@@ -685,8 +689,11 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
         Standardisation of the target.
     target_min_, target_max_ : ndarray of shape (n_outputs,)
         Range of the training target; predictions are clipped to it.
+    quantile_levels_ : ndarray of shape (n_levels,) or None
+        The level(s) of ``loss="quantile"`` the model learned, in the order
+        of ``predict``'s columns; None for the squared error.
     n_features_in_, feature_names_in_, is_categorical_, time_kinds_, categories_, one_hot_, \
-numeric_center_, numeric_scale_, missing_indicator_, coefs_, intercepts_, \
+numeric_center_, numeric_scale_, clip_, missing_indicator_, coefs_, intercepts_, \
 input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
 :class:`TabularMLPClassifier`.
     estimators_ : list of TabularMLPRegressor
@@ -730,7 +737,7 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
         self._set_params_from_init(locals())
 
     def _learn_target(self, y, classes):
-        _options.quantile_levels(self)  # a misplaced or missing quantile fails first
+        levels = _options.quantile_levels(self)  # a misplaced or missing quantile fails first
         y = _targets(y)
         mean, scale = y.mean(axis=0), y.std(axis=0)
         scale[scale == 0] = 1.0
@@ -739,6 +746,7 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
             "target_scale_": scale,
             "target_min_": y.min(axis=0),
             "target_max_": y.max(axis=0),
+            "quantile_levels_": levels,
         }
         return quantile_columns(self, (y - mean) / scale, "y"), target
 

@@ -167,6 +167,7 @@ def learn_tabular_inputs(estimator, X, Y):
         "n_features_in_": scratch.n_features_in_,
         "is_categorical_": categorical,
         "time_kinds_": time_kinds,
+        "clip_": estimator.clip,
         "numeric_center_": center,
         "numeric_scale_": factor,
         "missing_indicator_": np.isnan(numeric).any(axis=0),
@@ -239,10 +240,12 @@ def _check_finite(numeric, names, columns):
 
 
 def encode_tabular(fitted, X):
-    """Encode ``X`` with a fitted model's per-column encoding."""
+    """Encode ``X`` with a fitted model's per-column encoding (its fitted state only)."""
     frame = _frame(X)
     validate_data(fitted, frame, skip_check_array=True, reset=False)
-    return _encode(frame, fitted.__dict__, fitted.clip)
+    # The clip of the fit: ``set_params(clip=...)`` takes effect at the next fit.
+    state = fitted.__dict__
+    return _encode(frame, state, state["clip_"] if "clip_" in state else fitted.clip)
 
 
 def _encode(frame, state, clip, numeric=None):
@@ -275,7 +278,12 @@ def _encode(frame, state, clip, numeric=None):
 
 
 def tabular_layout(state, embedding_dim):
-    """The engine's view of the embedded columns of an encoding, or None."""
+    """The engine's view of the embedded columns of an encoding, or None.
+
+    ``embedding_dim`` sizes the tables of a fit; a fitted model's tables
+    (``embeddings_`` in ``state``) keep their own width whatever the
+    parameter says now.
+    """
     embedded = [len(c) for c, one_hot in zip(state["categories_"], state["one_hot_"])
                 if not one_hot]
     embedded += [len(values) for values in state.get("frequent_values_", ()) if len(values)]
@@ -285,5 +293,6 @@ def tabular_layout(state, embedding_dim):
                + sum(len(c) for c, one_hot in zip(state["categories_"], state["one_hot_"])
                      if one_hot))
     n_columns = n_dense + len(embedded)
-    return EmbeddingLayout(n_columns, range(n_dense, n_columns), [k + 1 for k in embedded],
-                           [embedding_dim] * len(embedded))
+    tables = state.get("embeddings_")
+    dims = [table.shape[1] for table in tables] if tables else [embedding_dim] * len(embedded)
+    return EmbeddingLayout(n_columns, range(n_dense, n_columns), [k + 1 for k in embedded], dims)

@@ -10,6 +10,7 @@ and the caller's data is never changed.
 Everything runs on tiny data, with tiny networks and a few epochs.
 """
 
+import threading
 import warnings
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from skdeep import TabularMLPClassifier, TabularMLPRegressor
+from skdeep import MLPFeatures, TabularMLPClassifier, TabularMLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -239,3 +240,73 @@ def test_case_06_continuous_target_refused_by_the_classifier(early_stopping):
     assert not hasattr(clf, "classes_")
     # Whole-valued floats are classes, as for sklearn's classifiers.
     assert clf.fit(X, np.round(y).clip(-1, 1)).classes_.tolist() == [-1.0, 0.0, 1.0]
+
+
+def many_categories_frame(n=120, seed=0):
+    """A numeric column and a string column of 12 categories (embedded)."""
+    rng = np.random.RandomState(seed)
+    a = rng.normal(size=n)
+    code = rng.randint(12, size=n)
+    frame = pd.DataFrame({"a": a, "code": np.array(list("abcdefghijkl"))[code]})
+    return frame, a + (code % 3) + 0.1 * rng.normal(size=n)
+
+
+@pytest.mark.parametrize("n_networks", [1, 2])
+@pytest.mark.parametrize("change", [
+    dict(clip=None), dict(clip=0.5), dict(embedding_dim=4), dict(activation="relu"),
+    dict(loss="squared_error", quantile=None), dict(quantile=[0.2, 0.8]),
+    dict(quantile=0.5), dict(loss="squared_error"),
+])
+def test_case_07_regressor_predicts_from_its_fitted_state(change, n_networks):
+    X, y = many_categories_frame()
+    model = TabularMLPRegressor(**dict(TINY, n_networks=n_networks), loss="quantile",
+                                quantile=[0.1, 0.5, 0.9]).fit(X, y)
+    assert model.quantile_levels_.tolist() == [0.1, 0.5, 0.9]
+    expected = model.predict(X)
+    model.set_params(**change)
+    np.testing.assert_array_equal(model.predict(X), expected)
+    assert model.score(X, y) == pytest.approx(
+        np.mean([1 - ((y - q) ** 2).sum() / ((y - y.mean()) ** 2).sum() for q in expected.T])
+    )
+
+
+@pytest.mark.parametrize("change", [
+    dict(clip=None), dict(embedding_dim=3), dict(activation="tanh"), dict(label_smoothing=0.9),
+    dict(max_one_hot=100),
+])
+def test_case_07_classifier_predicts_from_its_fitted_state(change):
+    X, y = many_categories_frame()
+    labels = (y > np.median(y)).astype(int)
+    clf = TabularMLPClassifier(**TINY).fit(X, labels)
+    expected = clf.predict_proba(X)
+    clf.set_params(**change)
+    np.testing.assert_array_equal(clf.predict_proba(X), expected)
+    features = MLPFeatures(TabularMLPClassifier(**TINY), include_embeddings=True).fit(X, labels)
+    expected = features.transform(X)
+    features.estimator_.set_params(**change)
+    np.testing.assert_array_equal(features.transform(X), expected)
+
+
+def test_case_07_predict_during_set_params_and_fit_sees_old_or_new_model():
+    X, y = many_categories_frame()
+    labels = (y > np.median(y)).astype(int)
+    clf = TabularMLPClassifier(**TINY).fit(X, labels)
+    old = clf.predict_proba(X)
+    seen, stop = [], threading.Event()
+
+    def predict_repeatedly():
+        while not stop.is_set():
+            seen.append(clf.predict_proba(X))
+
+    thread = threading.Thread(target=predict_repeatedly)
+    thread.start()
+    try:
+        clf.set_params(clip=None, embedding_dim=3, activation="relu", random_state=1)
+        clf.fit(X, labels)
+    finally:
+        stop.set()
+        thread.join()
+    new = clf.predict_proba(X)
+    assert seen
+    for proba in seen:
+        assert np.array_equal(proba, old) or np.array_equal(proba, new)

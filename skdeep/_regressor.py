@@ -53,6 +53,26 @@ def r2_of_predictions(y_true, y_pred, sample_weight=None):
     return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
 
+def _check_scorer_outputs(estimator):
+    """Refuse, before training, a named scorer that cannot score several quantile levels.
+
+    sklearn's regression scorers compare ``predict(X)`` with ``y`` column by
+    column, and several levels predict one column per level for a 1-D ``y``;
+    the scorer would fail after the first epoch.
+    """
+    scoring = estimator.scoring
+    if not isinstance(scoring, str) or scoring == "loss" or estimator.loss != "quantile":
+        return
+    levels = _options.quantile_levels(estimator)
+    if levels.size > 1:
+        raise ValueError(
+            f"scoring={scoring!r} compares predict(X) with y, but {levels.size} quantile "
+            f"levels predict {levels.size} columns for the one column of y. Leave "
+            "scoring=None (or 'loss') to select the epoch by the validation pinball loss, "
+            "or pass a callable scorer(estimator, X, y) that scores one column per level."
+        )
+
+
 class QuantileRegressorMixin(RegressorMixin):
     """What a regressor with ``loss="quantile"`` scores: R^2, and its loss for early stopping."""
 
@@ -90,6 +110,7 @@ class QuantileRegressorMixin(RegressorMixin):
         # model watches its own (pinball) loss, as HistGradientBoosting's does.
         if self.scoring is None and self.loss == "quantile":
             return "loss"
+        _check_scorer_outputs(self)
         return self.scoring
 
 
@@ -131,7 +152,9 @@ class MLPRegressor(QuantileRegressorMixin, BaseMultilayerPerceptron):
     column per level, in the order of ``quantile``, and the columns never
     cross: the network predicts the lowest quantile and a positive
     (softplus) step to each next one. ``score`` stays R^2, sklearn's
-    regression score.
+    regression score. Early stopping then takes ``scoring=None`` (the
+    validation pinball loss), ``'loss'`` or a callable: a named sklearn
+    scorer compares one column of ``y`` with one column of predictions.
 
     Examples
     --------

@@ -677,7 +677,9 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
     scoring : str, callable or None, default=None
         Validation score that selects the best epoch (None: R^2, or the
         validation loss for ``loss="quantile"``). ``score`` is R^2 whatever
-        the loss.
+        the loss. Several quantile levels predict one column per level,
+        which sklearn's named scorers cannot compare with ``y``: they take
+        None, ``'loss'`` or a callable.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, the validation split, shuffling and dropout.
     verbose : bool, default=False

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import r2_score
 
-from skdeep import MLPFeatures, TabularMLPClassifier, TabularMLPRegressor
+from skdeep import MLPFeatures, MLPRegressor, TabularMLPClassifier, TabularMLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -310,3 +311,29 @@ def test_case_07_predict_during_set_params_and_fit_sees_old_or_new_model():
     assert seen
     for proba in seen:
         assert np.array_equal(proba, old) or np.array_equal(proba, new)
+
+
+@pytest.mark.parametrize("scoring", ["r2", "neg_mean_absolute_error", "neg_mean_squared_error",
+                                     "explained_variance"])
+@pytest.mark.parametrize("Estimator", [MLPRegressor, TabularMLPRegressor])
+def test_case_08_several_quantiles_refuse_a_named_scorer_before_training(Estimator, scoring):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 3))
+    y = X[:, 0] + rng.normal(size=80)
+    settings = dict(loss="quantile", quantile=[0.1, 0.9], max_iter=2, early_stopping=True,
+                    hidden_layer_sizes=(8,), random_state=0)
+    if Estimator is TabularMLPRegressor:
+        settings["n_networks"] = 1
+    model = Estimator(**settings, scoring=scoring)
+    with pytest.raises(ValueError, match=f"scoring='{scoring}' .* 2 quantile levels predict 2"):
+        model.fit(X, y, X_val=X[:20], y_val=y[:20])
+    assert not hasattr(model, "coefs_")
+    # The validation loss, and a scorer that handles one column per level, still work.
+    model.set_params(scoring="loss").fit(X, y)
+
+    def mean_r2(estimator, X, y):
+        return np.mean([r2_score(y, q) for q in estimator.predict(X).T])
+
+    assert len(model.set_params(scoring=mean_r2).fit(X, y).validation_scores_) == 2
+    # One level predicts one column: named scorers are fine.
+    model.set_params(quantile=0.5, scoring=scoring).fit(X, y)

@@ -356,7 +356,8 @@ def _cumulative_softplus(builder, logits, output):
                        builder.constant("stop", [1], np.int64), axis)
     rest = builder.op("Slice", logits, builder.constant("start", [1], np.int64),
                       builder.constant("stop", [np.iinfo(np.int64).max], np.int64), axis)
-    steps = builder.op("Concat", first, builder.op("Softplus", rest), axis=1)
+    # The builder's softplus: onnxruntime has no double Softplus kernel.
+    steps = builder.op("Concat", first, builder._softplus(rest), axis=1)
     return builder.op("CumSum", steps, builder.constant("axis", 1, np.int64), output=output)
 
 

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import r2_score
 
@@ -337,3 +338,32 @@ def test_case_08_several_quantiles_refuse_a_named_scorer_before_training(Estimat
     assert len(model.set_params(scoring=mean_r2).fit(X, y).validation_scores_) == 2
     # One level predicts one column: named scorers are fine.
     model.set_params(quantile=0.5, scoring=scoring).fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_case_09_several_quantiles_export_in_float64(dtype):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    skl2onnx = pytest.importorskip("skl2onnx")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skdeep import register_skl2onnx_converters, to_onnx
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(100, 3))
+    y = X[:, 0] + rng.normal(size=100)
+    model = MLPRegressor(loss="quantile", quantile=[0.1, 0.5, 0.9], hidden_layer_sizes=(8,),
+                         max_iter=20, random_state=0).fit(X, y)
+    expected = model.predict(X)
+    pipeline = make_pipeline(StandardScaler(), clone(model)).fit(X, y)
+    register_skl2onnx_converters()
+    tolerance = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5,
+                                                                               atol=1e-5)
+    for exported, wanted in ((to_onnx(model, dtype=dtype), expected),
+                             (skl2onnx.to_onnx(pipeline, X[:1].astype(dtype)),
+                              pipeline.predict(X))):
+        session = onnxruntime.InferenceSession(exported.SerializeToString(),
+                                               providers=["CPUExecutionProvider"])
+        (quantiles,) = session.run(None, {"X": X.astype(dtype)})
+        assert quantiles.dtype == dtype
+        np.testing.assert_allclose(quantiles, wanted, **tolerance)

@@ -467,7 +467,8 @@ class BaseMultilayerPerceptron(
         optimizer = _options.optimizer_for(self, network, resume)
         evaluate = None
         if validation is not None:
-            held_out = validation_data(self, draft.as_estimator(), validation, network.dtype)
+            held_out = validation_data(self, draft.as_estimator(), validation, network.dtype,
+                                       y=fit_args[1])
             evaluate = evaluator(self, draft, network, held_out)
         elif early_stopping:
             stratify = self._split_stratify(data.Y)

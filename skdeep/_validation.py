@@ -21,6 +21,7 @@ __all__ = [
     "validation_size",
     "split_validation",
     "validation_data",
+    "check_target_columns",
     "Evaluator",
     "evaluator",
 ]
@@ -84,7 +85,28 @@ def split_validation(data, validation_fraction, stratify, random_state):
     return train, validation
 
 
-def validation_data(estimator, fitted, validation, dtype):
+def _target_columns(y):
+    """Columns of a target: 1 for a 1-D one (or a single column), else its second size."""
+    shape = np.shape(y)
+    return shape[1] if len(shape) == 2 else 1
+
+
+def check_target_columns(y_val, y, name="y_val"):
+    """``y_val`` must have as many columns (targets, or labels) as ``y``.
+
+    A 1-D ``y`` and a single-column one are alike. Checked before encoding,
+    which would broadcast one column against several, or fail in a metric
+    after the first epoch.
+    """
+    n_val, n_train = _target_columns(y_val), _target_columns(y)
+    if n_val != n_train:
+        raise ValueError(
+            f"{name} has {n_val} column(s) (shape {np.shape(y_val)}) but y has {n_train} "
+            f"(shape {np.shape(y)}): a validation target needs the columns of y."
+        )
+
+
+def validation_data(estimator, fitted, validation, dtype, y=None):
     """An explicit validation set, validated and encoded like the training data.
 
     Parameters
@@ -98,12 +120,18 @@ def validation_data(estimator, fitted, validation, dtype):
         As given to ``fit``.
     dtype : numpy dtype
         Compute dtype.
+    y : array-like, default=None
+        The training target as given to ``fit``: a regressor's ``y_val``
+        must have its columns (None: not checked; the classifiers check
+        their labels' kind themselves).
 
     Returns
     -------
     TrainingData
     """
     X_val, y_val, sw_val = validation
+    if y is not None and estimator._y_numeric:
+        check_target_columns(y_val, y)
     X_val, y_val = estimator._encode_with_target(fitted, X_val, y_val)
     X_val = as_training_array(X_val, dtype)
     Y_val = estimator._encode_target(fitted, y_val, "y_val")

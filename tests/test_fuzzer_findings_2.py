@@ -367,3 +367,40 @@ def test_case_09_several_quantiles_export_in_float64(dtype):
         (quantiles,) = session.run(None, {"X": X.astype(dtype)})
         assert quantiles.dtype == dtype
         np.testing.assert_allclose(quantiles, wanted, **tolerance)
+
+
+@pytest.mark.filterwarnings("ignore:A column-vector y was passed")
+@pytest.mark.parametrize("y_columns, y_val_columns", [(2, None), (2, 3), (None, 2)])
+@pytest.mark.parametrize("Estimator", [MLPRegressor, TabularMLPRegressor])
+def test_case_10_validation_target_needs_the_columns_of_y(Estimator, y_columns, y_val_columns):
+    rng = np.random.RandomState(0)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(size=(60, 3))
+    y = Y[:, 0] if y_columns is None else Y[:, :y_columns]
+    y_val = Y[:20, 0] if y_val_columns is None else Y[:20, :y_val_columns]
+    settings = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    if Estimator is TabularMLPRegressor:
+        settings["n_networks"] = 2
+    model = Estimator(**settings)
+    with pytest.raises(ValueError, match=r"y_val has \d column\(s\) .* but y has \d"):
+        model.fit(X, y, X_val=X[:20], y_val=y_val)
+    assert not hasattr(model, "coefs_")
+    # A single column and a 1-D target are alike.
+    model.fit(X, Y[:, :1], X_val=X[:20], y_val=Y[:20, 0])
+
+
+def test_case_10_classifiers_name_y_val_too():
+    X, y = mixed_frame()
+    with pytest.raises(ValueError, match="y_val must be 1-D class labels"):
+        TabularMLPClassifier(**TINY).fit(X, y, X_val=X[:10], y_val=np.column_stack([y, y])[:10])
+
+
+@pytest.mark.xdist_group("dask-cluster")
+def test_case_10_dask_validation_target_needs_the_columns_of_y(client):
+    from skdeep.dask import MLPRegressor as DaskRegressor
+
+    da = pytest.importorskip("dask.array")
+    X, _, X_dask, _ = dask_data()
+    Y = da.from_array(np.column_stack([X[:, 0], X[:, 1]]), chunks=(100, -1))
+    model = DaskRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match=r"y_val has 1 column\(s\) .* but y has 2"):
+        model.fit(X_dask, Y, X_val=X_dask[:100], y_val=Y[:100, 0])

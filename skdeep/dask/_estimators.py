@@ -29,7 +29,7 @@ from .._inputs import encode_inputs, learn_inputs
 from .._regressor import _ATTRIBUTES as _REGRESSOR_ATTRIBUTES
 from .._regressor import MLPRegressor as _LocalRegressor
 from .._training import TrainingState, fit_lbfgs, fit_stochastic
-from .._validation import TrainingData
+from .._validation import TrainingData, check_target_columns
 from ._blocks import BlockEncoder, BlockSet
 from ._cluster import (
     as_dask_array,
@@ -175,7 +175,7 @@ class _DistributedMLP:
         try:
             if stochastic and validation is not None:
                 validation_blocks = self._validation_blocks(client, addresses, encoder,
-                                                            validation, data[0])
+                                                            validation, data[0], data[1])
             n_train, total_weight, _, _ = block_sizes(blocks)
             if total_weight <= 0:
                 raise ValueError("The sample weights of the training rows sum to zero: "
@@ -247,7 +247,7 @@ class _DistributedMLP:
         Y = np.asarray(Y, dtype=self._target_dtype(dtype))
         return TrainingData(X_stub, Y), counts
 
-    def _validation_blocks(self, client, addresses, encoder, validation, X):
+    def _validation_blocks(self, client, addresses, encoder, validation, X, y):
         """The blocks of an explicit validation set, every row held out."""
         X_val, y_val, sample_weight_val = validation
         X_val, y_val = as_dask_array(X_val, "X_val"), as_dask_array(y_val, "y_val")
@@ -256,6 +256,8 @@ class _DistributedMLP:
         check_blocks(X_val, y_val, sample_weight_val, ("X_val", "y_val", "sample_weight_val"))
         if X_val.shape[1] != X.shape[1]:
             raise ValueError(f"X_val has {X_val.shape[1]} features, but X has {X.shape[1]}.")
+        if self._y_numeric:
+            check_target_columns(y_val, y)
         self._check_validation_target(client, y_val, encoder.fitted)
         return BlockSet.prepare(client, addresses, encoder, X_val, y_val, sample_weight_val,
                                 validation_only=True)

@@ -66,9 +66,24 @@ def _is_dataframe(X):
     return isinstance(X, pd.DataFrame)
 
 
+def is_arrow_category(dtype):
+    """An Arrow dictionary (categories, as ``read_parquet`` with Arrow dtypes gives) or bytes."""
+    if not isinstance(dtype, pd.ArrowDtype):
+        return False
+    import pyarrow as pa  # an ArrowDtype exists only with pyarrow installed
+
+    arrow_type = dtype.pyarrow_dtype
+    return (pa.types.is_dictionary(arrow_type) or pa.types.is_binary(arrow_type)
+            or pa.types.is_large_binary(arrow_type))
+
+
 def _is_categorical_dtype(dtype):
-    """Columns ``"from_dtype"`` treats as categorical: category, object, string."""
-    return isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
+    """Columns ``"from_dtype"`` treats as categorical: category, object, string, Arrow dictionary.
+
+    Arrow bytes too, as NumPy bytes (``object``) are.
+    """
+    return (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
+            or is_arrow_category(dtype))
 
 
 def resolve_categorical_mask(categorical_features, X, feature_names):

@@ -30,7 +30,13 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
-from ._categorical import as_dense_2d, category_codes, category_lookups, learn_categories
+from ._categorical import (
+    as_dense_2d,
+    category_codes,
+    category_lookups,
+    is_arrow_category,
+    learn_categories,
+)
 from ._engine import (
     EmbeddingLayout,
     exact_value_gain,
@@ -56,15 +62,42 @@ def _frame(X):
     return X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
 
 
-def _is_categorical(series):
+def _complex_numbers(name):
+    return (
+        f"Column {name} holds complex numbers, which the network cannot take (nor does "
+        "scikit-learn): pass their real and imaginary parts (or magnitude and angle) as "
+        "columns of their own."
+    )
+
+
+def _is_categorical(series, name):
+    """Whether a column is categorical (else numeric); an error for a column that is neither.
+
+    Categorical: pandas ``category`` and ``interval`` columns, strings, bytes,
+    Arrow dictionaries, and ``object`` columns that hold anything but
+    numbers. Numeric: numbers, booleans, dates and durations, whatever
+    their backend (NumPy, nullable, Arrow).
+    """
     dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+    if dtype == object:
         # An object column of numbers only (an ndarray of dtype object) is numeric.
-        if dtype == object:
-            converted = pd.to_numeric(series, errors="coerce")
-            return bool((converted.isna() & series.notna()).any())
+        converted = pd.to_numeric(series, errors="coerce")
+        if (converted.isna() & series.notna()).any():
+            return True
+        dtype = converted.dtype
+    if (isinstance(dtype, (pd.CategoricalDtype, pd.IntervalDtype))
+            or pd.api.types.is_string_dtype(dtype) or is_arrow_category(dtype)):
         return True
-    return False
+    if getattr(dtype, "kind", None) == "c":
+        raise ValueError(_complex_numbers(name))
+    if (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+            or _time_kind(series)):
+        return False
+    raise ValueError(
+        f"Column {name} holds {dtype} values, which are neither numbers, booleans, dates "
+        "or durations, nor categories (category, string, object): convert it (e.g. "
+        "with .astype(str) or .astype('category')), or drop it."
+    )
 
 
 #: Kinds of time columns (a dtype's ``kind``), encoded as seconds.
@@ -84,10 +117,10 @@ def _seconds(series, kind):
     whichever the source picked. A date without a time zone counts as UTC.
     """
     if kind == "datetime":
-        if getattr(series.dt, "tz", None) is not None:
-            series = series.dt.tz_convert(None)
-        return (series.to_numpy() - np.datetime64(0, "s")) / np.timedelta64(1, "s")
-    return series.to_numpy() / np.timedelta64(1, "s")
+        # Any backend (NumPy, Arrow timestamps and dates), naive as UTC, at its own unit.
+        instants = pd.to_datetime(series, utc=True).dt.tz_convert(None).to_numpy()
+        return (instants - np.datetime64(0, "s")) / np.timedelta64(1, "s")
+    return pd.to_timedelta(series).to_numpy() / np.timedelta64(1, "s")
 
 
 def _numeric(series, name, kind):
@@ -105,14 +138,25 @@ def _numeric(series, name, kind):
         )
     if kind:
         return np.asarray(_seconds(series, kind), dtype=np.float64)
+    if _is_numeric_extension(series.dtype):
+        # Nullable and Arrow numbers (decimals too): their own conversion, NA as NaN.
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
     try:
         values = pd.to_numeric(series, errors="raise")
-        return np.asarray(values, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"Column {name} was numeric when the model was fitted but now holds "
             f"non-numeric values ({exc})."
         ) from None
+    if np.iscomplexobj(values):
+        raise ValueError(_complex_numbers(name))
+    return np.asarray(values, dtype=np.float64, copy=True)
+
+
+def _is_numeric_extension(dtype):
+    return isinstance(dtype, pd.api.extensions.ExtensionDtype) and (
+        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    )
 
 
 def _numeric_block(frame, columns, names, time_kinds):
@@ -151,8 +195,8 @@ def learn_tabular_inputs(estimator, X, Y):
     if len(Y) != frame.shape[0]:
         raise ValueError(f"X has {frame.shape[0]} rows but y has {len(Y)}.")
     names = getattr(scratch, "feature_names_in_", None)
-    categorical = np.array([_is_categorical(frame.iloc[:, j]) for j in range(frame.shape[1])],
-                           dtype=bool)
+    categorical = np.array([_is_categorical(frame.iloc[:, j], _column_name(names, j))
+                            for j in range(frame.shape[1])], dtype=bool)
     time_kinds = np.array([_time_kind(frame.iloc[:, j]) for j in range(frame.shape[1])],
                           dtype=str)
     numeric = _numeric_block(frame, np.flatnonzero(~categorical), names, time_kinds)

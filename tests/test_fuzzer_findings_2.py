@@ -404,3 +404,56 @@ def test_case_10_dask_validation_target_needs_the_columns_of_y(client):
     model = DaskRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     with pytest.raises(ValueError, match=r"y_val has 1 column\(s\) .* but y has 2"):
         model.fit(X_dask, Y, X_val=X_dask[:100], y_val=Y[:100, 0])
+
+
+def test_case_11_arrow_dictionary_columns_from_parquet_are_categorical(tmp_path):
+    pytest.importorskip("pyarrow")
+    from skdeep import MLPClassifier
+
+    X, y = mixed_frame()
+    X = X.assign(city=X["city"].astype("category"))
+    X.to_parquet(tmp_path / "table.parquet")
+    arrow = pd.read_parquet(tmp_path / "table.parquet", dtype_backend="pyarrow")
+    assert str(arrow["city"].dtype).startswith("dictionary")
+    HistGradientBoostingClassifier(max_iter=2, categorical_features="from_dtype").fit(X, y)
+    model = TabularMLPClassifier(**TINY).fit(arrow, y)
+    assert model.is_categorical_.tolist() == [False, True, True]
+    assert sorted(model.categories_[0]) == ["x", "y", "z"]
+    # The same table with NumPy / pandas dtypes is encoded alike.
+    np.testing.assert_array_equal(model.predict_proba(arrow), model.predict_proba(X))
+    mlp = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0,
+                        categorical_features="from_dtype").fit(arrow, y)
+    assert mlp.is_categorical_.tolist() == [False, True, True]
+
+
+def test_case_11_other_column_kinds_are_categorical_or_refused_by_name():
+    pa = pytest.importorskip("pyarrow")
+    X, y = mixed_frame()
+    intervals = pd.Series(pd.cut(X["a"], [-10, -1, 0, 1, 10]).to_numpy())  # interval dtype
+    assert isinstance(intervals.dtype, pd.IntervalDtype)
+    model = TabularMLPClassifier(**TINY).fit(X.assign(a=intervals), y)
+    assert model.is_categorical_[0] and len(model.categories_[0]) == 4
+    binary = pd.Series([s.encode() for s in X["city"]], dtype=pd.ArrowDtype(pa.binary()))
+    assert TabularMLPClassifier(**TINY).fit(X.assign(city=binary), y).is_categorical_[1]
+    lists = pd.Series([[v] for v in X["a"]], dtype=pd.ArrowDtype(pa.list_(pa.float64())))
+    periods = pd.Series(pd.period_range("2020-01", periods=len(X), freq="M"))
+    for column in (lists, periods):
+        with pytest.raises(ValueError, match=r"Column 'a' holds .* values, which are neither"):
+            TabularMLPClassifier(**TINY).fit(X.assign(a=column), y)
+
+
+@pytest.mark.parametrize("form", ["frame", "object column", "array"])
+def test_case_20_complex_columns_are_refused(form):
+    X, y = mixed_frame()
+    values = X["a"].to_numpy() + 1j * np.arange(len(X))
+    if form == "array":
+        data, column = np.column_stack([values, X["a"]]), "at index 0"
+    else:
+        data = X.assign(a=values if form == "frame" else values.astype(object))
+        column = "'a'"
+    with pytest.raises(ValueError, match=f"Column {column} holds complex numbers"):
+        TabularMLPClassifier(**TINY).fit(data, y)
+    # At predict too, a numeric column may not turn complex.
+    model = TabularMLPClassifier(**TINY).fit(X, y)
+    with pytest.raises(ValueError, match="Column 'a' holds complex numbers"):
+        model.predict(X.assign(a=values))

@@ -28,6 +28,7 @@ from ._engine import (
     SCHEDULES,
     TabularNetwork,
     average_logits,
+    in_row_chunks,
     inverse_link,
     loss_for_output,
     make_loss,
@@ -57,6 +58,12 @@ def _bins(fitted):
     if "bin_lower_" not in fitted or not len(fitted["bin_lower_"]):
         return None
     return fitted["bin_lower_"], fitted["bin_inverse_width_"]
+
+
+def _through_in_chunks(network, X, last):
+    """``network.predict_through(X, last)`` in row chunks within ``working_memory``."""
+    return in_row_chunks(lambda rows: network.predict_through(rows, last), X,
+                         max_predict_rows(network.predict_row_bytes, X.shape[0]))
 
 
 class _BaseTabularMLP(BaseMultilayerPerceptron):
@@ -220,13 +227,13 @@ class _BaseTabularMLP(BaseMultilayerPerceptron):
 
     def _hidden_features(self, X, layer):
         network, X = self._snapshot()._prediction_network(X)
-        return network.predict_through(X, network.hidden_outputs[layer])
+        return _through_in_chunks(network, X, network.hidden_outputs[layer])
 
     def _embedding_features(self, X):
         network, X = self._snapshot()._prediction_network(X)
         if network.embeddings is None:
             return np.empty((X.shape[0], 0))
-        embedded = network.predict_through(X, network.layers[0])
+        embedded = _through_in_chunks(network, X, network.layers[0])
         return embedded[:, len(network.embeddings.numeric_columns):]
 
     def _embedded_columns(self):

@@ -11,11 +11,13 @@ Everything runs on tiny data, with tiny networks and a few epochs.
 """
 
 import threading
+import tracemalloc
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import r2_score
@@ -457,3 +459,45 @@ def test_case_20_complex_columns_are_refused(form):
     model = TabularMLPClassifier(**TINY).fit(X, y)
     with pytest.raises(ValueError, match="Column 'a' holds complex numbers"):
         model.predict(X.assign(a=values))
+
+
+def _peak_mib(function, X, working_memory):
+    with config_context(working_memory=working_memory):
+        tracemalloc.start()
+        try:
+            out = function(X)
+            return tracemalloc.get_traced_memory()[1] / 2**20, out
+        finally:
+            tracemalloc.stop()
+
+
+@pytest.mark.parametrize("Estimator", [MLPRegressor, TabularMLPRegressor])
+def test_case_12_mlpfeatures_transform_keeps_to_working_memory(Estimator):
+    # 20,000 rows through a 512-wide layer: 78 MiB per float64 buffer at once;
+    # the features (16 columns) take 2.4 MiB.
+    rng = np.random.RandomState(0)
+    settings = dict(hidden_layer_sizes=(512, 16), max_iter=1, random_state=0)
+    if Estimator is TabularMLPRegressor:
+        settings.update(n_networks=1, value_embedding_min_count=0)
+    features = MLPFeatures(Estimator(**settings)).fit(rng.normal(size=(300, 8)),
+                                                     rng.normal(size=300))
+    X = rng.normal(size=(20_000, 8))
+    predict_peak, _ = _peak_mib(features.estimator_.predict, X, working_memory=4)
+    peak, chunked = _peak_mib(features.transform, X, working_memory=4)
+    assert peak < predict_peak + chunked.nbytes / 2**20 + 1  # was 80 to 350 MiB
+    _, whole = _peak_mib(features.transform, X, working_memory=1024)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
+
+
+def test_case_12_embedding_features_are_chunked_too():
+    from skdeep import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.randint(0, 20, 3000), rng.normal(size=3000)])
+    y = (X[:, 0] % 2).astype(int)
+    mlp = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0,
+                        categorical_features=[0])
+    features = MLPFeatures(mlp, include_embeddings=True).fit(X, y)
+    _, whole = _peak_mib(features.transform, X, working_memory=1024)
+    _, chunked = _peak_mib(features.transform, X, working_memory=0.002)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)

@@ -308,8 +308,7 @@ def _encode(frame, state, clip, numeric=None):
     for j, lookup, one_hot in zip(np.flatnonzero(categorical), lookups, state["one_hot_"]):
         column_codes = category_codes(frame.iloc[:, j], lookup)
         if one_hot:
-            # Code 0 (unknown, missing) is the all-zero row.
-            one_hot_blocks.append(np.eye(len(lookup) + 1)[column_codes][:, 1:])
+            one_hot_blocks.append(_one_hot(column_codes, len(lookup)))
         else:
             codes.append(column_codes.astype(np.float64))
     for j, values in enumerate(state.get("frequent_values_", ())):
@@ -319,6 +318,18 @@ def _encode(frame, state, clip, numeric=None):
     if codes:
         parts.append(np.column_stack(codes))
     return np.ascontiguousarray(np.column_stack(parts) if parts else scaled)
+
+
+def _one_hot(codes, n_categories):
+    """One column per category; code 0 (unknown, missing) is the all-zero row.
+
+    Memory is the output's, linear in the categories (indexing an identity
+    matrix would take ``n_categories**2``).
+    """
+    block = np.zeros((len(codes), n_categories))
+    rows = np.flatnonzero(codes)
+    block[rows, codes[rows] - 1] = 1.0
+    return block
 
 
 def tabular_layout(state, embedding_dim):

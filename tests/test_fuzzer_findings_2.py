@@ -501,3 +501,21 @@ def test_case_12_embedding_features_are_chunked_too():
     _, whole = _peak_mib(features.transform, X, working_memory=1024)
     _, chunked = _peak_mib(features.transform, X, working_memory=0.002)
     np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
+
+
+def test_case_13_one_hot_memory_is_linear_in_the_categories():
+    rng = np.random.RandomState(0)
+    n_categories = 4000
+    X = pd.DataFrame({"a": rng.normal(size=n_categories),
+                      "code": [f"c{i}" for i in range(n_categories)]})
+    y = rng.randint(0, 2, n_categories)
+    model = TabularMLPClassifier(**dict(TINY, max_iter=1), max_one_hot=n_categories,
+                                 numeric_embedding=None, piecewise_bins=0).fit(X, y)
+    assert model.one_hot_.tolist() == [True]
+    rows = X.iloc[:10].assign(code=["c3", "unseen", None, "c3999", *["c0"] * 6])
+    peak, encoded = _peak_mib(lambda rows: model._encoded_for_prediction(rows), rows, 1024)
+    assert peak < 2  # was 122 MiB: np.eye(4001)
+    index = {category: i for i, category in enumerate(model.categories_[0])}
+    expected = np.zeros((10, n_categories))
+    expected[0, index["c3"]] = expected[3, index["c3999"]] = expected[4:, index["c0"]] = 1.0
+    np.testing.assert_array_equal(encoded[:, -n_categories:], expected)

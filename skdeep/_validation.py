@@ -22,6 +22,7 @@ __all__ = [
     "split_validation",
     "validation_data",
     "check_target_columns",
+    "check_validation_rows",
     "Evaluator",
     "evaluator",
 ]
@@ -106,6 +107,16 @@ def check_target_columns(y_val, y, name="y_val"):
         )
 
 
+def check_validation_rows(X_val):
+    """An explicit validation set needs rows: scoring none would divide by zero."""
+    shape = tuple(X_val.shape) if hasattr(X_val, "shape") else np.shape(X_val)
+    if shape[0] == 0:
+        raise ValueError(
+            f"X_val has no rows (shape {shape}); an explicit validation set needs at "
+            "least one. Pass X_val and y_val with rows, or neither."
+        )
+
+
 def validation_data(estimator, fitted, validation, dtype, y=None):
     """An explicit validation set, validated and encoded like the training data.
 
@@ -130,6 +141,7 @@ def validation_data(estimator, fitted, validation, dtype, y=None):
     TrainingData
     """
     X_val, y_val, sw_val = validation
+    check_validation_rows(X_val)
     if y is not None and estimator._y_numeric:
         check_target_columns(y_val, y)
     X_val, y_val = estimator._encode_with_target(fitted, X_val, y_val)

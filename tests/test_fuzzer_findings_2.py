@@ -519,3 +519,18 @@ def test_case_13_one_hot_memory_is_linear_in_the_categories():
     expected = np.zeros((10, n_categories))
     expected[0, index["c3"]] = expected[3, index["c3999"]] = expected[4:, index["c0"]] = 1.0
     np.testing.assert_array_equal(encoded[:, -n_categories:], expected)
+
+
+@pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor, MLPRegressor])
+def test_case_16_empty_validation_set_is_refused_by_name(Estimator):
+    X, y = mixed_frame()
+    if Estimator is MLPRegressor:
+        X = X[["a"]]
+    settings = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    if Estimator is not MLPRegressor:
+        settings["n_networks"] = 1
+    model = Estimator(**settings)
+    for X_val in (X.iloc[:0], X.to_numpy()[:0], []):
+        with pytest.raises(ValueError, match=r"X_val has no rows \(shape \(0,"):
+            model.fit(X, y, X_val=X_val, y_val=y[:0])
+    assert not hasattr(model, "coefs_")

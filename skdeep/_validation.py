@@ -19,6 +19,7 @@ from ._options import max_predict_rows
 __all__ = [
     "TrainingData",
     "validation_size",
+    "can_hold_out",
     "split_validation",
     "validation_data",
     "check_target_columns",
@@ -41,16 +42,27 @@ class TrainingData:
         return self.X, self.Y, self.sample_weight
 
 
+def can_hold_out(n_samples, validation_fraction):
+    """Whether ``n_samples`` rows can give :func:`validation_size` rows and keep some."""
+    n_validation = _rows_held_out(n_samples, validation_fraction)
+    return 2 <= n_validation < n_samples
+
+
+def _rows_held_out(n_samples, validation_fraction):
+    n_validation = int(np.ceil(validation_fraction * n_samples))
+    if validation_fraction > 0 and n_samples >= 3:
+        n_validation = max(n_validation, 2)
+    return n_validation
+
+
 def validation_size(n_samples, validation_fraction):
     """Rows held out: ``validation_fraction`` of them, and at least 2.
 
     A score on one row says nothing, so small data sets hold out two rows
     where sklearn would refuse to fit.
     """
-    n_validation = int(np.ceil(validation_fraction * n_samples))
-    if validation_fraction > 0 and n_samples >= 3:
-        n_validation = max(n_validation, 2)
-    if n_validation < 2 or n_validation >= n_samples:
+    n_validation = _rows_held_out(n_samples, validation_fraction)
+    if not can_hold_out(n_samples, validation_fraction):
         raise ValueError(
             "The validation set is too small. Increase 'validation_fraction' or "
             f"the size of your dataset (got {n_samples} samples and "

@@ -534,3 +534,46 @@ def test_case_16_empty_validation_set_is_refused_by_name(Estimator):
         with pytest.raises(ValueError, match=r"X_val has no rows \(shape \(0,"):
             model.fit(X, y, X_val=X_val, y_val=y[:0])
     assert not hasattr(model, "coefs_")
+
+
+@pytest.mark.xdist_group("dask-cluster")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+@pytest.mark.parametrize("bad, message", [(np.nan, "Input y contains NaN"),
+                                          (np.inf, "Input y contains infinity")])
+def test_case_14_dask_regressor_checks_y(client, solver, bad, message):
+    from skdeep.dask import MLPRegressor as DaskRegressor
+
+    da = pytest.importorskip("dask.array")
+    X, _, X_dask, _ = dask_data()
+    y = X[:, 0].copy()
+    y[150] = bad
+    model = DaskRegressor(hidden_layer_sizes=(4,), max_iter=2, solver=solver, random_state=0)
+    with pytest.raises(ValueError, match=rf"In row block 1 \(rows 100 to 199\) .*{message}"):
+        model.fit(X_dask, da.from_array(y, chunks=100))
+    assert not hasattr(model, "coefs_")
+
+
+@pytest.mark.xdist_group("dask-cluster")
+def test_case_17_dask_early_stopping_with_tiny_blocks(client):
+    from skdeep.dask import MLPClassifier
+
+    settings = dict(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, random_state=0)
+    # A 1-row block trains on its row; the others hold out a tenth of theirs.
+    X, y, X_dask, y_dask = dask_data((1, 149, 150))
+    model = MLPClassifier(**settings).fit(X_dask, y_dask)
+    assert len(model.validation_scores_) == model.n_iter_
+    # No block large enough to hold rows out: the error says so, with the chunks.
+    X, y, X_dask, y_dask = dask_data((2,) * 10)
+    with pytest.raises(ValueError, match=r"blocks of 3 rows or more; X has row chunks "
+                                         r"\(2, 2, 2, 2, 2, 2, \.\.\. 10 chunks\)"):
+        MLPClassifier(**settings).fit(X_dask, y_dask)
+
+
+@pytest.mark.xdist_group("dask-cluster")
+def test_case_18_dask_empty_validation_set_is_refused_by_name(client):
+    from skdeep.dask import MLPClassifier
+
+    X, y, X_dask, y_dask = dask_data()
+    model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match=r"X_val has no rows \(shape \(0, 3\)\)"):
+        model.fit(X_dask, y_dask, X_val=X_dask[:0], y_val=y_dask[:0])

@@ -52,7 +52,19 @@ def _check_estimator(estimator):
     from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
     from ._base import BaseMultilayerPerceptron
+    from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 
+    if isinstance(estimator, (TabularMLPClassifier, TabularMLPRegressor)):
+        # Checked first: fitted or not, with one network or several, the
+        # graph below cannot compute what such a model predicts.
+        raise TypeError(
+            f"to_onnx does not export {type(estimator).__name__} yet: the graph holds "
+            "the dense layers of an MLP, not the tabular estimators' in-model "
+            "preprocessing (robust scaling and smooth clipping, missing-value "
+            "indicators, one-hot and embedded categories, piecewise-linear and "
+            "periodic encodings), nor the averaging of their n_networks networks. Keep "
+            "such models in Python (pickle, joblib or skops)."
+        )
     if not isinstance(estimator, (BaseMultilayerPerceptron, SkMLPClassifier, SkMLPRegressor)):
         raise TypeError(
             "to_onnx exports skdeep's MLPClassifier and MLPRegressor (and "
@@ -404,8 +416,9 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
     sklearn.exceptions.NotFittedError
         If the estimator has not been fitted.
     TypeError
-        If ``estimator`` is not a multi-layer perceptron, or its class labels
-        have a type ONNX cannot hold.
+        If ``estimator`` is not a multi-layer perceptron (the tabular
+        estimators are not exported yet), or its class labels have a type
+        ONNX cannot hold.
     ValueError
         If ``dtype`` is not float32 or float64, or ``opset`` is out of range.
     ImportError

@@ -577,3 +577,21 @@ def test_case_18_dask_empty_validation_set_is_refused_by_name(client):
     model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     with pytest.raises(ValueError, match=r"X_val has no rows \(shape \(0, 3\)\)"):
         model.fit(X_dask, y_dask, X_val=X_dask[:0], y_val=y_dask[:0])
+
+
+@pytest.mark.parametrize("fitted", [True, False])
+@pytest.mark.parametrize("n_networks", [1, 3])
+@pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
+def test_case_15_to_onnx_refuses_the_tabular_estimators_for_the_true_reason(
+        Estimator, n_networks, fitted):
+    pytest.importorskip("onnx")
+    from skdeep import to_onnx
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3))  # numeric only: no categorical column to blame
+    model = Estimator(**dict(TINY, n_networks=n_networks))
+    if fitted:
+        model.fit(X, (X[:, 0] > 0).astype(int))
+    with pytest.raises(TypeError, match=f"to_onnx does not export {Estimator.__name__} yet: "
+                                        ".* in-model preprocessing"):
+        to_onnx(model)

@@ -39,6 +39,7 @@ __all__ = [
     "encode_inputs",
     "encode_for_predict",
     "check_same_input_settings",
+    "check_labels_present",
     "check_sample_weight",
     "as_training_array",
 ]
@@ -105,6 +106,8 @@ def learn_inputs(estimator, X, y, sample_weight, y_numeric):
         Fitted attributes describing the input (see ``INPUT_ATTRIBUTES``).
     """
     scratch = with_state(estimator, {})
+    if not y_numeric and not _has_number_dtype(y):
+        check_labels_present(y)
     check_params = dict(_CHECK_PARAMS, y_numeric=y_numeric)
     if not _may_have_categorical_columns(estimator.categorical_features, X):
         X, y = _validate_numeric(scratch, X, y, True, check_params)
@@ -150,6 +153,8 @@ def encode_inputs(fitted, X, y=None, y_numeric=False):
     -------
     X or (X, y)
     """
+    if y is not None and not y_numeric and not _has_number_dtype(y):
+        check_labels_present(y)
     mask = getattr(fitted, "is_categorical_", None)
     if mask is None:
         if y is None:
@@ -359,6 +364,29 @@ def _is_clean_array(fitted, X):
     # finite values may overflow the sum: they take the full path.)
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isfinite(X.sum()))
+
+
+def check_labels_present(y, name="y"):
+    """Every row needs a class label: NaN, None and ``pd.NA`` in ``y`` are refused by name.
+
+    sklearn's own check compares object labels with themselves, which
+    ``pd.NA`` cannot answer ("boolean value of NA is ambiguous"), and a
+    None among strings fails in sorting.
+    """
+    if y is None:
+        return
+    values = y if hasattr(y, "dtype") else np.asarray(y, dtype=object)
+    if bool(np.asarray(pd.isna(values)).any()):
+        raise ValueError(
+            f"Input {name} contains missing values (NaN, None or pd.NA); every row "
+            "needs a class label."
+        )
+
+
+def _has_number_dtype(y):
+    """A NumPy array (or Series) of numbers: sklearn's checks name its NaN themselves."""
+    dtype = getattr(y, "dtype", None)
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
 
 
 def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight",

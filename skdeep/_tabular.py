@@ -34,7 +34,7 @@ from ._engine import (
     make_loss,
 )
 from ._fitted import hidden_activation_names, is_fitted_attribute, shared_attributes
-from ._inputs import check_sample_weight
+from ._inputs import check_labels_present, check_sample_weight
 from ._options import max_predict_rows
 from ._regressor import QuantileRegressorMixin, quantile_columns
 from ._tabular_inputs import encode_tabular, learn_tabular_inputs, tabular_layout
@@ -795,9 +795,7 @@ def _labels(y, name="y"):
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
-    if y.dtype.kind == "f" and np.isnan(y).any() or (y.dtype == object and any(
-            v is None or v != v for v in y.ravel())):
-        raise ValueError(f"{name} contains missing values; every row needs a class label.")
+    check_labels_present(y, name)
     kind = type_of_target(y, input_name=name, raise_unknown=True)
     if kind.startswith("multilabel") or y.ndim != 1:
         raise ValueError(f"{name} must be 1-D class labels; got shape {y.shape}.")

@@ -13,7 +13,7 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 
 from ._fitted import network_attributes
-from ._inputs import as_training_array, check_sample_weight
+from ._inputs import as_training_array, check_labels_present, check_sample_weight
 from ._options import max_predict_rows
 
 __all__ = [
@@ -156,6 +156,8 @@ def validation_data(estimator, fitted, validation, dtype, y=None):
     check_validation_rows(X_val)
     if y is not None and estimator._y_numeric:
         check_target_columns(y_val, y)
+    if not estimator._y_numeric:
+        check_labels_present(y_val, "y_val")
     X_val, y_val = estimator._encode_with_target(fitted, X_val, y_val)
     X_val = as_training_array(X_val, dtype)
     Y_val = estimator._encode_target(fitted, y_val, "y_val")

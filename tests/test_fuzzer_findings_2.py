@@ -22,7 +22,13 @@ from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import r2_score
 
-from skdeep import MLPFeatures, MLPRegressor, TabularMLPClassifier, TabularMLPRegressor
+from skdeep import (
+    MLPClassifier,
+    MLPFeatures,
+    MLPRegressor,
+    TabularMLPClassifier,
+    TabularMLPRegressor,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -410,8 +416,6 @@ def test_case_10_dask_validation_target_needs_the_columns_of_y(client):
 
 def test_case_11_arrow_dictionary_columns_from_parquet_are_categorical(tmp_path):
     pytest.importorskip("pyarrow")
-    from skdeep import MLPClassifier
-
     X, y = mixed_frame()
     X = X.assign(city=X["city"].astype("category"))
     X.to_parquet(tmp_path / "table.parquet")
@@ -490,8 +494,6 @@ def test_case_12_mlpfeatures_transform_keeps_to_working_memory(Estimator):
 
 
 def test_case_12_embedding_features_are_chunked_too():
-    from skdeep import MLPClassifier
-
     rng = np.random.RandomState(0)
     X = np.column_stack([rng.randint(0, 20, 3000), rng.normal(size=3000)])
     y = (X[:, 0] % 2).astype(int)
@@ -595,3 +597,32 @@ def test_case_15_to_onnx_refuses_the_tabular_estimators_for_the_true_reason(
     with pytest.raises(TypeError, match=f"to_onnx does not export {Estimator.__name__} yet: "
                                         ".* in-model preprocessing"):
         to_onnx(model)
+
+
+@pytest.mark.parametrize("target", ["string", "boolean", "Int64", "object", "list"])
+@pytest.mark.parametrize("Estimator", [MLPClassifier, TabularMLPClassifier])
+def test_case_19_missing_class_labels_get_the_missing_values_message(Estimator, target):
+    X, labels = mixed_frame()
+    X = X[["a"]]
+    values = {"string": np.where(labels, "yes", "no"), "boolean": labels.astype(bool),
+              "Int64": labels, "object": np.where(labels, "yes", "no"),
+              "list": np.where(labels, "yes", "no")}[target]
+    missing = pd.NA if target in ("string", "boolean", "Int64") else None
+    y = pd.Series(values, dtype=object)
+    y[5] = missing
+    if target in ("string", "boolean", "Int64"):
+        y = y.astype(target)
+    elif target == "list":
+        y = y.tolist()
+    else:
+        y = y.to_numpy()
+    settings = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    if Estimator is TabularMLPClassifier:
+        settings["n_networks"] = 1
+    model = Estimator(**settings)
+    with pytest.raises(ValueError, match=r"Input y contains missing values \(NaN, None or pd.NA"):
+        model.fit(X, y)
+    complete = np.asarray(values)
+    with pytest.raises(ValueError, match="Input y_val contains missing values"):
+        model.fit(X, complete, X_val=X, y_val=y)
+    assert not hasattr(model, "coefs_")

@@ -626,3 +626,17 @@ def test_case_19_missing_class_labels_get_the_missing_values_message(Estimator, 
     with pytest.raises(ValueError, match="Input y_val contains missing values"):
         model.fit(X, complete, X_val=X, y_val=y)
     assert not hasattr(model, "coefs_")
+
+
+@pytest.mark.parametrize("low, high", [(-1.7e308, 1.7e308), (1.6e308, 1.7e308)])
+def test_case_21_columns_near_the_float_range_are_not_ignored(low, high):
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 2, 200)
+    X = pd.DataFrame({"big": np.where(y == 1, high, low) * rng.uniform(0.99, 1, 200),
+                      "noise": rng.normal(size=200)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf = TabularMLPClassifier(**dict(TINY, max_iter=10, hidden_layer_sizes=(16,)))
+        clf.fit(X, y)
+        assert clf.numeric_scale_[0] > 0  # was 0: the spread overflowed to inf
+        assert clf.score(X, y) > 0.95

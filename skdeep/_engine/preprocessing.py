@@ -27,6 +27,11 @@ __all__ = [
 ]
 
 
+#: Magnitude beyond which a column's statistics could overflow (a quarter of
+#: the largest float64: the difference of two such values is finite).
+_HUGE = np.finfo(np.float64).max / 4
+
+
 def robust_scaling_statistics(X):
     """Median and inverse spread of each column of ``X`` (NaN ignored).
 
@@ -46,6 +51,13 @@ def robust_scaling_statistics(X):
     if X.shape[1] == 0:
         # NumPy's nanquantile drops the quantile axis of an empty selection.
         return np.zeros(0), np.zeros(0)
+    # Near the float range, medians (means of two values), quantiles
+    # (interpolations) and spreads (differences) overflow: such columns are
+    # computed at a quarter of their size, a power of two, hence exactly.
+    magnitude = np.nanmax(np.abs(X), axis=0)
+    shrink = np.where(magnitude > _HUGE, 0.25, 1.0)
+    if (shrink != 1.0).any():
+        X = X * shrink
     center = np.nanmedian(X, axis=0)
     q25, q75 = np.nanquantile(X, [0.25, 0.75], axis=0)
     spread = q75 - q25
@@ -53,7 +65,7 @@ def robust_scaling_statistics(X):
     spread = np.where(spread > 0, spread, half_range)
     with np.errstate(divide="ignore"):
         factor = np.where(spread > 0, 1.0 / spread, 0.0)
-    return center, factor
+    return center / shrink, factor * shrink
 
 
 #: Bound of the scaled values when they are not clipped (``limit=None``):
@@ -76,7 +88,7 @@ def robust_scale(X, center, factor, limit, out):
         Bound of the smooth clipping; None scales without clipping, within
         ``±UNCLIPPED_BOUND``.
     out : ndarray of shape (n_samples, n_columns)
-        Receives the result (may be ``X`` itself).
+        Receives the result (not ``X`` itself).
 
     Returns
     -------
@@ -84,17 +96,38 @@ def robust_scale(X, center, factor, limit, out):
         Every value finite: however large a value, it ends at most at the
         bound, as the largest values do.
     """
-    # A value near the float range may overflow to infinity on the way; the
+    _centre_and_scale(X, center, factor, out)
+    # A value far beyond the spread may still overflow to infinity; the
     # bound catches it below.
     with np.errstate(over="ignore", invalid="ignore"):
-        np.subtract(X, center, out=out)
-        out *= factor
         if limit is None:
             np.clip(out, -UNCLIPPED_BOUND, UNCLIPPED_BOUND, out=out)
         else:
             _smooth_clip(out, limit)
     np.nan_to_num(out, copy=False, nan=0.0)
     return out
+
+
+def _centre_and_scale(X, center, factor, out):
+    """``(X - center) * factor`` into ``out``, exact where ``X - center`` overflows.
+
+    Values and a median near the float range (of opposite signs) have a
+    difference beyond it; those entries are computed at a quarter of their
+    size, a power of two, so the result is the same as without overflow.
+    Ordinary data takes one subtraction and one product, as before.
+    """
+    try:
+        with np.errstate(over="raise"):
+            np.subtract(X, center, out=out)
+        overflowed = None
+    except FloatingPointError:
+        overflowed = np.nonzero(np.isinf(out))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out *= factor
+        if overflowed is not None:
+            rows, columns = overflowed
+            out[rows, columns] = ((X[rows, columns] * 0.25 - center[columns] * 0.25)
+                                  * (factor[columns] * 4.0))
 
 
 def _smooth_clip(Z, limit):

@@ -93,3 +93,24 @@ def test_robust_scale_is_the_smooth_clip_formula_in_range():
     expected = z / np.sqrt(1.0 + np.square(z / 3.0))
     out = robust_scale(z, np.zeros(1), np.ones(1), 3.0, out=np.empty_like(z))
     np.testing.assert_array_equal(out, expected)
+
+
+def test_robust_scale_is_exact_where_the_centring_overflows():
+    # Issue 32, case 21: values and a median near the float range, of opposite signs.
+    from fractions import Fraction
+
+    x = np.array([[-1.7e308], [1.6e308], [0.0]])
+    center, factor = np.array([1.5e308]), np.array([1 / 1.5e308])
+    z = robust_scale(x, center, factor, None, out=np.empty_like(x))[:, 0]
+    exact = [float((Fraction(v) - Fraction(center[0])) * Fraction(factor[0])) for v in x[:, 0]]
+    np.testing.assert_array_equal(z, exact)
+
+
+def test_scaling_statistics_near_the_float_range():
+    x = np.array([-1.7e308, -1.6e308, 1.6e308, 1.7e308, np.nan])[:, np.newaxis]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        center, factor = robust_scaling_statistics(x)
+    # The quartiles are -/+1.625e308: a spread of 3.25e308, beyond the float range.
+    assert center[0] == 0.0
+    assert factor[0] == pytest.approx(0.25 / 8.125e307, rel=1e-12, abs=0)

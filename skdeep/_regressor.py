@@ -40,6 +40,10 @@ def quantile_columns(estimator, Y, name):
     return np.repeat(Y, levels.size, axis=1)
 
 
+#: Beyond this magnitude (2**500, about 3e150), sums of squared targets overflow.
+_HUGE_TARGET = 2.0**500
+
+
 def r2_of_predictions(y_true, y_pred, sample_weight=None):
     """R^2 of ``y_pred``; with one column per quantile level, the mean over them.
 
@@ -50,6 +54,12 @@ def r2_of_predictions(y_true, y_pred, sample_weight=None):
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_pred.ndim == 2 and y_true.ndim == 1 and y_pred.shape[1] > 1:
         y_true = np.repeat(y_true[:, np.newaxis], y_pred.shape[1], axis=1)
+    magnitude = max(np.abs(y_true).max(initial=0), np.abs(y_pred).max(initial=0))
+    if _HUGE_TARGET < magnitude < np.inf:
+        # Their squares would overflow; R^2 does not depend on the unit, and a
+        # power of two changes no digit.
+        shrink = 2.0 ** -np.ceil(np.log2(magnitude))
+        y_true, y_pred = y_true * shrink, y_pred * shrink
     return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
 

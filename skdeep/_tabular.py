@@ -32,6 +32,7 @@ from ._engine import (
     inverse_link,
     loss_for_output,
     make_loss,
+    target_standardisation,
 )
 from ._fitted import hidden_activation_names, is_fitted_attribute, shared_attributes
 from ._inputs import check_labels_present, check_sample_weight
@@ -748,8 +749,7 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
     def _learn_target(self, y, classes):
         levels = _options.quantile_levels(self)  # a misplaced or missing quantile fails first
         y = _targets(y)
-        mean, scale = y.mean(axis=0), y.std(axis=0)
-        scale[scale == 0] = 1.0
+        mean, scale = target_standardisation(y)
         target = {
             "target_mean_": mean,
             "target_scale_": scale,
@@ -777,8 +777,9 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
     def _decode(self, fitted, logits):
         # The link orders the quantiles; a positive scale and the clip keep the order.
         standardised = inverse_link(fitted.out_activation_, logits)
-        y = np.clip(standardised * fitted.target_scale_ + fitted.target_mean_,
-                    fitted.target_min_, fitted.target_max_)
+        with np.errstate(over="ignore"):  # targets near the float range: the clip bounds them
+            y = np.clip(standardised * fitted.target_scale_ + fitted.target_mean_,
+                        fitted.target_min_, fitted.target_max_)
         return y[:, 0] if y.shape[1] == 1 else y
 
     def _split_stratify(self, Y):

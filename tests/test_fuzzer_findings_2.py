@@ -640,3 +640,22 @@ def test_case_21_columns_near_the_float_range_are_not_ignored(low, high):
         clf.fit(X, y)
         assert clf.numeric_scale_[0] > 0  # was 0: the spread overflowed to inf
         assert clf.score(X, y) > 0.95
+
+
+@pytest.mark.parametrize("power", [600, 1020])
+@pytest.mark.parametrize("loss", [dict(), dict(loss="quantile", quantile=0.5),
+                                  dict(loss="quantile", quantile=[0.1, 0.9])])
+def test_case_22_huge_targets_train_as_their_unit_free_version(loss, power):
+    # A power of two changes no digit: the fit on y * 2**power is the fit on y, scaled.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 2))
+    y = X[:, 0] + 0.1 * rng.normal(size=200)  # |y| < 4: y * 2**1020 stays below 1.8e308
+    settings = dict(TINY, max_iter=5, **loss)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        small = TabularMLPRegressor(**settings).fit(X, y)
+        huge = TabularMLPRegressor(**settings).fit(X, y * 2.0**power)
+        np.testing.assert_array_equal(huge.target_scale_, small.target_scale_ * 2.0**power)
+        np.testing.assert_array_equal(huge.predict(X), small.predict(X) * 2.0**power)
+        assert huge.score(X, y * 2.0**power) == small.score(X, y)
+    assert np.unique(huge.predict(X)).size > 100  # not only y's minimum or maximum

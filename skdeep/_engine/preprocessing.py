@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = [
     "UNCLIPPED_BOUND",
+    "target_standardisation",
     "exact_value_gain",
     "frequent_values",
     "quantile_bins",
@@ -142,6 +143,39 @@ def _smooth_clip(Z, limit):
     bound = np.copysign(limit, Z[overflowed])
     Z /= squashed
     Z[overflowed] = bound
+
+
+#: Targets beyond this magnitude would overflow the sum of squares of their
+#: standard deviation (2**500, about 3e150).
+_HUGE_TARGET = 2.0**500
+
+
+def target_standardisation(Y):
+    """Mean and positive standard deviation of each column of ``Y``, finite for finite ``Y``.
+
+    A column of huge values (beyond ``2**500``) is computed at its size
+    divided by a power of two, exactly, where its squares (and, near the
+    float range, its sum) would overflow. A constant column gets a
+    standard deviation of 1.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_targets)
+        Finite targets.
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (n_targets,)
+    """
+    magnitude = np.abs(Y).max(axis=0)
+    huge = magnitude > _HUGE_TARGET
+    shrink = np.ones(Y.shape[1])
+    if huge.any():
+        shrink[huge] = 2.0 ** -np.ceil(np.log2(magnitude[huge]))
+        Y = Y * shrink
+    mean, scale = Y.mean(axis=0) / shrink, Y.std(axis=0) / shrink
+    scale[scale == 0] = 1.0
+    return mean, scale
 
 
 def quantile_bins(Z, n_bins):

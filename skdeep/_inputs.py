@@ -426,8 +426,10 @@ def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight",
     if not (np.isfinite(cast).all() and np.array_equal(cast > 0, weights > 0)):
         raise ValueError(
             f"{name} has values ({weights[weights > 0].min():g} to {weights.max():g}) that "
-            f"{np.dtype(dtype).name} cannot represent; train in float64 (pass X as float64) "
-            "or rescale the weights."
+            f"{np.dtype(dtype).name} cannot represent. Only their ratios matter (the loss is "
+            "their weighted mean): rescale them, e.g. divide them by their largest value. "
+            "MLPClassifier and MLPRegressor can also train in float64 (pass X as float64); "
+            "the tabular estimators always train in float32."
         )
     return cast
 

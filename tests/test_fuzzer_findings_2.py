@@ -659,3 +659,18 @@ def test_case_22_huge_targets_train_as_their_unit_free_version(loss, power):
         np.testing.assert_array_equal(huge.predict(X), small.predict(X) * 2.0**power)
         assert huge.score(X, y * 2.0**power) == small.score(X, y)
     assert np.unique(huge.predict(X)).size > 100  # not only y's minimum or maximum
+
+
+@pytest.mark.parametrize("weight", [1e-50, 1e40])
+@pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
+def test_case_23_float32_weights_advice_fits_the_tabular_estimators(Estimator, weight):
+    X, y = mixed_frame()
+    sample_weight = np.ones(len(y))
+    sample_weight[0] = weight
+    with pytest.raises(ValueError, match=r"float32 cannot represent\. Only their ratios matter"
+                                         r".* rescale them.* the tabular estimators always "
+                                         r"train in float32"):
+        Estimator(**TINY).fit(X, y, sample_weight=sample_weight)
+    # Rescaled as advised, the same ratios fit.
+    rescaled = sample_weight / np.sqrt(sample_weight.max() * sample_weight.min())
+    Estimator(**TINY).fit(X, y, sample_weight=rescaled)

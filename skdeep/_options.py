@@ -303,6 +303,9 @@ def lbfgs_config(estimator):
     )
 
 
+#: The row count of an unlimited ``working_memory``: every prediction in one pass.
+_NO_LIMIT = np.iinfo(np.int64).max
+
 #: A prediction needing at most this many bytes runs in one pass without
 #: reading sklearn's configuration, which costs a tenth of a one-row predict.
 _SMALL_PREDICTION_BYTES = 2**20
@@ -317,10 +320,19 @@ def max_predict_rows(row_bytes, n_rows=None):
     the rows predicted so far (the returned predictions or probabilities),
     so that a whole prediction stays near the budget. A row costing more
     than that is still predicted, one row at a time. Given ``n_rows``, a
-    prediction of at most 1 MiB in all runs in one pass.
+    prediction of at most 1 MiB in all runs in one pass. An infinite
+    ``working_memory`` is no limit.
     """
     if n_rows is not None and n_rows * row_bytes <= _SMALL_PREDICTION_BYTES:
         return max(1, int(n_rows))
-    budget = get_config()["working_memory"] * 2**20 / 2
+    working_memory = get_config()["working_memory"]
+    if np.isnan(working_memory):
+        raise ValueError(
+            "sklearn's working_memory is NaN; set it to a number of MiB (e.g. "
+            "sklearn.set_config(working_memory=1024)), or to float('inf') for no limit."
+        )
+    if working_memory == np.inf:
+        return _NO_LIMIT
+    budget = working_memory * 2**20 / 2
     return max(1, int(budget // max(int(row_bytes), 1)))
 

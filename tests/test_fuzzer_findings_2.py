@@ -674,3 +674,25 @@ def test_case_23_float32_weights_advice_fits_the_tabular_estimators(Estimator, w
     # Rescaled as advised, the same ratios fit.
     rescaled = sample_weight / np.sqrt(sample_weight.max() * sample_weight.min())
     Estimator(**TINY).fit(X, y, sample_weight=rescaled)
+
+
+def test_case_24_infinite_working_memory_is_no_limit():
+    from skdeep import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(5000, 20))  # 5000 rows of a 64-wide layer: above the 1 MiB fast path
+    y = (X[:, 0] > 0).astype(int)
+    mlp = MLPClassifier(hidden_layer_sizes=(64,), max_iter=3, random_state=0).fit(X, y)
+    tabular = TabularMLPClassifier(**dict(TINY, hidden_layer_sizes=(64,))).fit(X, y)
+    features = MLPFeatures(TabularMLPClassifier(**TINY)).fit(X, y)
+    calls = [mlp.predict_proba, tabular.predict_proba, features.transform]
+    expected = [call(X) for call in calls]
+    with config_context(working_memory=float("inf")):
+        for call, wanted in zip(calls, expected):
+            np.testing.assert_array_equal(call(X), wanted)
+        # Early stopping scores its validation rows within the budget too.
+        MLPClassifier(hidden_layer_sizes=(64,), max_iter=2, early_stopping=True,
+                      random_state=0).fit(X, y)
+    with config_context(working_memory=float("nan")), pytest.raises(
+            ValueError, match="working_memory is NaN"):
+        mlp.predict(X)

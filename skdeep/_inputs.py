@@ -263,7 +263,7 @@ def _encode(fitted, X, mask, lookups, feature_names):
     """
     name = type(fitted).__name__
     try:
-        return encode(X, mask, lookups, name)
+        return encode(X, mask, lookups, name, feature_names)
     except ValueError as exc:
         message = str(exc)
         if "convert" in message:

@@ -306,7 +306,7 @@ def _encode(frame, state, clip, numeric=None):
     one_hot_blocks, codes = [], []
     lookups = state.get("_category_lookups") or category_lookups(state["categories_"])
     for j, lookup, one_hot in zip(np.flatnonzero(categorical), lookups, state["one_hot_"]):
-        column_codes = category_codes(frame.iloc[:, j], lookup)
+        column_codes = category_codes(frame.iloc[:, j], lookup, _column_name(names, j))
         if one_hot:
             one_hot_blocks.append(_one_hot(column_codes, len(lookup)))
         else:

@@ -696,3 +696,60 @@ def test_case_24_infinite_working_memory_is_no_limit():
     with config_context(working_memory=float("nan")), pytest.raises(
             ValueError, match="working_memory is NaN"):
         mlp.predict(X)
+
+
+# --------------------------------------------------------------------------
+# Also: the three observed behaviours, decided
+# --------------------------------------------------------------------------
+def test_also_categories_passed_with_another_type_are_refused_by_name():
+    from skdeep import MLPClassifier
+
+    X, y = mixed_frame()
+    X = X.assign(flag=pd.Categorical(y.astype(bool)))
+    as_ints = X.assign(flag=y)
+    for model in (TabularMLPClassifier(**TINY),
+                  MLPClassifier(hidden_layer_sizes=(4,), max_iter=2,
+                                categorical_features="from_dtype")):
+        model.fit(X, y)
+        with pytest.raises(ValueError, match=r"Categorical feature 'flag' had boolean "
+                                             r"categories in fit .* now holds numeric"):
+            model.predict(as_ints)
+        # Unseen categories of the same kind are simply unknown, as before.
+        assert model.predict(X.assign(city="elsewhere")).shape == (len(y),)
+    with pytest.raises(ValueError, match="'city' had string categories in fit"):
+        model.predict(X.assign(city=3))
+
+
+@pytest.mark.parametrize("layer", [True, False, np.True_])
+def test_also_mlpfeatures_refuses_a_boolean_layer(layer):
+    X, y = mixed_frame()
+    features = MLPFeatures(MLPRegressor(hidden_layer_sizes=(4,), max_iter=2), layer=layer)
+    # (sklearn's parameter validation already refuses NumPy's bool, as not an int.)
+    with pytest.raises(TypeError, match="layer must be the integer index|'layer' parameter"):
+        features.fit(X[["a"]], y.astype(float))
+    assert not hasattr(features, "estimator_")
+
+
+@pytest.mark.parametrize("n_networks", [1, 3])
+def test_also_tabular_divergence_is_never_silent(n_networks):
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = mixed_frame(200)
+    outcomes = set()
+    for seed in range(3):
+        model = TabularMLPClassifier(hidden_layer_sizes=(16,), max_iter=8, n_networks=n_networks,
+                                     learning_rate_init=1e6, random_state=seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                model.fit(X, y)
+            except ValueError as exc:
+                assert "Training diverged" in str(exc)
+                outcomes.add("raised")
+                continue
+        # As for the MLPs: early stopping kept its best epoch, and says so.
+        diverged = [w for w in caught if issubclass(w.category, ConvergenceWarning)
+                    and "Training diverged in epoch" in str(w.message)]
+        assert diverged, "a diverged fit kept an earlier epoch without a warning"
+        outcomes.add("warned")
+    assert outcomes

@@ -10,6 +10,7 @@ and the caller's data is never changed.
 Everything runs on tiny data, with tiny networks and a few epochs.
 """
 
+import os
 import threading
 import tracemalloc
 import warnings
@@ -17,9 +18,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 
 from skdeep import (
@@ -753,3 +757,164 @@ def test_also_tabular_divergence_is_never_silent(n_networks):
         assert diverged, "a diverged fit kept an earlier epoch without a warning"
         outcomes.add("warned")
     assert outcomes
+
+
+# --------------------------------------------------------------------------
+# The property that found case 1: random mixed-dtype frames
+# --------------------------------------------------------------------------
+#: The kinds of column a frame is drawn from: every dtype family a table can
+#: bring (NumPy, nullable, Arrow), with missing values, huge and constant
+#: values, and the kinds that must be refused clearly (infinity, all missing,
+#: complex numbers).
+COLUMN_KINDS = [
+    "float", "float_missing", "huge", "int", "Int64", "bool", "boolean", "object_str",
+    "string", "category", "bool_category", "datetime_s", "datetime_us", "datetime_tz",
+    "timedelta", "constant", "arrow_str", "arrow_dict", "arrow_int", "mixed_object",
+    "infinite", "all_missing", "complex",
+]
+
+#: Messages that betray an internal failure rather than a clear refusal.
+UNCLEAR = ("unpack", "ambiguous", "broadcast", "index", "division", "NoneType",
+           "has no attribute", "not supported between")
+
+
+def random_column(kind, n, rng):
+    """One column of ``n`` rows of the given kind."""
+    words = np.array(["red", "green", "blue", "black"])[rng.randint(4, size=n)]
+    holes = rng.rand(n) < 0.2
+    if kind == "float":
+        return rng.normal(size=n)
+    if kind == "float_missing":
+        return np.where(holes, np.nan, rng.normal(size=n))
+    if kind == "huge":
+        return rng.choice([-1.7e308, -1e200, 1.0, 1e160, 1.7e308], n)
+    if kind == "int":
+        return rng.randint(-3, 4, size=n)
+    if kind == "Int64":
+        return pd.array(np.where(holes, None, rng.randint(0, 5, size=n)), dtype="Int64")
+    if kind == "bool":
+        return rng.rand(n) < 0.5
+    if kind == "boolean":
+        return pd.array(np.where(holes, None, rng.rand(n) < 0.5), dtype="boolean")
+    if kind == "object_str":
+        return np.where(holes, None, words).astype(object)
+    if kind == "string":
+        return pd.array(np.where(holes, None, words), dtype="string")
+    if kind == "category":
+        return pd.Categorical(np.where(holes, None, words))
+    if kind == "bool_category":
+        return pd.Categorical(rng.rand(n) < 0.5)
+    if kind.startswith("datetime"):
+        when = pd.Series(pd.Timestamp("2021-01-01")
+                         + pd.to_timedelta(rng.randint(0, 10**8, n), unit="s"))
+        when[holes] = pd.NaT
+        if kind == "datetime_tz":
+            return when.dt.tz_localize("UTC").dt.tz_convert("Europe/Paris")
+        return when.astype(f"datetime64[{kind[-1] if kind.endswith('s') else 'us'}]")
+    if kind == "timedelta":
+        return pd.to_timedelta(np.where(holes, np.nan, rng.randint(0, 1000, n)), unit="h")
+    if kind == "constant":
+        return np.full(n, 7.0)
+    if kind.startswith("arrow"):
+        pa = pytest.importorskip("pyarrow")
+        if kind == "arrow_int":
+            return pd.array(np.where(holes, None, rng.randint(0, 9, n)),
+                            dtype=pd.ArrowDtype(pa.int64()))
+        strings = pd.array(np.where(holes, None, words), dtype=pd.ArrowDtype(pa.string()))
+        if kind == "arrow_str":
+            return strings
+        return pd.Series(strings).astype(pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string())))
+    if kind == "mixed_object":
+        return np.array([["a", 1, 2.5, None][i % 4] for i in range(n)], dtype=object)
+    if kind == "infinite":
+        return np.where(holes, np.inf, rng.normal(size=n))
+    if kind == "all_missing":
+        return np.full(n, np.nan)
+    return rng.normal(size=n) + 1j * rng.normal(size=n)  # complex
+
+
+def random_frame(kinds, n, seed):
+    rng = np.random.RandomState(seed)
+    return pd.DataFrame({f"{kind}_{j}": random_column(kind, n, rng)
+                         for j, kind in enumerate(kinds)})
+
+
+def random_target(task, n, seed):
+    rng = np.random.RandomState(seed + 1)
+    if task == "regression":
+        return rng.normal(size=n)
+    return np.array(["no", "yes", "maybe"])[rng.randint(3 if task == "three" else 2, size=n)]
+
+
+def copies(*data):
+    return [d.copy(deep=True) if isinstance(d, pd.DataFrame) else np.copy(d) for d in data]
+
+
+def assert_unchanged(before, after):
+    for old, new in zip(before, after):
+        if isinstance(old, pd.DataFrame):
+            pd.testing.assert_frame_equal(new, old)
+        else:
+            np.testing.assert_array_equal(new, old)
+
+
+def assert_clear(error):
+    message = str(error)
+    assert message and not any(word in message for word in UNCLEAR), message
+
+
+@settings(max_examples=int(os.environ.get("SKDEEP_FRAME_EXAMPLES", 60)), deadline=None,
+          derandomize=os.environ.get("SKDEEP_HYPOTHESIS_PROFILE") != "explore",
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(kinds=st.lists(st.sampled_from(COLUMN_KINDS), min_size=1, max_size=4),
+       n_rows=st.integers(8, 40), seed=st.integers(0, 2**31 - 1),
+       task=st.sampled_from(["binary", "three", "regression"]),
+       n_networks=st.sampled_from([1, 2]), fresh_rows=st.booleans(),
+       clip=st.sampled_from([3.0, None]), max_one_hot=st.sampled_from([8, 2]))
+def test_property_random_mixed_frames_fit_and_predict_or_refuse_clearly(
+        kinds, n_rows, seed, task, n_networks, fresh_rows, clip, max_one_hot):
+    X, y = random_frame(kinds, n_rows, seed), random_target(task, n_rows, seed)
+    X_new = random_frame(kinds, 7, seed + 2) if fresh_rows else X
+    Estimator = TabularMLPRegressor if task == "regression" else TabularMLPClassifier
+    model = Estimator(hidden_layer_sizes=(8,), max_iter=2, n_networks=n_networks, clip=clip,
+                      max_one_hot=max_one_hot, random_state=seed % 1000)
+    before = copies(X, y, X_new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            model.fit(X, y)
+        except (ValueError, TypeError) as error:
+            event(f"fit refused: {str(error)[:40]}")
+            assert_clear(error)
+            assert not hasattr(model, "n_features_in_")
+            assert_unchanged(before, [X, y, X_new])
+            return
+        try:
+            predicted = model.predict(X_new)
+        except (ValueError, TypeError) as error:  # e.g. infinity only in the new rows
+            event(f"predict refused: {str(error)[:40]}")
+            assert_clear(error)
+            assert_unchanged(before, [X, y, X_new])
+            return
+    event("fitted and predicted")
+    assert predicted.shape == (len(X_new),)
+    if task == "regression":
+        assert np.isfinite(predicted).all()
+        assert (y.min() <= predicted).all() and (predicted <= y.max()).all()
+    else:
+        proba = model.predict_proba(X_new)
+        assert proba.shape == (len(X_new), len(model.classes_))
+        assert np.isfinite(proba).all() and np.allclose(proba.sum(axis=1), 1.0)
+        assert set(predicted) <= set(model.classes_)
+    assert_unchanged(before, [X, y, X_new])
+
+
+def test_property_finding_huge_values_make_no_zero_width_bins():
+    # The first example the property above found after the 24 cases: training in float32
+    # overflowed the inverse width of a bin between the median and a value 1e-160 above it.
+    X = pd.DataFrame({"huge": [-1.7e308, -1e200, 1.0, 1e160, 1.7e308] * 4})
+    y = np.array([0, 1] * 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        model = TabularMLPClassifier(**TINY).fit(X, y)
+    assert np.isfinite(model.predict_proba(X)).all()

@@ -206,11 +206,31 @@ def quantile_bins(Z, n_bins):
     lower = np.zeros((Z.shape[1], n_bins))
     inverse_width = np.zeros((Z.shape[1], n_bins))
     for j in range(Z.shape[1]):
-        edges = np.unique(np.quantile(Z[:, j], levels))
+        edges = _separable(np.unique(np.quantile(Z[:, j], levels)))
         used = len(edges) - 1
         lower[j, :used] = edges[:-1]
         inverse_width[j, :used] = 1.0 / np.diff(edges)
     return lower, inverse_width
+
+
+#: Relative resolution of float32, the training dtype.
+_FLOAT32_RESOLUTION = float(np.finfo(np.float32).eps)
+
+
+def _separable(edges):
+    """Sorted ``edges`` without those closer to the previous kept one than float32 resolves.
+
+    Training runs in float32: two edges it cannot tell apart (a median of 1
+    and a neighbour at 1e-160, after scaling a column of huge values) would
+    make a bin of width ~0 whose inverse overflows. A gap must be at least
+    float32's resolution at the edges' magnitude (and at 1, in units of the
+    column's spread); ordinary quantiles are far apart.
+    """
+    kept = [edges[0]] if len(edges) else []
+    for edge in edges[1:]:
+        if edge - kept[-1] >= _FLOAT32_RESOLUTION * max(1.0, abs(edge), abs(kept[-1])):
+            kept.append(edge)
+    return np.asarray(kept, dtype=edges.dtype)
 
 
 def frequent_values(x, min_count, min_distinct=3):

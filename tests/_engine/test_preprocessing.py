@@ -114,3 +114,20 @@ def test_scaling_statistics_near_the_float_range():
     # The quartiles are -/+1.625e308: a spread of 3.25e308, beyond the float range.
     assert center[0] == 0.0
     assert factor[0] == pytest.approx(0.25 / 8.125e307, rel=1e-12, abs=0)
+
+
+def test_quantile_bins_merge_edges_float32_cannot_tell_apart():
+    # Found by the mixed-frame property (issue 32): a column of huge values scales its
+    # median to 0 and a neighbour to 1e-160, a bin whose inverse width overflows float32.
+    from skdeep._engine import quantile_bins
+
+    Z = np.array([[-3.0], [-1e-160], [0.0], [1e-160], [3.0]])
+    lower, inverse_width = quantile_bins(Z, 4)
+    used = inverse_width[0] > 0
+    assert np.isfinite(inverse_width.astype(np.float32)).all()
+    np.testing.assert_array_equal(lower[0, used], [-3.0, -1e-160])
+    np.testing.assert_array_equal(inverse_width[0, used], [1 / 3.0, 1 / (3.0 + 1e-160)])
+    # Ordinary edges are kept as they are.
+    Z = np.linspace(-2, 2, 101)[:, np.newaxis]
+    lower, inverse_width = quantile_bins(Z, 4)
+    np.testing.assert_array_equal(lower[0], [-2.0, -1.0, 0.0, 1.0])

@@ -122,7 +122,7 @@ def check_target_columns(y_val, y, name="y_val"):
 def check_validation_rows(X_val):
     """An explicit validation set needs rows: scoring none would divide by zero."""
     shape = tuple(X_val.shape) if hasattr(X_val, "shape") else np.shape(X_val)
-    if shape[0] == 0:
+    if len(shape) and shape[0] == 0:
         raise ValueError(
             f"X_val has no rows (shape {shape}); an explicit validation set needs at "
             "least one. Pass X_val and y_val with rows, or neither."

@@ -681,8 +681,6 @@ def test_case_23_float32_weights_advice_fits_the_tabular_estimators(Estimator, w
 
 
 def test_case_24_infinite_working_memory_is_no_limit():
-    from skdeep import MLPClassifier
-
     rng = np.random.RandomState(0)
     X = rng.normal(size=(5000, 20))  # 5000 rows of a 64-wide layer: above the 1 MiB fast path
     y = (X[:, 0] > 0).astype(int)
@@ -706,8 +704,6 @@ def test_case_24_infinite_working_memory_is_no_limit():
 # Also: the three observed behaviours, decided
 # --------------------------------------------------------------------------
 def test_also_categories_passed_with_another_type_are_refused_by_name():
-    from skdeep import MLPClassifier
-
     X, y = mixed_frame()
     X = X.assign(flag=pd.Categorical(y.astype(bool)))
     as_ints = X.assign(flag=y)

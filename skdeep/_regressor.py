@@ -54,7 +54,7 @@ def r2_of_predictions(y_true, y_pred, sample_weight=None):
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_pred.ndim == 2 and y_true.ndim == 1 and y_pred.shape[1] > 1:
         y_true = np.repeat(y_true[:, np.newaxis], y_pred.shape[1], axis=1)
-    magnitude = max(np.abs(y_true).max(initial=0), np.abs(y_pred).max(initial=0))
+    magnitude = float(max(np.abs(y_true).max(initial=0), np.abs(y_pred).max(initial=0)))
     if _HUGE_TARGET < magnitude < np.inf:
         # Their squares would overflow; R^2 does not depend on the unit, and a
         # power of two changes no digit.

@@ -252,8 +252,11 @@ class BaseNeuralNetwork(
         """What validation scores each epoch: ``scoring``, unless a loss needs its own."""
         return self.scoring
 
-    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype):
-        """Hook: the classifier folds class weights into ``sample_weight``."""
+    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype, require_positive=True):
+        """Hook: the classifier folds class weights into ``sample_weight``.
+
+        ``require_positive`` as in :func:`~skdeep._inputs.check_sample_weight`.
+        """
         return sample_weight
 
     def _target_dtype(self, dtype):
@@ -508,7 +511,8 @@ class BaseMultilayerPerceptron(BaseNeuralNetwork):
         optimizer = _options.optimizer_for(self, network, resume)
         evaluate = None
         if validation is not None:
-            held_out = validation_data(self, draft.as_estimator(), validation, network.dtype)
+            held_out = validation_data(self, draft.as_estimator(), validation, network.dtype,
+                                       y=fit_args[1])
             evaluate = evaluator(self, draft, network, held_out)
         elif early_stopping:
             stratify = self._split_stratify(data.Y)
@@ -581,12 +585,7 @@ class BaseMultilayerPerceptron(BaseNeuralNetwork):
             return forward_logits(self._embedded(rows), self.coefs_, self.intercepts_,
                                   activations)
 
-        row_bytes = forward_row_bytes(self.coefs_, np.result_type(X.dtype, self.coefs_[0].dtype))
-        return in_row_chunks(logits, X, _options.max_predict_rows(row_bytes, X.shape[0]))
-
-    def _network_inputs(self, X):
-        """The first dense layer's input for raw ``X``: encoded, categories embedded."""
-        return self._embedded(self._encoded_inputs(X))
+        return self._in_row_chunks(logits, X)
 
     def _encoded_inputs(self, X):
         # A scorer's view hands over its already-encoded validation array.
@@ -603,12 +602,19 @@ class BaseMultilayerPerceptron(BaseNeuralNetwork):
     # themselves get no transform, so they stay drop-ins for sklearn's.
     # ------------------------------------------------------------------
     def _hidden_features(self, X, layer):
-        """Activations of hidden layer ``layer`` (a non-negative index) for raw ``X``."""
+        """Activations of hidden layer ``layer`` (a non-negative index) for raw ``X``.
+
+        In row chunks within sklearn's ``working_memory``, as ``predict``.
+        """
         model = self._snapshot()
-        return forward_hidden(
-            model._network_inputs(X), model.coefs_, model.intercepts_,
-            hidden_activation_names(model), layer,
-        )
+        X = model._encoded_inputs(X)
+        activations = hidden_activation_names(model)
+
+        def hidden(rows):
+            return forward_hidden(model._embedded(rows), model.coefs_, model.intercepts_,
+                                  activations, layer)
+
+        return model._in_row_chunks(hidden, X)
 
     def _embedding_features(self, X):
         """The learned vector of each embedded column's category, side by side.
@@ -617,9 +623,15 @@ class BaseMultilayerPerceptron(BaseNeuralNetwork):
         :meth:`_embedded_columns`.
         """
         model = self._snapshot()
-        inputs = model._network_inputs(X)
+        X = model._encoded_inputs(X)
         n_numeric = model.n_features_in_ - len(model._embedded_columns())
-        return np.asarray(inputs[:, n_numeric:])
+        return model._in_row_chunks(lambda rows: np.asarray(model._embedded(rows)[:, n_numeric:]),
+                                    X)
+
+    def _in_row_chunks(self, function, X):
+        """``function`` of the encoded rows ``X``, in chunks that fit ``working_memory``."""
+        row_bytes = forward_row_bytes(self.coefs_, np.result_type(X.dtype, self.coefs_[0].dtype))
+        return in_row_chunks(function, X, _options.max_predict_rows(row_bytes, X.shape[0]))
 
     def _embedded_columns(self):
         """Indices of the input columns with an embedding table, in table order."""

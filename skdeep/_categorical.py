@@ -66,9 +66,24 @@ def _is_dataframe(X):
     return isinstance(X, pd.DataFrame)
 
 
+def is_arrow_category(dtype):
+    """An Arrow dictionary (categories, as ``read_parquet`` with Arrow dtypes gives) or bytes."""
+    if not isinstance(dtype, pd.ArrowDtype):
+        return False
+    import pyarrow as pa  # an ArrowDtype exists only with pyarrow installed
+
+    arrow_type = dtype.pyarrow_dtype
+    return (pa.types.is_dictionary(arrow_type) or pa.types.is_binary(arrow_type)
+            or pa.types.is_large_binary(arrow_type))
+
+
 def _is_categorical_dtype(dtype):
-    """Columns ``"from_dtype"`` treats as categorical: category, object, string."""
-    return isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
+    """Columns ``"from_dtype"`` treats as categorical: category, object, string, Arrow dictionary.
+
+    Arrow bytes too, as NumPy bytes (``object``) are.
+    """
+    return (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
+            or is_arrow_category(dtype))
 
 
 def resolve_categorical_mask(categorical_features, X, feature_names):
@@ -182,17 +197,56 @@ def category_lookups(categories):
     return [pd.Index(known) for known in categories]
 
 
-def category_codes(column, categories):
+def category_codes(column, categories, name=None):
     """Codes ``1..K`` of known categories; 0 for unseen and missing values.
 
     ``categories`` is an array, or its ``pd.Index`` from
     :func:`category_lookups` (building one costs more than a small lookup).
+    With the column's ``name`` (as errors show it), unseen values of
+    another kind than every category are an error (see
+    :func:`check_value_kind`).
     """
     lookup = categories if isinstance(categories, pd.Index) else pd.Index(categories)
     try:
-        return lookup.get_indexer(column) + 1
+        codes = lookup.get_indexer(column) + 1
     except TypeError as exc:
         raise _unhashable_error(exc) from exc
+    if name is not None:
+        check_value_kind(column, codes, lookup, name)
+    return codes
+
+
+#: pandas' inferred types, grouped into the kinds of value a category can be.
+_VALUE_KINDS = {
+    "boolean": "boolean", "integer": "numeric", "floating": "numeric",
+    "mixed-integer-float": "numeric", "decimal": "numeric", "string": "string",
+    "bytes": "bytes",
+}
+
+
+def check_value_kind(column, codes, lookup, name):
+    """Refuse unseen values that are all of another kind than every known category.
+
+    An unseen category encodes as unknown, as it should; but 0/1 integers
+    in a column whose categories were booleans (or numbers where they were
+    strings) are the same column passed with another type, and every row
+    would silently become "unknown". Only unseen values are looked at, so
+    known categories cost nothing.
+    """
+    unseen = (codes == 0) & np.asarray(pd.notna(column))
+    if not unseen.any():
+        return
+    fitted = _VALUE_KINDS.get(lookup.inferred_type)
+    values = np.asarray(column, dtype=object)[unseen]
+    found = _VALUE_KINDS.get(pd.api.types.infer_dtype(values, skipna=True))
+    if fitted is not None and found is not None and found != fitted:
+        raise ValueError(
+            f"Categorical feature {name} had {fitted} categories in fit "
+            f"({list(lookup[:4])}{', ...' if len(lookup) > 4 else ''}) but now holds "
+            f"{found} values none of which is one of them ({list(np.unique(values)[:4])}"
+            f"{', ...' if len(np.unique(values)) > 4 else ''}): pass the column with the "
+            "type of its values in fit (e.g. .astype(bool) or .astype(str))."
+        )
 
 
 def _unhashable_error(exc):
@@ -238,7 +292,7 @@ def column(X, j):
     return X[:, j]
 
 
-def encode(X, mask, categories, estimator_name):
+def encode(X, mask, categories, estimator_name, feature_names=None):
     """Numeric columns validated as floats, categorical columns as codes.
 
     Parameters
@@ -251,6 +305,8 @@ def encode(X, mask, categories, estimator_name):
         Known categories of each categorical column, in column order.
     estimator_name : str
         Named in validation errors.
+    feature_names : ndarray of str or None, default=None
+        Column names, for the errors of :func:`check_value_kind`.
 
     Returns
     -------
@@ -270,7 +326,7 @@ def encode(X, mask, categories, estimator_name):
     encoded = np.empty((numeric.shape[0], mask.size), dtype=numeric.dtype)
     encoded[:, numeric_columns] = numeric
     for j, known in zip(categorical_columns, categories):
-        encoded[:, j] = category_codes(column(X, j), known)
+        encoded[:, j] = category_codes(column(X, j), known, feature_name(feature_names, j))
     return encoded
 
 

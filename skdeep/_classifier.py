@@ -162,7 +162,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         # the fused losses read them directly.
         return bool
 
-    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype):
+    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype, require_positive=True):
         """``sample_weight`` times the weight of each sample's class."""
         if self.class_weight is None:
             return sample_weight
@@ -173,11 +173,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             class_index = Y[:, 0].astype(int) if Y.shape[1] == 1 else Y.argmax(axis=1)
             labels = np.asarray(fitted.classes_)[class_index]
         class_weight = compute_sample_weight(self.class_weight, labels)
-        class_weight = check_sample_weight(class_weight, len(labels), dtype, name="class_weight")
+        class_weight = check_sample_weight(class_weight, len(labels), dtype, name="class_weight",
+                                           require_positive=require_positive)
         if sample_weight is None:
             return class_weight
         return check_sample_weight(
-            class_weight * sample_weight, len(labels), dtype, name="class_weight * sample_weight"
+            class_weight * sample_weight, len(labels), dtype, name="class_weight * sample_weight",
+            require_positive=require_positive,
         )
 
     def _output_activation(self, target_attributes):

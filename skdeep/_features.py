@@ -42,6 +42,12 @@ def _n_hidden_layers(estimator):
 
 def _hidden_layer_index(layer, n_hidden):
     """``layer`` as an index from 0, or a clear error when it is not a hidden layer."""
+    if isinstance(layer, (bool, np.bool_)):
+        # A bool passes for an int (True == 1), but it is no layer index.
+        raise TypeError(
+            f"layer must be the integer index of a hidden layer (0 for the first, -1 for "
+            f"the last); got the boolean {layer!r}."
+        )
     if n_hidden == 0:
         raise ValueError(
             "The wrapped estimator has no hidden layer (hidden_layer_sizes=()), so there "
@@ -83,7 +89,7 @@ class MLPFeatures(TransformerMixin, BaseEstimator):
         Which hidden layer's activations to output: an index into the
         hidden layers (not counting the input or the output layer), from 0
         for the first; negative indices count from the last, so -1 is the
-        layer just below the output.
+        layer just below the output. A bool is refused, not taken as 0 or 1.
     include_embeddings : bool, default=False
         Append the learned embedding of each embedded categorical column
         (``categorical_features`` of the MLPs; the columns with more than

@@ -39,6 +39,7 @@ __all__ = [
     "encode_inputs",
     "encode_for_predict",
     "check_same_input_settings",
+    "check_labels_present",
     "check_sample_weight",
     "as_training_array",
 ]
@@ -105,6 +106,8 @@ def learn_inputs(estimator, X, y, sample_weight, y_numeric):
         Fitted attributes describing the input (see ``INPUT_ATTRIBUTES``).
     """
     scratch = with_state(estimator, {})
+    if not y_numeric and not _has_number_dtype(y):
+        check_labels_present(y)
     check_params = dict(_CHECK_PARAMS, y_numeric=y_numeric)
     if not _may_have_categorical_columns(estimator.categorical_features, X):
         X, y = _validate_numeric(scratch, X, y, True, check_params)
@@ -150,6 +153,8 @@ def encode_inputs(fitted, X, y=None, y_numeric=False):
     -------
     X or (X, y)
     """
+    if y is not None and not y_numeric and not _has_number_dtype(y):
+        check_labels_present(y)
     mask = getattr(fitted, "is_categorical_", None)
     if mask is None:
         if y is None:
@@ -258,7 +263,7 @@ def _encode(fitted, X, mask, lookups, feature_names):
     """
     name = type(fitted).__name__
     try:
-        return encode(X, mask, lookups, name)
+        return encode(X, mask, lookups, name, feature_names)
     except ValueError as exc:
         message = str(exc)
         if "convert" in message:
@@ -361,14 +366,39 @@ def _is_clean_array(fitted, X):
         return bool(np.isfinite(X.sum()))
 
 
-def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight"):
+def check_labels_present(y, name="y"):
+    """Every row needs a class label: NaN, None and ``pd.NA`` in ``y`` are refused by name.
+
+    sklearn's own check compares object labels with themselves, which
+    ``pd.NA`` cannot answer ("boolean value of NA is ambiguous"), and a
+    None among strings fails in sorting.
+    """
+    if y is None:
+        return
+    values = y if hasattr(y, "dtype") else np.asarray(y, dtype=object)
+    if bool(np.asarray(pd.isna(values)).any()):
+        raise ValueError(
+            f"Input {name} contains missing values (NaN, None or pd.NA); every row "
+            "needs a class label."
+        )
+
+
+def _has_number_dtype(y):
+    """A NumPy array (or Series) of numbers: sklearn's checks name its NaN themselves."""
+    dtype = getattr(y, "dtype", None)
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+
+
+def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight",
+                        require_positive=True):
     """Validate ``sample_weight``: a finite, non-negative 1-D array or None.
 
     The checks run in float64, before the cast to the compute ``dtype``, so
     that their messages describe the values given; weights that float32
     cannot hold are refused rather than rounded to 0 or infinity. Returns a
     copy in ``dtype``: training never touches, nor aliases, the caller's
-    array.
+    array. ``require_positive=False`` accepts weights that are all zero: a
+    part of the data (a Dask block) may be, when the whole is not.
     """
     if sample_weight is None:
         return None
@@ -389,15 +419,17 @@ def check_sample_weight(sample_weight, n_samples, dtype, name="sample_weight"):
         )
     if np.any(weights < 0):
         raise ValueError(f"{name} must be non-negative; found negative weights.")
-    if not weights.sum() > 0:
+    if require_positive and not weights.sum() > 0:
         raise ValueError(f"{name} must contain at least one positive value; all are zero.")
     with np.errstate(over="ignore", under="ignore"):  # detected just below
         cast = np.array(weights, dtype=dtype, copy=True)
     if not (np.isfinite(cast).all() and np.array_equal(cast > 0, weights > 0)):
         raise ValueError(
             f"{name} has values ({weights[weights > 0].min():g} to {weights.max():g}) that "
-            f"{np.dtype(dtype).name} cannot represent; train in float64 (pass X as float64) "
-            "or rescale the weights."
+            f"{np.dtype(dtype).name} cannot represent. Only their ratios matter (the loss is "
+            "their weighted mean): rescale them, e.g. divide them by their largest value. "
+            "MLPClassifier and MLPRegressor can also train in float64 (pass X as float64); "
+            "the tabular estimators always train in float32."
         )
     return cast
 

@@ -334,8 +334,10 @@ class _MemberLoop:
         scores, validation_losses = self._validate()
         record = self._record(epoch, training, losses, scores, validation_losses, learning_rate,
                               seconds)
-        stop = any([bool(observer.on_epoch_end(self.network, record))
-                    for observer in self.observers])
+        # Every observer sees the epoch, whatever the others answer.
+        answers = [bool(observer.on_epoch_end(self.network, record))
+                   for observer in self.observers]
+        stop = any(answers)
         if stop:
             for progress in self.progress:
                 progress.stopped = progress.stopped or "converged"

@@ -52,7 +52,19 @@ def _check_estimator(estimator):
     from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
     from ._base import BaseMultilayerPerceptron
+    from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 
+    if isinstance(estimator, (TabularMLPClassifier, TabularMLPRegressor)):
+        # Checked first: fitted or not, with one network or several, the
+        # graph below cannot compute what such a model predicts.
+        raise TypeError(
+            f"to_onnx does not export {type(estimator).__name__} yet: the graph holds "
+            "the dense layers of an MLP, not the tabular estimators' in-model "
+            "preprocessing (robust scaling and smooth clipping, missing-value "
+            "indicators, one-hot and embedded categories, piecewise-linear and "
+            "periodic encodings), nor the averaging of their n_networks networks. Keep "
+            "such models in Python (pickle, joblib or skops)."
+        )
     if not isinstance(estimator, (BaseMultilayerPerceptron, SkMLPClassifier, SkMLPRegressor)):
         raise TypeError(
             "to_onnx exports skdeep's MLPClassifier and MLPRegressor (and "
@@ -356,7 +368,8 @@ def _cumulative_softplus(builder, logits, output):
                        builder.constant("stop", [1], np.int64), axis)
     rest = builder.op("Slice", logits, builder.constant("start", [1], np.int64),
                       builder.constant("stop", [np.iinfo(np.int64).max], np.int64), axis)
-    steps = builder.op("Concat", first, builder.op("Softplus", rest), axis=1)
+    # The builder's softplus: onnxruntime has no double Softplus kernel.
+    steps = builder.op("Concat", first, builder._softplus(rest), axis=1)
     return builder.op("CumSum", steps, builder.constant("axis", 1, np.int64), output=output)
 
 
@@ -403,8 +416,9 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
     sklearn.exceptions.NotFittedError
         If the estimator has not been fitted.
     TypeError
-        If ``estimator`` is not a multi-layer perceptron, or its class labels
-        have a type ONNX cannot hold.
+        If ``estimator`` is not a multi-layer perceptron (the tabular
+        estimators are not exported yet), or its class labels have a type
+        ONNX cannot hold.
     ValueError
         If ``dtype`` is not float32 or float64, or ``opset`` is out of range.
     ImportError

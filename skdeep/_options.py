@@ -22,6 +22,7 @@ from ._engine import (
     REGRESSION_LOSSES,
     SCHEDULES,
     check_quantiles,
+    loss_for_output,
     make_loss,
     make_optimizer,
     make_schedule,
@@ -38,6 +39,7 @@ __all__ = [
     "hidden_settings",
     "first_activation",
     "engine_loss",
+    "fitted_engine_loss",
     "optimizer_for",
     "schedule_for",
     "stochastic_config",
@@ -190,6 +192,23 @@ def engine_loss(estimator, name):
     return make_loss(name, **_options(estimator, _LOSS_OPTIONS.get(name, {})))
 
 
+def fitted_engine_loss(estimator):
+    """The loss a fitted model's network is rebuilt with to predict, from its fitted state.
+
+    Prediction reads only the loss's output activation (``out_activation_``);
+    several quantile levels build it from the levels of the fit
+    (``quantile_levels_``), not from the ``loss`` and ``quantile`` the
+    parameters may hold since.
+    """
+    fitted = estimator.__dict__
+    levels = fitted.get("quantile_levels_")
+    if levels is not None and np.size(levels) > 1:
+        return make_loss("quantile", quantile=levels)
+    if fitted["out_activation_"] == "cumulative_softplus":  # fitted before levels were kept
+        return engine_loss(estimator, estimator.loss)
+    return loss_for_output(fitted["out_activation_"])
+
+
 def optimizer_for(estimator, network, state=None):
     """The update rule of ``estimator.solver`` for ``network``.
 
@@ -287,6 +306,9 @@ def lbfgs_config(estimator):
     )
 
 
+#: The row count of an unlimited ``working_memory``: every prediction in one pass.
+_NO_LIMIT = np.iinfo(np.int64).max
+
 #: A prediction needing at most this many bytes runs in one pass without
 #: reading sklearn's configuration, which costs a tenth of a one-row predict.
 _SMALL_PREDICTION_BYTES = 2**20
@@ -301,10 +323,19 @@ def max_predict_rows(row_bytes, n_rows=None):
     the rows predicted so far (the returned predictions or probabilities),
     so that a whole prediction stays near the budget. A row costing more
     than that is still predicted, one row at a time. Given ``n_rows``, a
-    prediction of at most 1 MiB in all runs in one pass.
+    prediction of at most 1 MiB in all runs in one pass. An infinite
+    ``working_memory`` is no limit.
     """
     if n_rows is not None and n_rows * row_bytes <= _SMALL_PREDICTION_BYTES:
         return max(1, int(n_rows))
-    budget = get_config()["working_memory"] * 2**20 / 2
+    working_memory = get_config()["working_memory"]
+    if np.isnan(working_memory):
+        raise ValueError(
+            "sklearn's working_memory is NaN; set it to a number of MiB (e.g. "
+            "sklearn.set_config(working_memory=1024)), or to float('inf') for no limit."
+        )
+    if working_memory == np.inf:
+        return _NO_LIMIT
+    budget = working_memory * 2**20 / 2
     return max(1, int(budget // max(int(row_bytes), 1)))
 

@@ -40,6 +40,10 @@ def quantile_columns(estimator, Y, name):
     return np.repeat(Y, levels.size, axis=1)
 
 
+#: Beyond this magnitude (2**500, about 3e150), sums of squared targets overflow.
+_HUGE_TARGET = 2.0**500
+
+
 def r2_of_predictions(y_true, y_pred, sample_weight=None):
     """R^2 of ``y_pred``; with one column per quantile level, the mean over them.
 
@@ -50,7 +54,33 @@ def r2_of_predictions(y_true, y_pred, sample_weight=None):
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_pred.ndim == 2 and y_true.ndim == 1 and y_pred.shape[1] > 1:
         y_true = np.repeat(y_true[:, np.newaxis], y_pred.shape[1], axis=1)
+    magnitude = float(max(np.abs(y_true).max(initial=0), np.abs(y_pred).max(initial=0)))
+    if _HUGE_TARGET < magnitude < np.inf:
+        # Their squares would overflow; R^2 does not depend on the unit, and a
+        # power of two changes no digit.
+        shrink = 2.0 ** -np.ceil(np.log2(magnitude))
+        y_true, y_pred = y_true * shrink, y_pred * shrink
     return r2_score(y_true, y_pred, sample_weight=sample_weight)
+
+
+def _check_scorer_outputs(estimator):
+    """Refuse, before training, a named scorer that cannot score several quantile levels.
+
+    sklearn's regression scorers compare ``predict(X)`` with ``y`` column by
+    column, and several levels predict one column per level for a 1-D ``y``;
+    the scorer would fail after the first epoch.
+    """
+    scoring = estimator.scoring
+    if not isinstance(scoring, str) or scoring == "loss" or estimator.loss != "quantile":
+        return
+    levels = _options.quantile_levels(estimator)
+    if levels.size > 1:
+        raise ValueError(
+            f"scoring={scoring!r} compares predict(X) with y, but {levels.size} quantile "
+            f"levels predict {levels.size} columns for the one column of y. Leave "
+            "scoring=None (or 'loss') to select the epoch by the validation pinball loss, "
+            "or pass a callable scorer(estimator, X, y) that scores one column per level."
+        )
 
 
 class QuantileRegressorMixin(RegressorMixin):
@@ -90,6 +120,7 @@ class QuantileRegressorMixin(RegressorMixin):
         # model watches its own (pinball) loss, as HistGradientBoosting's does.
         if self.scoring is None and self.loss == "quantile":
             return "loss"
+        _check_scorer_outputs(self)
         return self.scoring
 
 
@@ -130,7 +161,9 @@ class MLPRegressor(QuantileRegressorMixin, BaseMultilayerPerceptron):
     column per level, in the order of ``quantile``, and the columns never
     cross: the network predicts the lowest quantile and a positive
     (softplus) step to each next one. ``score`` stays R^2, sklearn's
-    regression score.
+    regression score. Early stopping then takes ``scoring=None`` (the
+    validation pinball loss), ``'loss'`` or a callable: a named sklearn
+    scorer compares one column of ``y`` with one column of predictions.
 
     Examples
     --------

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
@@ -38,14 +38,16 @@ from ._engine import (
     SCHEDULES,
     TabularNetwork,
     average_logits,
+    in_row_chunks,
     inverse_link,
     loss_for_output,
     make_loss,
     make_optimizer,
     make_schedule,
+    target_standardisation,
 )
 from ._fitted import Draft, is_fitted_attribute, member_attributes
-from ._inputs import check_sample_weight
+from ._inputs import check_labels_present, check_sample_weight
 from ._member_training import (
     MemberConfig,
     MemberData,
@@ -74,9 +76,14 @@ def _bins(fitted):
 
 
 def _fitted_layout(fitted):
-    """The embedded columns of a fitted model, their widths read from its tables."""
-    tables = fitted.get("embeddings_", ())
-    return tabular_layout(fitted, [table.shape[1] for table in tables]) if len(tables) else None
+    """The embedded columns of a fitted model (their widths read from its tables)."""
+    return tabular_layout(fitted, None) if len(fitted.get("embeddings_", ())) else None
+
+
+def _through_in_chunks(network, X, last):
+    """One member's output of layer ``last`` for ``X``, in row chunks within ``working_memory``."""
+    return in_row_chunks(lambda rows: network.predict_through(rows[None], last)[0], X,
+                         max_predict_rows(network.predict_row_bytes, X.shape[0]))
 
 
 class _Divergence:
@@ -157,7 +164,7 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         data = self._prepare(draft, X, y, sample_weight)
         random_states, seeds = self._member_random_states()
         network = self._network(draft, data, random_states)
-        members, evaluate = self._member_data(draft, network, data, random_states, validation)
+        members, evaluate = self._member_data(draft, network, data, random_states, validation, y)
         progress = fit_members(
             network, self._optimizer(network), self._schedule(), members,
             self._member_config(members.train_rows.shape[1]), random_states,
@@ -233,7 +240,7 @@ class _BaseTabularMLP(BaseNeuralNetwork):
             return 0
         return len(fitted["numeric_center_"])
 
-    def _member_data(self, draft, network, data, random_states, validation):
+    def _member_data(self, draft, network, data, random_states, validation, y):
         """Each member's training rows, and the evaluation of every member's validation data.
 
         With early stopping (and no explicit validation data) each member
@@ -243,7 +250,7 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         n_samples, k = data.X.shape[0], len(random_states)
         everything = np.arange(n_samples)
         if validation is not None:
-            held_out = validation_data(self, draft.as_estimator(), validation, data.X.dtype)
+            held_out = validation_data(self, draft.as_estimator(), validation, data.X.dtype, y=y)
             rows = np.tile(np.arange(held_out.X.shape[0]), (k, 1))
             members = MemberData(data.X, data.Y, data.sample_weight, np.tile(everything, (k, 1)))
             return members, self._evaluation(draft, network, held_out, rows)
@@ -486,13 +493,13 @@ class _BaseTabularMLP(BaseNeuralNetwork):
     # ------------------------------------------------------------------
     def _hidden_features(self, X, layer):
         network, X = self._snapshot()._one_network(X)
-        return network.predict_through(X[None], network.hidden_outputs[layer])[0]
+        return _through_in_chunks(network, X, network.hidden_outputs[layer])
 
     def _embedding_features(self, X):
         network, X = self._snapshot()._one_network(X)
         if network.embeddings is None:
             return np.empty((X.shape[0], 0))
-        embedded = network.predict_through(X[None], network.layers[0])[0]
+        embedded = _through_in_chunks(network, X, network.layers[0])
         return embedded[:, len(network.embeddings.numeric_columns):]
 
     def _embedded_columns(self):
@@ -591,7 +598,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         Learning-rate factor of the per-column input scale.
     clip : float or None, default=3.0
         Bound of the smooth clipping of scaled numeric columns; None keeps
-        them unclipped.
+        them unclipped (within 1e12 times the column's spread, so that no
+        value overflows the network). Infinite values are refused.
     max_one_hot : int, default=8
         Categorical columns with at most this many categories are one-hot
         encoded; others get an embedding.
@@ -668,6 +676,10 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         Column names, when X is a DataFrame with string column names.
     is_categorical_ : ndarray of bool
         Which input columns were treated as categorical.
+    time_kinds_ : ndarray of str
+        Per input column, ``"datetime"`` (dates and times, fed as seconds
+        since 1970-01-01 UTC), ``"timedelta"`` (durations, fed as seconds)
+        or ``""``; a time column must keep its kind at predict.
     categories_ : list of ndarray
         Known categories of each categorical column.
     one_hot_ : ndarray of bool
@@ -677,6 +689,9 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         ``value_embedding_min_count``; empty for the others).
     numeric_center_, numeric_scale_ : ndarray
         Median and inverse spread of each numeric column.
+    clip_ : float or None
+        The ``clip`` of the fit, which ``predict`` applies (a later
+        ``set_params(clip=...)`` takes effect at the next fit).
     missing_indicator_ : ndarray of bool
         Numeric columns that had missing values in training (each gets an
         indicator column).
@@ -779,14 +794,15 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     def _engine_loss(self):
         return make_loss("log_loss", label_smoothing=self.label_smoothing)
 
-    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype):
+    def _effective_sample_weight(self, fitted, Y, sample_weight, dtype, require_positive=True):
         if self.class_weight is None:
             return sample_weight
         labels = fitted.classes_[Y.argmax(axis=1)]
         weights = compute_sample_weight(self.class_weight, labels)
         if sample_weight is not None:
             weights = weights * sample_weight
-        return check_sample_weight(weights, len(labels), dtype, name="class_weight")
+        return check_sample_weight(weights, len(labels), dtype, name="class_weight",
+                                   require_positive=require_positive)
 
     def _decode(self, fitted, logits):
         return fitted.classes_[logits.argmax(axis=1)]
@@ -858,7 +874,8 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
     scale_lr : float, default=6.0
         Learning-rate factor of the per-column input scale.
     clip : float or None, default=3.0
-        Bound of the smooth clipping of scaled numeric columns.
+        Bound of the smooth clipping of scaled numeric columns (see
+        :class:`TabularMLPClassifier`).
     max_one_hot : int, default=8
         One-hot encode categorical columns with at most this many categories.
     embedding_dim : int, default=8
@@ -906,7 +923,9 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
     scoring : str, callable or None, default=None
         Validation score that selects the best epoch (None: R^2, or the
         validation loss for ``loss="quantile"``). ``score`` is R^2 whatever
-        the loss.
+        the loss. Several quantile levels predict one column per level,
+        which sklearn's named scorers cannot compare with ``y``: they take
+        None, ``'loss'`` or a callable.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, the validation split, shuffling and dropout.
     verbose : bool, default=False
@@ -918,8 +937,11 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
         Standardisation of the target.
     target_min_, target_max_ : ndarray of shape (n_outputs,)
         Range of the training target; predictions are clipped to it.
-    n_features_in_, feature_names_in_, is_categorical_, categories_, one_hot_, \
-numeric_center_, numeric_scale_, missing_indicator_, coefs_, intercepts_, \
+    quantile_levels_ : ndarray of shape (n_levels,) or None
+        The level(s) of ``loss="quantile"`` the model learned, in the order
+        of ``predict``'s columns; None for the squared error.
+    n_features_in_, feature_names_in_, is_categorical_, time_kinds_, categories_, one_hot_, \
+numeric_center_, numeric_scale_, clip_, missing_indicator_, coefs_, intercepts_, \
 input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
 :class:`TabularMLPClassifier`.
     estimators_ : list of TabularMLPRegressor
@@ -963,15 +985,15 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
         self._set_params_from_init(locals())
 
     def _learn_target(self, y, classes):
-        _options.quantile_levels(self)  # a misplaced or missing quantile fails first
+        levels = _options.quantile_levels(self)  # a misplaced or missing quantile fails first
         y = _targets(y)
-        mean, scale = y.mean(axis=0), y.std(axis=0)
-        scale[scale == 0] = 1.0
+        mean, scale = target_standardisation(y)
         target = {
             "target_mean_": mean,
             "target_scale_": scale,
             "target_min_": y.min(axis=0),
             "target_max_": y.max(axis=0),
+            "quantile_levels_": levels,
         }
         return quantile_columns(self, (y - mean) / scale, "y"), target
 
@@ -993,8 +1015,9 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
     def _decode(self, fitted, logits):
         # The link orders the quantiles; a positive scale and the clip keep the order.
         standardised = inverse_link(fitted.out_activation_, logits)
-        y = np.clip(standardised * fitted.target_scale_ + fitted.target_mean_,
-                    fitted.target_min_, fitted.target_max_)
+        with np.errstate(over="ignore"):  # targets near the float range: the clip bounds them
+            y = np.clip(standardised * fitted.target_scale_ + fitted.target_mean_,
+                        fitted.target_min_, fitted.target_max_)
         return y[:, 0] if y.shape[1] == 1 else y
 
     def _split_stratify(self, Y):
@@ -1011,13 +1034,17 @@ def _labels(y, name="y"):
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = column_or_1d(y, warn=True)
-    if y.dtype.kind == "f" and np.isnan(y).any() or (y.dtype == object and any(
-            v is None or v != v for v in y.ravel())):
-        raise ValueError(f"{name} contains missing values; every row needs a class label.")
-    if type_of_target(y, input_name=name, raise_unknown=True).startswith("multilabel") or (
-        y.ndim != 1
-    ):
+    check_labels_present(y, name)
+    kind = type_of_target(y, input_name=name, raise_unknown=True)
+    if kind.startswith("multilabel") or y.ndim != 1:
         raise ValueError(f"{name} must be 1-D class labels; got shape {y.shape}.")
+    if kind == "continuous":
+        # As sklearn's classifiers: a float target is classes only if its values are whole.
+        raise ValueError(
+            f"Unknown label type of {name}: continuous. A classifier expects discrete "
+            "classes, not a regression target with continuous values; use "
+            "TabularMLPRegressor for those."
+        )
     return y
 
 

@@ -8,6 +8,9 @@ that as fitted attributes:
   also gets a 0/1 "was missing" indicator, and missing values become 0 (the
   median after scaling); with ``piecewise_bins``, the quantile bins of the
   scaled values, for the network's piecewise-linear encoding;
+* date-time and duration columns (``datetime64``, ``timedelta64``, with
+  any unit or time zone): seconds (since 1970-01-01 UTC for dates), then as
+  numeric columns; the kind is kept, and a column must keep it at predict;
 * categorical columns (pandas ``category``, ``object``, ``string``): their
   categories; at most ``max_one_hot`` categories become one-hot columns,
   more become a code for a learned embedding. Unseen categories and missing
@@ -27,7 +30,13 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
-from ._categorical import as_dense_2d, category_codes, category_lookups, learn_categories
+from ._categorical import (
+    as_dense_2d,
+    category_codes,
+    category_lookups,
+    is_arrow_category,
+    learn_categories,
+)
 from ._engine import (
     EmbeddingLayout,
     exact_value_gain,
@@ -53,34 +62,110 @@ def _frame(X):
     return X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
 
 
-def _is_categorical(series):
+def _complex_numbers(name):
+    return (
+        f"Column {name} holds complex numbers, which the network cannot take (nor does "
+        "scikit-learn): pass their real and imaginary parts (or magnitude and angle) as "
+        "columns of their own."
+    )
+
+
+def _is_categorical(series, name):
+    """Whether a column is categorical (else numeric); an error for a column that is neither.
+
+    Categorical: pandas ``category`` and ``interval`` columns, strings, bytes,
+    Arrow dictionaries, and ``object`` columns that hold anything but
+    numbers. Numeric: numbers, booleans, dates and durations, whatever
+    their backend (NumPy, nullable, Arrow).
+    """
     dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+    if dtype == object:
         # An object column of numbers only (an ndarray of dtype object) is numeric.
-        if dtype == object:
-            converted = pd.to_numeric(series, errors="coerce")
-            return bool((converted.isna() & series.notna()).any())
+        converted = pd.to_numeric(series, errors="coerce")
+        if (converted.isna() & series.notna()).any():
+            return True
+        dtype = converted.dtype
+    if (isinstance(dtype, (pd.CategoricalDtype, pd.IntervalDtype))
+            or pd.api.types.is_string_dtype(dtype) or is_arrow_category(dtype)):
         return True
-    return False
+    if getattr(dtype, "kind", None) == "c":
+        raise ValueError(_complex_numbers(name))
+    if (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+            or _time_kind(series)):
+        return False
+    raise ValueError(
+        f"Column {name} holds {dtype} values, which are neither numbers, booleans, dates "
+        "or durations, nor categories (category, string, object): convert it (e.g. "
+        "with .astype(str) or .astype('category')), or drop it."
+    )
 
 
-def _numeric(series, name):
-    """A numeric (or boolean) column as float64, NaN for missing values."""
+#: Kinds of time columns (a dtype's ``kind``), encoded as seconds.
+_TIME_KINDS = {"M": "datetime", "m": "timedelta"}
+
+
+def _time_kind(series):
+    """'datetime' (dates and times), 'timedelta' (durations) or '' for other columns."""
+    return _TIME_KINDS.get(getattr(series.dtype, "kind", ""), "")
+
+
+def _seconds(series, kind):
+    """Dates as seconds since 1970-01-01 UTC, durations as seconds; NaT as NaN.
+
+    The dtype's unit (``datetime64[s]``, ``[us]``, ...) and time zone only
+    say how the instants are stored: the same instants give the same numbers
+    whichever the source picked. A date without a time zone counts as UTC.
+    """
+    if kind == "datetime":
+        # Any backend (NumPy, Arrow timestamps and dates), naive as UTC, at its own unit.
+        instants = pd.to_datetime(series, utc=True).dt.tz_convert(None).to_numpy()
+        return (instants - np.datetime64(0, "s")) / np.timedelta64(1, "s")
+    return pd.to_timedelta(series).to_numpy() / np.timedelta64(1, "s")
+
+
+def _numeric(series, name, kind):
+    """A numeric, boolean or time column as float64, NaN for missing values.
+
+    ``kind`` is the column's :func:`_time_kind` at fit: a time column must
+    stay one of the same kind, a numeric column must not become one.
+    """
+    found = _time_kind(series)
+    if found != kind:
+        was = f"held {kind} values" if kind else "was numeric"
+        raise ValueError(
+            f"Column {name} {was} when the model was fitted but now holds "
+            f"{series.dtype} values; pass it with the kind of values it had in fit."
+        )
+    if kind:
+        return np.asarray(_seconds(series, kind), dtype=np.float64)
+    if _is_numeric_extension(series.dtype):
+        # Nullable and Arrow numbers (decimals too): their own conversion, NA as NaN.
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
     try:
         values = pd.to_numeric(series, errors="raise")
-        return np.asarray(values, dtype=np.float64, copy=True)
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"Column {name} was numeric when the model was fitted but now holds "
             f"non-numeric values ({exc})."
         ) from None
+    if np.iscomplexobj(values):
+        raise ValueError(_complex_numbers(name))
+    return np.asarray(values, dtype=np.float64, copy=True)
 
 
-def _numeric_block(frame, columns, names):
+def _is_numeric_extension(dtype):
+    return isinstance(dtype, pd.api.extensions.ExtensionDtype) and (
+        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    )
+
+
+def _numeric_block(frame, columns, names, time_kinds):
     """The numeric ``columns`` of ``frame`` as one float64 array (NaN: missing)."""
     if not len(columns):
         return np.empty((frame.shape[0], 0))
-    return np.column_stack([_numeric(frame.iloc[:, j], _column_name(names, j)) for j in columns])
+    return np.column_stack([
+        _numeric(frame.iloc[:, j], _column_name(names, j), time_kinds[j]) for j in columns
+    ])
 
 
 def _column_name(names, j):
@@ -110,10 +195,13 @@ def learn_tabular_inputs(estimator, X, Y):
     if len(Y) != frame.shape[0]:
         raise ValueError(f"X has {frame.shape[0]} rows but y has {len(Y)}.")
     names = getattr(scratch, "feature_names_in_", None)
-    categorical = np.array([_is_categorical(frame.iloc[:, j]) for j in range(frame.shape[1])],
-                           dtype=bool)
-    numeric = _numeric_block(frame, np.flatnonzero(~categorical), names)
+    categorical = np.array([_is_categorical(frame.iloc[:, j], _column_name(names, j))
+                            for j in range(frame.shape[1])], dtype=bool)
+    time_kinds = np.array([_time_kind(frame.iloc[:, j]) for j in range(frame.shape[1])],
+                          dtype=str)
+    numeric = _numeric_block(frame, np.flatnonzero(~categorical), names, time_kinds)
     _check_numeric(numeric, names, np.flatnonzero(~categorical))
+    _check_finite(numeric, names, np.flatnonzero(~categorical))
     center, factor = robust_scaling_statistics(numeric)
     categories = [
         learn_categories(frame.iloc[:, j], _column_name(names, j))
@@ -122,6 +210,8 @@ def learn_tabular_inputs(estimator, X, Y):
     state = {
         "n_features_in_": scratch.n_features_in_,
         "is_categorical_": categorical,
+        "time_kinds_": time_kinds,
+        "clip_": estimator.clip,
         "numeric_center_": center,
         "numeric_scale_": factor,
         "missing_indicator_": np.isnan(numeric).any(axis=0),
@@ -166,7 +256,7 @@ def _frequent_values(numeric, Y, min_count, min_gain, piecewise_bins):
 
 
 def _check_numeric(numeric, names, columns):
-    """All-NaN and infinite numeric columns are errors that name the column."""
+    """All-NaN numeric columns are errors that name the column."""
     if numeric.size == 0:
         return
     all_missing = np.isnan(numeric).all(axis=0)
@@ -176,6 +266,14 @@ def _check_numeric(numeric, names, columns):
             f"Column {_column_name(names, column)} has no values (every row is missing); "
             "drop it before fitting."
         )
+
+
+def _check_finite(numeric, names, columns):
+    """Infinite values are errors that name the column, at fit as at predict.
+
+    Huge finite values are fine (they act like the largest ones), but an
+    infinity is no measurement: it is refused rather than guessed at.
+    """
     infinite = np.isinf(numeric).any(axis=0)
     if infinite.any():
         column = columns[np.flatnonzero(infinite)[0]]
@@ -186,27 +284,31 @@ def _check_numeric(numeric, names, columns):
 
 
 def encode_tabular(fitted, X):
-    """Encode ``X`` with a fitted model's per-column encoding."""
+    """Encode ``X`` with a fitted model's per-column encoding (its fitted state only)."""
     frame = _frame(X)
     validate_data(fitted, frame, skip_check_array=True, reset=False)
-    return _encode(frame, fitted.__dict__, fitted.clip)
+    # The clip of the fit: ``set_params(clip=...)`` takes effect at the next fit.
+    state = fitted.__dict__
+    return _encode(frame, state, state["clip_"] if "clip_" in state else fitted.clip)
 
 
 def _encode(frame, state, clip, numeric=None):
     categorical = state["is_categorical_"]
     names = state.get("feature_names_in_")
     if numeric is None:
-        numeric = _numeric_block(frame, np.flatnonzero(~categorical), names)
+        # Models fitted before time columns were told apart have none.
+        time_kinds = state.get("time_kinds_", np.full(len(categorical), ""))
+        numeric = _numeric_block(frame, np.flatnonzero(~categorical), names, time_kinds)
+        _check_finite(numeric, names, np.flatnonzero(~categorical))
     indicators = np.isnan(numeric[:, state["missing_indicator_"]]).astype(np.float64)
     scaled = robust_scale(numeric, state["numeric_center_"], state["numeric_scale_"], clip,
                           out=np.empty_like(numeric))
     one_hot_blocks, codes = [], []
     lookups = state.get("_category_lookups") or category_lookups(state["categories_"])
     for j, lookup, one_hot in zip(np.flatnonzero(categorical), lookups, state["one_hot_"]):
-        column_codes = category_codes(frame.iloc[:, j], lookup)
+        column_codes = category_codes(frame.iloc[:, j], lookup, _column_name(names, j))
         if one_hot:
-            # Code 0 (unknown, missing) is the all-zero row.
-            one_hot_blocks.append(np.eye(len(lookup) + 1)[column_codes][:, 1:])
+            one_hot_blocks.append(_one_hot(column_codes, len(lookup)))
         else:
             codes.append(column_codes.astype(np.float64))
     for j, values in enumerate(state.get("frequent_values_", ())):
@@ -218,11 +320,24 @@ def _encode(frame, state, clip, numeric=None):
     return np.ascontiguousarray(np.column_stack(parts) if parts else scaled)
 
 
+def _one_hot(codes, n_categories):
+    """One column per category; code 0 (unknown, missing) is the all-zero row.
+
+    Memory is the output's, linear in the categories (indexing an identity
+    matrix would take ``n_categories**2``).
+    """
+    block = np.zeros((len(codes), n_categories))
+    rows = np.flatnonzero(codes)
+    block[rows, codes[rows] - 1] = 1.0
+    return block
+
+
 def tabular_layout(state, embedding_dim):
     """The engine's view of the embedded columns of an encoding, or None.
 
-    ``embedding_dim`` is every table's width, or a sequence of widths (a
-    fitted model's, read from its tables).
+    ``embedding_dim`` sizes the tables of a fit; a fitted model's tables
+    (``embeddings_`` in ``state``) keep their own width whatever the
+    parameter says now.
     """
     embedded = [len(c) for c, one_hot in zip(state["categories_"], state["one_hot_"])
                 if not one_hot]
@@ -233,6 +348,6 @@ def tabular_layout(state, embedding_dim):
                + sum(len(c) for c, one_hot in zip(state["categories_"], state["one_hot_"])
                      if one_hot))
     n_columns = n_dense + len(embedded)
-    dims = ([embedding_dim] * len(embedded) if np.ndim(embedding_dim) == 0
-            else list(embedding_dim))
+    tables = state.get("embeddings_")
+    dims = [table.shape[1] for table in tables] if tables else [embedding_dim] * len(embedded)
     return EmbeddingLayout(n_columns, range(n_dense, n_columns), [k + 1 for k in embedded], dims)

@@ -18,7 +18,11 @@ import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
 
-from ._engine import SklearnOrderObjective, clip_by_global_norm, scipy_blas_on_one_thread
+from ._engine import (
+    SklearnOrderObjective,
+    clip_by_global_norm,
+    scipy_blas_on_one_thread,
+)
 from ._engine.parallel import (
     ParallelStep,
     ThreadTeam,

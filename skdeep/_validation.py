@@ -13,15 +13,18 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import train_test_split
 
 from ._fitted import network_attributes
-from ._inputs import as_training_array, check_sample_weight
+from ._inputs import as_training_array, check_labels_present, check_sample_weight
 from ._options import max_predict_rows
 
 __all__ = [
     "TrainingData",
     "validation_size",
+    "can_hold_out",
     "split_validation",
     "validation_rows",
     "validation_data",
+    "check_target_columns",
+    "check_validation_rows",
     "Evaluator",
     "evaluator",
 ]
@@ -40,16 +43,27 @@ class TrainingData:
         return self.X, self.Y, self.sample_weight
 
 
+def can_hold_out(n_samples, validation_fraction):
+    """Whether ``n_samples`` rows can give :func:`validation_size` rows and keep some."""
+    n_validation = _rows_held_out(n_samples, validation_fraction)
+    return 2 <= n_validation < n_samples
+
+
+def _rows_held_out(n_samples, validation_fraction):
+    n_validation = int(np.ceil(validation_fraction * n_samples))
+    if validation_fraction > 0 and n_samples >= 3:
+        n_validation = max(n_validation, 2)
+    return n_validation
+
+
 def validation_size(n_samples, validation_fraction):
     """Rows held out: ``validation_fraction`` of them, and at least 2.
 
     A score on one row says nothing, so small data sets hold out two rows
     where sklearn would refuse to fit.
     """
-    n_validation = int(np.ceil(validation_fraction * n_samples))
-    if validation_fraction > 0 and n_samples >= 3:
-        n_validation = max(n_validation, 2)
-    if n_validation < 2 or n_validation >= n_samples:
+    n_validation = _rows_held_out(n_samples, validation_fraction)
+    if not can_hold_out(n_samples, validation_fraction):
         raise ValueError(
             "The validation set is too small. Increase 'validation_fraction' or "
             f"the size of your dataset (got {n_samples} samples and "
@@ -103,7 +117,38 @@ def validation_rows(n_samples, validation_fraction, stratify, random_state):
         return train_test_split(indices, random_state=random_state, test_size=test_size)
 
 
-def validation_data(estimator, fitted, validation, dtype):
+def _target_columns(y):
+    """Columns of a target: 1 for a 1-D one (or a single column), else its second size."""
+    shape = np.shape(y)
+    return shape[1] if len(shape) == 2 else 1
+
+
+def check_target_columns(y_val, y, name="y_val"):
+    """``y_val`` must have as many columns (targets, or labels) as ``y``.
+
+    A 1-D ``y`` and a single-column one are alike. Checked before encoding,
+    which would broadcast one column against several, or fail in a metric
+    after the first epoch.
+    """
+    n_val, n_train = _target_columns(y_val), _target_columns(y)
+    if n_val != n_train:
+        raise ValueError(
+            f"{name} has {n_val} column(s) (shape {np.shape(y_val)}) but y has {n_train} "
+            f"(shape {np.shape(y)}): a validation target needs the columns of y."
+        )
+
+
+def check_validation_rows(X_val):
+    """An explicit validation set needs rows: scoring none would divide by zero."""
+    shape = tuple(X_val.shape) if hasattr(X_val, "shape") else np.shape(X_val)
+    if len(shape) and shape[0] == 0:
+        raise ValueError(
+            f"X_val has no rows (shape {shape}); an explicit validation set needs at "
+            "least one. Pass X_val and y_val with rows, or neither."
+        )
+
+
+def validation_data(estimator, fitted, validation, dtype, y=None):
     """An explicit validation set, validated and encoded like the training data.
 
     Parameters
@@ -117,12 +162,21 @@ def validation_data(estimator, fitted, validation, dtype):
         As given to ``fit``.
     dtype : numpy dtype
         Compute dtype.
+    y : array-like, default=None
+        The training target as given to ``fit``: a regressor's ``y_val``
+        must have its columns (None: not checked; the classifiers check
+        their labels' kind themselves).
 
     Returns
     -------
     TrainingData
     """
     X_val, y_val, sw_val = validation
+    check_validation_rows(X_val)
+    if y is not None and estimator._y_numeric:
+        check_target_columns(y_val, y)
+    if not estimator._y_numeric:
+        check_labels_present(y_val, "y_val")
     X_val, y_val = estimator._encode_with_target(fitted, X_val, y_val)
     X_val = as_training_array(X_val, dtype)
     Y_val = estimator._encode_target(fitted, y_val, "y_val")

@@ -27,8 +27,8 @@ def quick_mlp(**params):
 
 
 def quick_tabular(**params):
-    return TabularMLPRegressor(hidden_layer_sizes=(64, 64), max_iter=25, random_state=0,
-                               **params)
+    return TabularMLPRegressor(**{"hidden_layer_sizes": (64, 64), "max_iter": 25,
+                                  "random_state": 0, **params})
 
 
 def test_one_level_learns_that_quantile():
@@ -41,12 +41,14 @@ def test_one_level_learns_that_quantile():
 
 @pytest.mark.parametrize("make_model", [quick_mlp, quick_tabular])
 def test_several_levels_one_column_each_in_order(make_model):
-    X, y = heteroscedastic()
-    # On these 600 smooth rows the piecewise-linear encodings (a default of
-    # the tabular model since they won on real tables) flatten the band's
-    # growth with |x1| to a ratio of 1.37 (1.99 without them): the check of
-    # the quantile loss itself runs without them.
-    params = {"piecewise_bins": 0} if make_model is quick_tabular else {}
+    X, y = heteroscedastic(n_samples=600 if make_model is quick_mlp else 1200)
+    # On a few hundred smooth rows the piecewise-linear encodings (a default
+    # of the tabular model since they won on real tables), dropout and 25
+    # epochs flatten the band's growth with |x1| to a ratio between 1.2 and
+    # 1.9 depending on the seed: the check of the quantile loss itself runs
+    # without them, on 1,200 rows and 40 epochs (2.5 to 3.3 over six seeds).
+    params = ({"piecewise_bins": 0, "dropout": 0.0, "max_iter": 40}
+              if make_model is quick_tabular else {})
     model = make_model(loss="quantile", quantile=LEVELS, **params).fit(X, y)
     bands = model.predict(X)
     assert bands.shape == (len(y), 3)
@@ -60,7 +62,8 @@ def test_several_levels_one_column_each_in_order(make_model):
     # x1 would have a ratio near 1.
     width = bands[:, 2] - bands[:, 0]
     wide = np.abs(X[:, 1]) > 1.5
-    assert width[wide].mean() > 1.5 * width[np.abs(X[:, 1]) < 0.5].mean()
+    assert width[wide].mean() > (1.5 if make_model is quick_mlp else 2.0) * width[
+        np.abs(X[:, 1]) < 0.5].mean()
 
 
 def test_several_levels_beat_the_mean_model_on_pinball_loss():

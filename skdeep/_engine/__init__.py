@@ -49,6 +49,7 @@ from .preprocessing import (
     quantile_bins,
     robust_scale,
     robust_scaling_statistics,
+    target_standardisation,
     value_codes,
 )
 from .schedules import SCHEDULES, make_schedule
@@ -93,6 +94,7 @@ __all__ = [
     "scipy_blas_on_one_thread",
     "robust_scale",
     "robust_scaling_statistics",
+    "target_standardisation",
     "quantile_bins",
     "exact_value_gain",
     "frequent_values",

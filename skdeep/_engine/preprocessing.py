@@ -7,14 +7,18 @@ by its interquartile range, and squashed smoothly into ``(-limit, limit)``:
 ``z = (x - median) / IQR``, then ``z / sqrt(1 + (z / limit)**2)``,
 
 which is close to ``z`` for small values and never exceeds ``limit`` (the
-"smooth clipping" of Holzmüller et al., 2024). A column whose IQR is 0 is
-divided by half its range instead; a constant column becomes 0. A missing
-value becomes 0, the median. The statistics are learned once, at ``fit``.
+"smooth clipping" of Holzmüller et al., 2024); without clipping, ``z`` is
+kept within ``±UNCLIPPED_BOUND``. Either way a huge value acts like the
+largest ones. A column whose IQR is 0 is divided by half its range instead;
+a constant column becomes 0. A missing value becomes 0, the median. The
+statistics are learned once, at ``fit``.
 """
 
 import numpy as np
 
 __all__ = [
+    "UNCLIPPED_BOUND",
+    "target_standardisation",
     "exact_value_gain",
     "frequent_values",
     "quantile_bins",
@@ -22,6 +26,11 @@ __all__ = [
     "robust_scaling_statistics",
     "value_codes",
 ]
+
+
+#: Magnitude beyond which a column's statistics could overflow (a quarter of
+#: the largest float64: the difference of two such values is finite).
+_HUGE = np.finfo(np.float64).max / 4
 
 
 def robust_scaling_statistics(X):
@@ -40,6 +49,16 @@ def robust_scaling_statistics(X):
         ``1 / IQR``, or ``2 / (max - min)`` where the IQR is 0, or 0 for a
         constant column.
     """
+    if X.shape[1] == 0:
+        # NumPy's nanquantile drops the quantile axis of an empty selection.
+        return np.zeros(0), np.zeros(0)
+    # Near the float range, medians (means of two values), quantiles
+    # (interpolations) and spreads (differences) overflow: such columns are
+    # computed at a quarter of their size, a power of two, hence exactly.
+    magnitude = np.nanmax(np.abs(X), axis=0)
+    shrink = np.where(magnitude > _HUGE, 0.25, 1.0)
+    if (shrink != 1.0).any():
+        X = X * shrink
     center = np.nanmedian(X, axis=0)
     q25, q75 = np.nanquantile(X, [0.25, 0.75], axis=0)
     spread = q75 - q25
@@ -47,7 +66,14 @@ def robust_scaling_statistics(X):
     spread = np.where(spread > 0, spread, half_range)
     with np.errstate(divide="ignore"):
         factor = np.where(spread > 0, 1.0 / spread, 0.0)
-    return center, factor
+    return center / shrink, factor * shrink
+
+
+#: Bound of the scaled values when they are not clipped (``limit=None``):
+#: beyond any real measurement (10**12 spreads from the median), and small
+#: enough that no layer of a network overflows on it, so that a huge value
+#: acts like the largest ones instead of turning the network's output to NaN.
+UNCLIPPED_BOUND = 1e12
 
 
 def robust_scale(X, center, factor, limit, out):
@@ -56,28 +82,100 @@ def robust_scale(X, center, factor, limit, out):
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_columns)
-        Float data, NaN for missing values.
+        Float data, NaN for missing values (no infinity).
     center, factor : ndarray of shape (n_columns,)
         From :func:`robust_scaling_statistics`.
     limit : float or None
-        Bound of the smooth clipping; None scales without clipping.
+        Bound of the smooth clipping; None scales without clipping, within
+        ``±UNCLIPPED_BOUND``.
     out : ndarray of shape (n_samples, n_columns)
-        Receives the result (may be ``X`` itself).
+        Receives the result (not ``X`` itself).
 
     Returns
     -------
     out : ndarray
+        Every value finite: however large a value, it ends at most at the
+        bound, as the largest values do.
     """
-    np.subtract(X, center, out=out)
-    out *= factor
-    if limit is not None:
-        squashed = out / limit
-        np.square(squashed, out=squashed)
-        squashed += 1.0
-        np.sqrt(squashed, out=squashed)
-        out /= squashed
+    _centre_and_scale(X, center, factor, out)
+    # A value far beyond the spread may still overflow to infinity; the
+    # bound catches it below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if limit is None:
+            np.clip(out, -UNCLIPPED_BOUND, UNCLIPPED_BOUND, out=out)
+        else:
+            _smooth_clip(out, limit)
     np.nan_to_num(out, copy=False, nan=0.0)
     return out
+
+
+def _centre_and_scale(X, center, factor, out):
+    """``(X - center) * factor`` into ``out``, exact where ``X - center`` overflows.
+
+    Values and a median near the float range (of opposite signs) have a
+    difference beyond it; those entries are computed at a quarter of their
+    size, a power of two, so the result is the same as without overflow.
+    Ordinary data takes one subtraction and one product, as before.
+    """
+    try:
+        with np.errstate(over="raise"):
+            np.subtract(X, center, out=out)
+        overflowed = None
+    except FloatingPointError:
+        overflowed = np.nonzero(np.isinf(out))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out *= factor
+        if overflowed is not None:
+            rows, columns = overflowed
+            out[rows, columns] = ((X[rows, columns] * 0.25 - center[columns] * 0.25)
+                                  * (factor[columns] * 4.0))
+
+
+def _smooth_clip(Z, limit):
+    """``Z / sqrt(1 + (Z / limit)**2)`` in place, ``±limit`` where the square overflows."""
+    squashed = Z / limit
+    np.square(squashed, out=squashed)
+    squashed += 1.0
+    np.sqrt(squashed, out=squashed)
+    # Beyond about 1e154 * limit (or an infinite Z) the square is infinite and
+    # the division would give 0 or NaN; the exact result there is the bound.
+    overflowed = np.isinf(squashed)
+    bound = np.copysign(limit, Z[overflowed])
+    Z /= squashed
+    Z[overflowed] = bound
+
+
+#: Targets beyond this magnitude would overflow the sum of squares of their
+#: standard deviation (2**500, about 3e150).
+_HUGE_TARGET = 2.0**500
+
+
+def target_standardisation(Y):
+    """Mean and positive standard deviation of each column of ``Y``, finite for finite ``Y``.
+
+    A column of huge values (beyond ``2**500``) is computed at its size
+    divided by a power of two, exactly, where its squares (and, near the
+    float range, its sum) would overflow. A constant column gets a
+    standard deviation of 1.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_targets)
+        Finite targets.
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (n_targets,)
+    """
+    magnitude = np.abs(Y).max(axis=0)
+    huge = magnitude > _HUGE_TARGET
+    shrink = np.ones(Y.shape[1])
+    if huge.any():
+        shrink[huge] = 2.0 ** -np.ceil(np.log2(magnitude[huge]))
+        Y = Y * shrink
+    mean, scale = Y.mean(axis=0) / shrink, Y.std(axis=0) / shrink
+    scale[scale == 0] = 1.0
+    return mean, scale
 
 
 def quantile_bins(Z, n_bins):
@@ -108,11 +206,31 @@ def quantile_bins(Z, n_bins):
     lower = np.zeros((Z.shape[1], n_bins))
     inverse_width = np.zeros((Z.shape[1], n_bins))
     for j in range(Z.shape[1]):
-        edges = np.unique(np.quantile(Z[:, j], levels))
+        edges = _separable(np.unique(np.quantile(Z[:, j], levels)))
         used = len(edges) - 1
         lower[j, :used] = edges[:-1]
         inverse_width[j, :used] = 1.0 / np.diff(edges)
     return lower, inverse_width
+
+
+#: Relative resolution of float32, the training dtype.
+_FLOAT32_RESOLUTION = float(np.finfo(np.float32).eps)
+
+
+def _separable(edges):
+    """Sorted ``edges`` without those closer to the previous kept one than float32 resolves.
+
+    Training runs in float32: two edges it cannot tell apart (a median of 1
+    and a neighbour at 1e-160, after scaling a column of huge values) would
+    make a bin of width ~0 whose inverse overflows. A gap must be at least
+    float32's resolution at the edges' magnitude (and at 1, in units of the
+    column's spread); ordinary quantiles are far apart.
+    """
+    kept = [edges[0]] if len(edges) else []
+    for edge in edges[1:]:
+        if edge - kept[-1] >= _FLOAT32_RESOLUTION * max(1.0, abs(edge), abs(kept[-1])):
+            kept.append(edge)
+    return np.asarray(kept, dtype=edges.dtype)
 
 
 def frequent_values(x, min_count, min_distinct=3):

@@ -10,6 +10,7 @@ Grouping by block index rather than by where the scheduler happened to put
 a block keeps a fit reproducible for a fixed chunking and worker count.
 """
 
+import contextlib
 from dataclasses import dataclass
 
 import dask
@@ -17,7 +18,7 @@ import numpy as np
 from dask.sizeof import sizeof
 
 from .._inputs import as_training_array, check_sample_weight, encode_inputs
-from .._validation import TrainingData, split_validation
+from .._validation import TrainingData, can_hold_out, split_validation
 from ._cluster import gather
 
 __all__ = ["BlockEncoder", "BlockSet", "PreparedBlock", "contiguous_groups"]
@@ -75,14 +76,23 @@ class BlockEncoder:
         Y = np.ascontiguousarray(
             estimator._encode_block_target(fitted, y), dtype=estimator._target_dtype(dtype)
         )
-        weights = check_sample_weight(sample_weight, X.shape[0], dtype)
-        weights = estimator._effective_sample_weight(fitted, Y, weights, dtype)
+        # One block's weights may all be zero when others are not: the client
+        # checks the total (block_sizes), so a block checks its rows only.
+        weights = check_sample_weight(sample_weight, X.shape[0], dtype, require_positive=False)
+        weights = estimator._effective_sample_weight(fitted, Y, weights, dtype,
+                                                     require_positive=False)
+        if weights is not None and not weights.any():
+            # Rows of weight 0 change nothing: the block is as good as empty.
+            return TrainingData(X[:0], Y[:0], weights[:0])
         return TrainingData(X, Y, weights)
 
     def prepare(self, X, y, sample_weight, split_seed):
         """The block's :class:`PreparedBlock`; ``split_seed`` seeds its held-out rows."""
         data = self.encode(X, y, sample_weight)
-        if self.validation_fraction is None:
+        if self.validation_fraction is None or not can_hold_out(data.X.shape[0],
+                                                                self.validation_fraction):
+            # Too few rows to split (or none of weight): all train; the client
+            # checks that the blocks held out some rows in all.
             return PreparedBlock(data)
         stratify = self.estimator._split_stratify(data.Y)
         train, held_out = split_validation(
@@ -95,12 +105,27 @@ class BlockEncoder:
         return PreparedBlock(None, self.encode(X, y, sample_weight))
 
 
-def _prepare(encoder, X, y, sample_weight, split_seed):
-    return encoder.prepare(X, y, sample_weight, split_seed)
+@contextlib.contextmanager
+def _naming(block):
+    """Errors in one block's validation and encoding say which block it was."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"In {block}: {exc}") from exc
 
 
-def _prepare_validation(encoder, X, y, sample_weight):
-    return encoder.prepare_validation(X, y, sample_weight)
+def _prepare(encoder, block, X, y, sample_weight, split_seed):
+    with _naming(block):
+        return encoder.prepare(X, y, sample_weight, split_seed)
+
+
+def _prepare_validation(encoder, block, X, y, sample_weight):
+    with _naming(block):
+        return encoder.prepare_validation(X, y, sample_weight)
+
+
+def _block_name(data, index, start, n_rows):
+    return f"row block {index} (rows {start} to {start + n_rows - 1}) of the {data}"
 
 
 def _row_blocks(array):
@@ -151,6 +176,7 @@ class BlockSet:
         that nothing moves between workers to start training.
         """
         rows = np.asarray(X.chunks[0])
+        starts = np.concatenate([[0], np.cumsum(rows)[:-1]])
         keep = np.flatnonzero(rows > 0)  # an empty block has nothing to validate or train
         X_blocks, y_blocks = _row_blocks(X), _row_blocks(y)
         w_blocks = [None] * len(X_blocks) if sample_weight is None else _row_blocks(
@@ -159,14 +185,16 @@ class BlockSet:
         shared_encoder = dask.delayed(encoder)
         tasks = []
         for i in keep:
+            block = _block_name("validation data" if validation_only else "training data", i,
+                                starts[i], rows[i])
             if validation_only:
                 task = dask.delayed(_prepare_validation, pure=True)(
-                    shared_encoder, X_blocks[i], y_blocks[i], w_blocks[i]
+                    shared_encoder, block, X_blocks[i], y_blocks[i], w_blocks[i]
                 )
             else:
                 seed = None if split_seeds is None else int(split_seeds[i])
                 task = dask.delayed(_prepare, pure=True)(
-                    shared_encoder, X_blocks[i], y_blocks[i], w_blocks[i], seed
+                    shared_encoder, block, X_blocks[i], y_blocks[i], w_blocks[i], seed
                 )
             tasks.append(task)
         groups = contiguous_groups(rows[keep], len(addresses))
@@ -195,12 +223,6 @@ class BlockSet:
             for group, address in zip(self.groups, self.addresses)
         ]
         return gather(self.client, futures)
-
-    def map_first_block(self, function, *args):
-        """``function(*args, block)`` on the first block only."""
-        future = self.client.submit(function, *args, self.futures[self.groups[0][0]],
-                                    pure=False)
-        return gather(self.client, [future])[0]
 
     def release(self):
         """Drop this fit's hold on the blocks, so the workers can free them."""

@@ -10,7 +10,14 @@ import math
 import dask.array as da
 from distributed import default_client
 
-__all__ = ["as_dask_array", "check_blocks", "current_client", "gather", "worker_addresses"]
+__all__ = [
+    "as_dask_array",
+    "check_blocks",
+    "current_client",
+    "gather",
+    "short_sizes",
+    "worker_addresses",
+]
 
 
 def current_client():
@@ -103,13 +110,13 @@ def check_blocks(X, y, sample_weight=None, names=("X", "y", "sample_weight")):
         if array.chunks[0] != X.chunks[0]:
             raise ValueError(
                 f"The row blocks of {X_name} and {name} do not line up: {X_name} has "
-                f"row chunks {_short(X.chunks[0])} and {name} has "
-                f"{_short(array.chunks[0])}. Rechunk {name} like {X_name}: "
+                f"row chunks {short_sizes(X.chunks[0])} and {name} has "
+                f"{short_sizes(array.chunks[0])}. Rechunk {name} like {X_name}: "
                 f"{name} = {name}.rechunk({{0: {X_name}.chunks[0]}})."
             )
 
 
-def _short(sizes, shown=6):
+def short_sizes(sizes, shown=6):
     """Chunk sizes for a message, at most ``shown`` of them."""
     if len(sizes) <= shown:
         return str(tuple(sizes))

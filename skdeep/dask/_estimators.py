@@ -9,6 +9,7 @@ fit commits is built exactly as an in-memory fit builds it.
 """
 
 import copy
+import itertools
 import math
 
 import dask
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array
 
 from .. import _options
 from .._classifier import _ATTRIBUTES as _CLASSIFIER_ATTRIBUTES
@@ -29,13 +31,19 @@ from .._inputs import encode_inputs, learn_inputs
 from .._regressor import _ATTRIBUTES as _REGRESSOR_ATTRIBUTES
 from .._regressor import MLPRegressor as _LocalRegressor
 from .._training import TrainingState, fit_lbfgs, fit_stochastic, prepare_lbfgs_loss
-from .._validation import TrainingData
+from .._validation import (
+    TrainingData,
+    can_hold_out,
+    check_target_columns,
+    check_validation_rows,
+)
 from ._blocks import BlockEncoder, BlockSet
 from ._cluster import (
     as_dask_array,
     check_blocks,
     current_client,
     gather,
+    short_sizes,
     worker_addresses,
 )
 from ._solvers import (
@@ -74,7 +82,11 @@ def _without_feature_names(fitted):
     return stub
 
 
-def _predict_block(block, model, method):
+def _predict_block(block, model, method, empty):
+    # An empty row chunk (which fit accepts) has nothing to predict; sklearn's
+    # validation would refuse its 0 rows.
+    if block.shape[0] == 0:
+        return empty
     return getattr(model, method)(block)
 
 
@@ -172,11 +184,13 @@ class _DistributedMLP:
         try:
             if stochastic and validation is not None:
                 validation_blocks = self._validation_blocks(client, addresses, encoder,
-                                                            validation, data[0])
-            n_train, total_weight, _, _ = block_sizes(blocks)
+                                                            validation, data[0], data[1])
+            n_train, total_weight, n_held_out, _ = block_sizes(blocks)
             if total_weight <= 0:
                 raise ValueError("The sample weights of the training rows sum to zero: "
                                  "there is nothing to fit.")
+            if holds_out and n_held_out == 0:
+                raise ValueError(self._too_small_blocks(data[0]))
             if not stochastic:
                 return self._fit_lbfgs(draft, network, blocks, total_weight, fit_args)
             held_out = validation_blocks or (blocks if holds_out else None)
@@ -196,6 +210,16 @@ class _DistributedMLP:
                 "must be None. Encode categories as numbers (e.g. dask-ml's "
                 "OrdinalEncoder) before fit."
             )
+
+    def _too_small_blocks(self, X):
+        """The error of an early stopping that no row block could hold rows out for."""
+        rows = next(n for n in itertools.count(3) if can_hold_out(n, self.validation_fraction))
+        return (
+            f"Early stopping holds out validation_fraction={self.validation_fraction} of each "
+            f"row block of X (at least 2 rows, keeping one to train), which needs blocks of "
+            f"{rows} rows or more; X has row chunks {short_sizes(X.chunks[0])}. Rechunk X "
+            "and y into larger blocks, or pass X_val and y_val."
+        )
 
     def _check_block_scoring(self):
         """The validation score is summed over blocks: accuracy, R^2 or the loss."""
@@ -244,15 +268,18 @@ class _DistributedMLP:
         Y = np.asarray(Y, dtype=self._target_dtype(dtype))
         return TrainingData(X_stub, Y), counts
 
-    def _validation_blocks(self, client, addresses, encoder, validation, X):
+    def _validation_blocks(self, client, addresses, encoder, validation, X, y):
         """The blocks of an explicit validation set, every row held out."""
         X_val, y_val, sample_weight_val = validation
         X_val, y_val = as_dask_array(X_val, "X_val"), as_dask_array(y_val, "y_val")
+        check_validation_rows(X_val)
         if sample_weight_val is not None:
             sample_weight_val = as_dask_array(sample_weight_val, "sample_weight_val")
         check_blocks(X_val, y_val, sample_weight_val, ("X_val", "y_val", "sample_weight_val"))
         if X_val.shape[1] != X.shape[1]:
             raise ValueError(f"X_val has {X_val.shape[1]} features, but X has {X.shape[1]}.")
+        if self._y_numeric:
+            check_target_columns(y_val, y)
         self._check_validation_target(client, y_val, encoder.fitted)
         return BlockSet.prepare(client, addresses, encoder, X_val, y_val, sample_weight_val,
                                 validation_only=True)
@@ -332,9 +359,11 @@ class _DistributedMLP:
         # One copy of the model in the graph, shared by every block's task.
         shared_model = dask.delayed(model)
         if n_columns is None:
-            return X.map_blocks(_predict_block, shared_model, method, drop_axis=1, dtype=dtype,
-                                meta=np.empty((0,), dtype=dtype))
-        return X.map_blocks(_predict_block, shared_model, method,
+            empty = np.empty((0,), dtype=dtype)
+            return X.map_blocks(_predict_block, shared_model, method, empty, drop_axis=1,
+                                dtype=dtype, meta=empty)
+        empty = np.empty((0, n_columns), dtype=dtype)
+        return X.map_blocks(_predict_block, shared_model, method, empty,
                             chunks=(X.chunks[0], (n_columns,)), dtype=dtype,
                             meta=np.empty((0, 0), dtype=dtype))
 
@@ -481,6 +510,8 @@ class _DaskRegressorHooks:
         return np.zeros((2, *y.shape[1:])), None
 
     def _encode_block_target(self, fitted, y):
+        # The in-memory fit checks y with X (check_X_y); a block's y comes alone.
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         return self._encode_target(fitted, y, "y")
 
     def _score_sums(self, y_true, y_pred, weights):
@@ -538,7 +569,10 @@ _CLASS_DOC = """{summary}
     optimizer state (Adam's moments, SGD's velocity). Mini-batches never
     mix two blocks; schedules, the plateau rule and early stopping act
     between rounds, and early stopping holds out ``validation_fraction`` of
-    each block (reproducibly, from ``random_state``). A fit is reproducible
+    each block (reproducibly, from ``random_state``; a block too small to
+    split trains on all its rows). A block whose sample weights are all
+    zero counts as empty, and errors in a block's data name the block. A
+    fit is reproducible
     for a fixed ``random_state``, chunking and number of workers.
     Categorical columns, multilabel targets, ``partial_fit`` and scorers
     other than the default score or ``"loss"`` are not supported.

@@ -101,9 +101,13 @@ def block_sizes(blocks):
     return int(train_rows), float(train_weight), int(val_rows), float(val_weight)
 
 
-def _first_rows_finite(recipe, params, block):
-    part = block.train if block.train is not None else block.validation
-    return predicts_finite(recipe.build(params), part.X)
+def _first_rows_finite(recipe, params, blocks):
+    """Whether the first rows of a group's first non-empty block predict finitely."""
+    for block in blocks:
+        part = block.train if block.train is not None else block.validation
+        if part.X.shape[0]:
+            return predicts_finite(recipe.build(params), part.X)
+    return True
 
 
 # --------------------------------------------------------------------------
@@ -119,9 +123,11 @@ def _summed_loss_and_grad(recipe, params, blocks):
     blocks and workers.
     """
     network = recipe.build(params)
-    largest = max(min(block.train.X.shape[0], ROWS_PER_PASS) for block in blocks)
-    workspace = network.new_workspace(largest)
     loss_sum, grad_sum = 0.0, np.zeros(network.params.size)
+    largest = max(min(block.train.X.shape[0], ROWS_PER_PASS) for block in blocks)
+    if largest == 0:  # every block of the group had weight 0
+        return loss_sum, grad_sum
+    workspace = network.new_workspace(largest)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for block in blocks:
             X, Y, weights = block.train.astuple()
@@ -169,7 +175,7 @@ class DistributedObjective(LbfgsObjective):
         return loss, network.grad.astype(np.float64)
 
     def predictions_finite(self, network):
-        return self.blocks.map_first_block(_first_rows_finite, self.recipe, network.params)
+        return all(self.blocks.map_groups(_first_rows_finite, self.recipe, network.params))
 
 
 # --------------------------------------------------------------------------
@@ -296,7 +302,7 @@ class ParameterAveraging(EpochRunner):
         return sum(r.loss_sum for r in results) / n_rows, learning_rate
 
     def predictions_finite(self, network):
-        return self.blocks.map_first_block(_first_rows_finite, self.recipe, network.params)
+        return all(self.blocks.map_groups(_first_rows_finite, self.recipe, network.params))
 
 
 # --------------------------------------------------------------------------

@@ -1,9 +1,18 @@
 """The engine's in-model preprocessing: frequent values, their codes and worth."""
 
+import warnings
+
 import numpy as np
 import pytest
 
-from skdeep._engine import exact_value_gain, frequent_values, value_codes
+from skdeep._engine.preprocessing import (
+    exact_value_gain,
+    frequent_values,
+    UNCLIPPED_BOUND,
+    robust_scale,
+    robust_scaling_statistics,
+    value_codes,
+)
 
 
 def test_frequent_values_keep_the_values_seen_often_enough_sorted():
@@ -58,3 +67,67 @@ def test_exact_value_gain_leaves_out_missing_rows_and_is_zero_without_values():
     assert exact_value_gain(with_missing, Y_missing, values, 32) == pytest.approx(
         exact_value_gain(coded, Y, values, 32))
     assert exact_value_gain(coded, Y, values[:0], 32) == 0.0
+
+
+def test_scaling_statistics_of_no_columns_are_empty():
+    # A table of categorical columns only has no numeric column to scale (issue 32, case 1).
+    center, factor = robust_scaling_statistics(np.empty((5, 0)))
+    assert center.shape == factor.shape == (0,)
+
+
+@pytest.mark.parametrize("limit", [3.0, None])
+def test_robust_scale_takes_huge_values_to_the_bound(limit):
+    # Issue 32, case 3: the square of the smooth clip overflowed, and 1e160 became 0.
+    x = np.array([[0.5], [1e160], [1.7e308], [-1e160], [-1.7e308], [np.nan]])
+    center, factor = np.array([0.0]), np.array([4.0])  # 4 * 1.7e308 overflows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        z = robust_scale(x, center, factor, limit, out=np.empty_like(x))[:, 0]
+    bound = limit if limit is not None else UNCLIPPED_BOUND
+    np.testing.assert_array_equal(z[1:], [bound, bound, -bound, -bound, 0.0])
+    assert -bound < z[0] <= bound
+
+
+def test_robust_scale_is_the_smooth_clip_formula_in_range():
+    z = np.random.RandomState(0).standard_cauchy(size=(1000, 1)) * 1e3
+    expected = z / np.sqrt(1.0 + np.square(z / 3.0))
+    out = robust_scale(z, np.zeros(1), np.ones(1), 3.0, out=np.empty_like(z))
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_robust_scale_is_exact_where_the_centring_overflows():
+    # Issue 32, case 21: values and a median near the float range, of opposite signs.
+    from fractions import Fraction
+
+    x = np.array([[-1.7e308], [1.6e308], [0.0]])
+    center, factor = np.array([1.5e308]), np.array([1 / 1.5e308])
+    z = robust_scale(x, center, factor, None, out=np.empty_like(x))[:, 0]
+    exact = [float((Fraction(v) - Fraction(center[0])) * Fraction(factor[0])) for v in x[:, 0]]
+    np.testing.assert_array_equal(z, exact)
+
+
+def test_scaling_statistics_near_the_float_range():
+    x = np.array([-1.7e308, -1.6e308, 1.6e308, 1.7e308, np.nan])[:, np.newaxis]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        center, factor = robust_scaling_statistics(x)
+    # The quartiles are -/+1.625e308: a spread of 3.25e308, beyond the float range.
+    assert center[0] == 0.0
+    assert factor[0] == pytest.approx(0.25 / 8.125e307, rel=1e-12, abs=0)
+
+
+def test_quantile_bins_merge_edges_float32_cannot_tell_apart():
+    # Found by the mixed-frame property (issue 32): a column of huge values scales its
+    # median to 0 and a neighbour to 1e-160, a bin whose inverse width overflows float32.
+    from skdeep._engine import quantile_bins
+
+    Z = np.array([[-3.0], [-1e-160], [0.0], [1e-160], [3.0]])
+    lower, inverse_width = quantile_bins(Z, 4)
+    used = inverse_width[0] > 0
+    assert np.isfinite(inverse_width.astype(np.float32)).all()
+    np.testing.assert_array_equal(lower[0, used], [-3.0, -1e-160])
+    np.testing.assert_array_equal(inverse_width[0, used], [1 / 3.0, 1 / (3.0 + 1e-160)])
+    # Ordinary edges are kept as they are.
+    Z = np.linspace(-2, 2, 101)[:, np.newaxis]
+    lower, inverse_width = quantile_bins(Z, 4)
+    np.testing.assert_array_equal(lower[0], [-2.0, -1.0, 0.0, 1.0])

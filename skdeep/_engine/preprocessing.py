@@ -20,6 +20,7 @@ __all__ = [
     "UNCLIPPED_BOUND",
     "bin_levels",
     "bins_from_quantiles",
+    "target_shrink",
     "target_standardisation",
     "exact_value_gain",
     "frequent_values",
@@ -191,15 +192,24 @@ def target_standardisation(Y):
     -------
     mean, scale : ndarray of shape (n_targets,)
     """
-    magnitude = np.abs(Y).max(axis=0)
-    huge = magnitude > _HUGE_TARGET
-    shrink = np.ones(Y.shape[1])
-    if huge.any():
-        shrink[huge] = 2.0 ** -np.ceil(np.log2(magnitude[huge]))
+    shrink = target_shrink(np.abs(Y).max(axis=0))
+    if (shrink != 1.0).any():
         Y = Y * shrink
     mean, scale = Y.mean(axis=0) / shrink, Y.std(axis=0) / shrink
     scale[scale == 0] = 1.0
     return mean, scale
+
+
+def target_shrink(magnitude):
+    """Per target column, the power of two :func:`target_standardisation` computes it at.
+
+    ``magnitude`` is each column's largest absolute value; 1 for all but
+    huge columns.
+    """
+    huge = magnitude > _HUGE_TARGET
+    shrink = np.ones(len(magnitude))
+    shrink[huge] = 2.0 ** -np.ceil(np.log2(magnitude[huge]))
+    return shrink
 
 
 def quantile_bins(Z, n_bins):

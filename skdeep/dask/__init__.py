@@ -15,6 +15,7 @@ Needs ``dask[array]`` and ``distributed``: ``pip install "skdeep[dask]"``.
 
 try:
     import dask.array  # noqa: F401
+    import dask.dataframe  # noqa: F401
     import distributed  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised without dask installed
     raise ImportError(
@@ -23,5 +24,6 @@ except ImportError as exc:  # pragma: no cover - exercised without dask installe
     ) from exc
 
 from ._estimators import MLPClassifier, MLPRegressor
+from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["MLPClassifier", "MLPRegressor", "TabularMLPClassifier", "TabularMLPRegressor"]

@@ -24,6 +24,7 @@ import numpy as np
 from dask.sizeof import sizeof
 
 from .._inputs import check_sample_weight
+from .._engine.members import DropoutNoise
 from .._member_training import MemberData, member_epoch, member_rows_logits
 from .._options import max_predict_rows
 from .._tabular_inputs import encode_tabular
@@ -37,6 +38,7 @@ __all__ = [
     "MemberEvaluation",
     "MemberGroup",
     "MemberRounds",
+    "MemberSteps",
     "NetworkRecipe",
     "PartitionEncoder",
 ]
@@ -330,6 +332,178 @@ class MemberRounds:
             network.params[self.member_indices[i]] = values
         losses = sum(share * r.losses for share, r in zip(self.shares, results))
         return losses, max(r.learning_rate for r in results)
+
+
+# --------------------------------------------------------------------------
+# Synchronous steps: every step's gradient summed over the workers
+# --------------------------------------------------------------------------
+
+#: On each worker: what the steps of a fit keep between tasks, by (fit, group).
+_STEPPERS = {}
+
+
+class _Stepper:
+    """A worker's network and this epoch's row orders for one group of one fit.
+
+    Only a cache: a task that finds none (a new worker, after a loss)
+    rebuilds it from its arguments, with the same result.
+    """
+
+    def __init__(self, recipe):
+        self.network = recipe.build(0.0)
+        self.epoch, self.orders = None, None
+
+    def rows(self, group, epoch, seeds, step, n_steps):
+        """Each member's rows of this group in step ``step`` of ``epoch``."""
+        if self.epoch != epoch:
+            n = group.n_train
+            self.orders = np.stack([train[np.random.RandomState(seed).permutation(n)]
+                                    for train, seed in zip(group.data.train_rows, seeds)])
+            self.epoch = epoch
+        n = group.n_train
+        return self.orders[:, n * step // n_steps : n * (step + 1) // n_steps]
+
+
+@dataclass
+class StepResult:
+    """A worker's part of a step: per member, its loss and weight sums, and the gradient sum."""
+
+    losses: np.ndarray
+    weights: np.ndarray
+    n_rows: int
+    grad: np.ndarray
+
+
+@sizeof.register(StepResult)
+def _sizeof_step(result):
+    return sizeof(result.grad) + 64
+
+
+def _step(key, recipe, params, epoch, seeds, step, n_steps, groups):
+    """The sums of a worker's part of step ``step``: losses, weights, gradient."""
+    (group,) = groups
+    stepper = _STEPPERS.get(key)
+    if stepper is None:
+        stepper = _STEPPERS[key] = _Stepper(recipe)
+    network = stepper.network
+    network.params[...] = params
+    rows = stepper.rows(group, epoch, seeds, step, n_steps)
+    k, m = rows.shape
+    data = group.data
+    if m == 0:
+        return StepResult(np.zeros(k), np.zeros(k), 0, None)
+    weights = None if data.sample_weight is None else data.sample_weight[rows]
+    totals = (np.full(k, float(m)) if weights is None
+              else weights.sum(axis=1, dtype=np.float64))
+    dropout = DropoutNoise(np.random.SeedSequence([*(int(s) for s in seeds), step]))
+    workspace = network.new_workspace(m, dropout)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # Scaled by each member's weight, the means become sums that add up
+        # across the workers.
+        losses = network.member_losses_and_gradient(
+            np.take(data.X, rows, axis=0), np.take(data.Y, rows, axis=0), weights, workspace,
+            share=totals.astype(network.dtype))
+    return StepResult(np.asarray(losses, dtype=np.float64), totals, m, network.grad.copy())
+
+
+def _forget(key):
+    """Drop a fit's cached steppers on this worker."""
+    for cached in [k for k in _STEPPERS if k[0] == key]:
+        del _STEPPERS[cached]
+
+
+class MemberSteps:
+    """Epochs of synchronous steps: every step's gradient is summed over the workers.
+
+    ``fit_members``' ``epochs``. Each step takes a share of every worker's
+    training rows (per member: its rows in this epoch's order, cut into as
+    many steps as an in-memory epoch makes of the whole table), the workers
+    return the sums of the losses and gradients of their shares, and the
+    client divides by the total weight and updates the parameters: the
+    in-memory step on a batch of the in-memory size.
+
+    Parameters
+    ----------
+    groups : Kept
+        One :class:`MemberGroup` future per worker.
+    recipe : Future
+        The :class:`NetworkRecipe`, on every worker.
+    network : TabularNetwork
+        The client's network.
+    optimizer : update rule
+        The client's; it makes every update.
+    schedule : learning-rate schedule
+        Per-step rates (``batch_rates``), as in memory.
+    batch_size : int
+        The in-memory batch size.
+    n_train : list of int
+        Each worker's training rows (per member).
+    random_states : list of numpy.random.RandomState
+        Each member's: draws the seeds of its shuffles and dropout on every
+        worker and epoch.
+    key : str
+        Names this fit's cached state on the workers.
+    """
+
+    def __init__(self, groups, recipe, network, optimizer, schedule, batch_size, n_train,
+                 random_states, key):
+        self.groups, self.recipe = groups, recipe
+        self.network, self.optimizer, self.schedule = network, optimizer, schedule
+        self.random_states, self.key = random_states, key
+        self.n_steps = max(1, -(-sum(n_train) // batch_size))
+        self.member_indices = [network.member_indices(i) for i in range(network.n_members)]
+
+    def run_epoch(self, epoch, frozen):
+        network, optimizer = self.network, self.optimizer
+        frozen_values = [network.params[self.member_indices[i]] for i in frozen]
+        n_groups = len(self.groups.futures)
+        seeds = np.array([rs.randint(np.iinfo(np.int32).max, size=n_groups)
+                          for rs in self.random_states]).T
+        rates = self.schedule.batch_rates(epoch, self.n_steps)
+        losses, n_rows = np.zeros(network.n_members), 0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for step in range(self.n_steps):
+                if rates is not None:
+                    optimizer.learning_rate = rates[step]
+                step_losses, rows = self._step(epoch, seeds, step)
+                losses += step_losses * rows
+                n_rows += rows
+                for i, values in zip(frozen, frozen_values):
+                    network.params[self.member_indices[i]] = values
+        learning_rate = optimizer.learning_rate if rates is None else max(rates)
+        return losses / max(n_rows, 1), learning_rate
+
+    def _step(self, epoch, seeds, step):
+        """One update from the workers' sums; the step's mean losses and rows."""
+        network, client = self.network, self.groups.client
+        # Sent with each task: on a few workers, one message per worker is
+        # faster than a scatter followed by the tasks.
+        params = network.params
+        futures = [
+            client.submit(_step, (self.key, g), self.recipe, params, epoch, seeds[g], step,
+                          self.n_steps, [future], workers=[address],
+                          allow_other_workers=True, pure=False)
+            for g, (future, address) in enumerate(zip(self.groups.futures,
+                                                      self.groups.addresses))
+        ]
+        results = [r for r in client.gather(futures) if r.n_rows]
+        if not results:  # fewer rows than steps: this step has none
+            return np.zeros(network.n_members), 0
+        weights = np.sum([r.weights for r in results], axis=0)
+        grad = network.grad
+        grad[...] = results[0].grad
+        for r in results[1:]:
+            grad += r.grad
+        scale = np.where(weights > 0, 1.0 / np.maximum(weights, 1e-300), 0.0)
+        for i, index in enumerate(self.member_indices):
+            grad[index] *= network.dtype.type(scale[i])
+        self.optimizer.step(network.params, grad)
+        losses = np.sum([r.losses for r in results], axis=0) * scale
+        return losses, sum(r.n_rows for r in results)
+
+    def close(self):
+        """Drop this fit's cached state on the workers."""
+        self.groups.client.run(_forget, self.key)
 
 
 def _validation_sums(recipe, params, scorer, groups):

@@ -12,6 +12,7 @@ in-memory estimator's own code.
 
 import copy
 import itertools
+import uuid
 from dataclasses import dataclass
 
 import dask
@@ -21,7 +22,7 @@ from sklearn.base import clone
 
 from .. import _options
 from .._base import explicit_validation
-from .._compat import _fit_context, with_callbacks
+from .._compat import StrOptions, _fit_context, with_callbacks
 from .._engine.preprocessing import target_shrink
 from .._fitted import Draft, is_fitted_attribute
 from .._inputs import with_state
@@ -34,6 +35,7 @@ from ._cluster import current_client, gather, worker_addresses
 from ._members import (
     MemberEvaluation,
     MemberRounds,
+    MemberSteps,
     NetworkRecipe,
     PartitionEncoder,
     build_group,
@@ -163,7 +165,7 @@ class _DistributedTabular:
             self.validation_fraction if holds_out else None, bool(self.piecewise_bins))
         groups, tables = self._encode(client, addresses, encoder, parts, split_seeds,
                                       np.maximum(learned.partition_rows, 1), "training data")
-        validation_groups = None
+        validation_groups = rounds = None
         try:
             self._learn_bins(tables, draft)
             sizes = np.array(groups.map_groups(group_sizes), dtype=float)
@@ -179,7 +181,7 @@ class _DistributedTabular:
                                                     sample.Y.shape[1], network.dtype))
             n_train = int(sizes[:, 0].sum())
             optimizer = self._optimizer(network)
-            rounds = MemberRounds(groups, recipe, network, optimizer, self._batch_size(n_train),
+            rounds = self._runner(groups, recipe, network, optimizer, n_train,
                                   [int(n) for n in sizes[:, 0]], random_states)
             held_out = validation_groups or (groups if holds_out else None)
             evaluate = None
@@ -191,12 +193,23 @@ class _DistributedTabular:
                 random_states, evaluate=evaluate, observers=self._observers(draft, fit_args),
                 epochs=rounds)
         finally:
+            if isinstance(rounds, MemberSteps):
+                rounds.close()
             groups.release()
             if validation_groups is not None:
                 validation_groups.release()
         return self._commit(draft, network, progress, seeds, sample, n_train)
 
     fit.__doc__ = _FIT_DOC
+
+    def _runner(self, groups, recipe, network, optimizer, n_train, group_rows, random_states):
+        """The epochs' steps on the workers: synchronous steps, or rounds averaged per epoch."""
+        if self.sync == "step":
+            return MemberSteps(groups, recipe, network, optimizer, self._schedule(),
+                               self._batch_size(n_train), group_rows, random_states,
+                               uuid.uuid4().hex)
+        return MemberRounds(groups, recipe, network, optimizer, self._batch_size(n_train),
+                            group_rows, random_states)
 
     def _check_block_scoring(self):
         """The validation score is summed over partitions: the default score or the loss."""
@@ -424,9 +437,16 @@ def _short(sizes, shown=6):
     return f"({', '.join(map(str, sizes[:shown]))}, ... {len(sizes)} partitions)"
 
 
+#: The parameters of the Dask estimators that the in-memory ones do not have.
+_DISTRIBUTED_PARAMETERS = ("sync",)
+
+_SYNC_CONSTRAINT = [StrOptions({"step", "epoch"})]
+
+
 def _as_local(model, local_class):
     """A fitted Dask tabular model as the in-memory ``local_class``, members included."""
-    local = local_class(**model.get_params())
+    local = local_class(**{name: value for name, value in model.get_params().items()
+                           if name not in _DISTRIBUTED_PARAMETERS})
     for key, value in model.__dict__.items():
         if not is_fitted_attribute(key):
             continue
@@ -668,6 +688,20 @@ class TabularMLPClassifier(_ClassifierHooks, _DistributedTabular, _LocalClassifi
         summary="Tabular multi-layer perceptron classifier trained across a Dask cluster.",
         name="TabularMLPClassifier", target="label")
     _local_class = _LocalClassifier
+    _parameter_constraints: dict = {**_LocalClassifier._parameter_constraints,
+                                    "sync": _SYNC_CONSTRAINT}
+
+    def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="selu", *,
+                 learning_rate="coslog", learning_rate_init=0.04, max_iter=32,
+                 batch_size="auto", early_stopping=True, validation_fraction=0.2,
+                 n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
+                 label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
+                 numeric_embedding="periodic", piecewise_bins=32, piecewise_features=8,
+                 value_embedding_min_count=4, value_embedding_min_gain=0.05,
+                 parametric_activation=False, n_networks=3,
+                 class_weight=None, scoring=None,
+                 random_state=None, verbose=False, sync="step"):
+        self._set_params_from_init(locals())
 
 
 class TabularMLPRegressor(_RegressorHooks, _DistributedTabular, _LocalRegressor):
@@ -675,3 +709,17 @@ class TabularMLPRegressor(_RegressorHooks, _DistributedTabular, _LocalRegressor)
         summary="Tabular multi-layer perceptron regressor trained across a Dask cluster.",
         name="TabularMLPRegressor", target="price")
     _local_class = _LocalRegressor
+    _parameter_constraints: dict = {**_LocalRegressor._parameter_constraints,
+                                    "sync": _SYNC_CONSTRAINT}
+
+    def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="mish", *,
+                 learning_rate="coslog", learning_rate_init=0.2, max_iter=32,
+                 batch_size="auto", early_stopping=True, validation_fraction=0.2,
+                 n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
+                 scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
+                 numeric_embedding="periodic", piecewise_bins=32, piecewise_features=8,
+                 value_embedding_min_count=4, value_embedding_min_gain=0.05,
+                 parametric_activation=False, n_networks=3,
+                 loss="squared_error", quantile=None, scoring=None, random_state=None,
+                 verbose=False, sync="step"):
+        self._set_params_from_init(locals())

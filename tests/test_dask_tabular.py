@@ -323,8 +323,9 @@ def test_a_column_whose_dtype_differs_between_partitions(client):
     X, y = mixed_table(n=300)
     parts = [X.iloc[:150], X.iloc[150:].astype({"visits": "int64"})]
     frame = dd.from_delayed([dask.delayed(p) for p in parts], meta=X.iloc[:0], verify_meta=False)
-    with pytest.raises(ValueError, match=r"partition 1 of X: Column 'visits' has dtype int64 "
-                                         r"in partition 1 of X but float64"):
+    with pytest.raises(ValueError, match=r"In partition 1 of X: Column 'visits' has dtype int64 "
+                                         r"in this partition but float64 in the collection's "
+                                         r"metadata.*X.astype\(\{'visits': 'float64'\}\)"):
         TabularMLPClassifier(**FAST).fit(frame, dd.from_pandas(y, npartitions=2))
 
 
@@ -345,7 +346,7 @@ def test_partitions_that_do_not_line_up(client):
     labels = da.from_array(y.to_numpy(), chunks=100)
     labels_uneven = da.from_array(y.to_numpy(), chunks=(90, 110, 100))
     assert TabularMLPClassifier(**FAST).fit(X_dask, labels).n_features_in_ == X.shape[1]
-    with pytest.raises(ValueError, match="rows but partition 0 of X has 100"):
+    with pytest.raises(ValueError, match=r"rows but partition \d of X has 100"):
         TabularMLPClassifier(**FAST).fit(X_dask, labels_uneven)
 
 
@@ -425,3 +426,41 @@ def test_a_worker_killed_during_fit_does_not_change_the_model(client, monkeypatc
             np.testing.assert_array_equal(W, V)
     client.wait_for_workers(2, timeout=60)
     assert pids[victim] not in client.run(os.getpid).values()
+
+
+def test_weights_in_memory_dask_arrays_and_weighted_scores(client):
+    X, y = mixed_table(n=600, seed=8)
+    X_dask, y_dask = _frames(X, y, 3)
+    weights = np.where(np.arange(600) % 3 == 0, 2.0, 0.5)
+    model = TabularMLPClassifier(**FAST).fit(X_dask, y_dask, sample_weight=weights)
+    same = TabularMLPClassifier(**FAST).fit(
+        X_dask, y_dask, sample_weight=dd.from_pandas(pd.Series(weights), npartitions=3))
+    np.testing.assert_array_equal(model.estimators_[0].coefs_[0], same.estimators_[0].coefs_[0])
+    weights_dask = dd.from_pandas(pd.Series(weights), npartitions=3)
+    X_memory, y_memory = X_dask.compute(), y_dask.compute()
+    assert model.score(X_dask, y_dask, sample_weight=weights_dask) == pytest.approx(
+        model.to_local().score(X_memory, y_memory, sample_weight=weights), abs=1e-12)
+    with pytest.raises(ValueError, match=r"sample_weight has shape \(599,\) but X has 600 rows"):
+        TabularMLPClassifier(**FAST).fit(X_dask, y_dask, sample_weight=weights[:-1])
+    # A Dask array of numbers is a table of unnamed columns.
+    numbers = da.from_array(X[["size", "salary", "visits"]].to_numpy(), chunks=(200, 3))
+    labels = da.from_array(y.to_numpy(), chunks=200)
+    model = TabularMLPClassifier(**FAST).fit(numbers, labels)
+    assert model.n_features_in_ == 3 and not hasattr(model, "feature_names_in_")
+    np.testing.assert_array_equal(model.predict(numbers).compute(),
+                                  model.to_local().predict(numbers.compute()))
+
+
+def test_validation_data_that_cannot_work(client):
+    X, y = mixed_table(n=400, seed=9)
+    X_dask, y_dask = _frames(X, y, 2)
+    X_val, y_val = _frames(X.head(100), y.head(100).where(np.arange(100) > 0, "maybe"), 2)
+    with pytest.raises(ValueError, match="y_val has classes not seen in y"):
+        TabularMLPClassifier(**FAST).fit(X_dask, y_dask, X_val=X_val, y_val=y_val)
+    with pytest.raises(ValueError, match="X_val has the columns"):
+        TabularMLPClassifier(**FAST).fit(X_dask, y_dask, X_val=X_val[["size"]], y_val=y_val)
+    with pytest.raises(TypeError, match="sample_weight_val must be a Dask"):
+        TabularMLPClassifier(**FAST).fit(X_dask, y_dask, X_val=X_val, y_val=y_dask.head(100),
+                                         sample_weight_val=np.ones(100))
+    with pytest.raises(ValueError, match="X_val and y_val must be passed together"):
+        TabularMLPClassifier(**FAST).fit(X_dask, y_dask, X_val=X_val)

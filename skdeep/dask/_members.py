@@ -6,16 +6,21 @@ every member of the ensemble trains on its own rows of it and holds out
 its own rows of every partition for validation, as an in-memory fit holds
 out its own rows of the table.
 
-One epoch is one round (:class:`MemberRounds`): every worker starts from
-the client's parameters and optimizer state, runs the steps of an epoch of
-the in-memory loop (:func:`~skdeep._member_training.member_epoch`) on its
-rows, and sends back its parameters and optimizer state; the client
-averages them, weighted by rows. Each worker makes as many steps as an
-in-memory epoch, each on its share of the batch: averaged, the workers'
-steps are the in-memory step on the whole batch to first order in the
-learning rate, so an epoch makes the in-memory number of updates at the
-in-memory batch size. Validation sums the held-out rows' losses and score
-sums over the workers (:class:`MemberEvaluation`).
+Two ways to run an epoch (``fit_members``' ``epochs``):
+
+:class:`MemberSteps` (``sync="step"``)
+    The in-memory epoch, step by step: each step takes a share of every
+    worker's rows, the workers return the sums of their losses and
+    gradients, and the client makes the update. One round trip per step.
+:class:`MemberRounds` (``sync="epoch"``)
+    One round per epoch: every worker starts from the client's parameters
+    and optimizer state, runs the steps of an in-memory epoch
+    (:func:`~skdeep._member_training.member_epoch`) on its own rows with
+    its share of each batch, and sends back its parameters and optimizer
+    state; the client averages them, weighted by rows.
+
+Validation sums the held-out rows' losses and score sums over the workers
+(:class:`MemberEvaluation`).
 """
 
 from dataclasses import dataclass
@@ -23,13 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 from dask.sizeof import sizeof
 
-from .._inputs import check_sample_weight
 from .._engine.members import DropoutNoise
+from .._inputs import check_sample_weight
 from .._member_training import MemberData, member_epoch, member_rows_logits
 from .._options import max_predict_rows
 from .._tabular_inputs import encode_tabular
 from .._validation import can_hold_out, validation_rows
-from ._partitions import naming
+from ._cluster import naming
 from ._solvers import average_states
 from ._table_inputs import encoded_value_tables, merged_tables
 
@@ -92,8 +97,8 @@ class PartitionEncoder:
     value_tables : bool
         Also return the distinct values of the scaled numeric columns (for
         the quantile bins).
-    names : tuple of str, default=("y", )
-        How the target is named in errors ("y_val" for validation data).
+    target_name : str, default="y"
+        How errors name the target ("y_val" for validation data).
     """
 
     def __init__(self, estimator, fitted, dtype, n_members, validation_fraction, value_tables,
@@ -277,7 +282,13 @@ def _round(recipe, start, epoch, batch_size, seeds, groups):
 
 
 class MemberRounds:
-    """Epochs as rounds on the workers, averaged on the client (``fit_members``' ``epochs``).
+    """Epochs as rounds of local epochs on the workers, averaged on the client.
+
+    Each worker makes as many steps as an in-memory epoch, each on its
+    share of the batch: averaged, the workers' steps are the in-memory step
+    on the whole batch to first order in the learning rate. Adam's second
+    moments are averaged too, and each worker's come from gradients of
+    fewer rows, so the steps are somewhat shorter than in memory.
 
     Parameters
     ----------
@@ -308,6 +319,9 @@ class MemberRounds:
         n_steps = -(-total // batch_size)
         self.batch_sizes = [max(1, -(-n // n_steps)) for n in n_train]
         self.member_indices = [network.member_indices(i) for i in range(network.n_members)]
+
+    def close(self):
+        """Nothing is kept on the workers between rounds."""
 
     def run_epoch(self, epoch, frozen):
         network, optimizer = self.network, self.optimizer

@@ -10,8 +10,6 @@ restriction, so that another worker takes over when one leaves: the
 scheduler recomputes what was lost from the task graph).
 """
 
-import contextlib
-
 import dask
 import dask.array as da
 import dask.dataframe as dd
@@ -21,7 +19,7 @@ import pandas as pd
 from ._blocks import contiguous_groups
 from ._cluster import gather
 
-__all__ = ["Kept", "Partitions", "as_frame", "dtype_key", "naming"]
+__all__ = ["Kept", "Partitions", "as_frame", "check_dtypes", "dtype_key"]
 
 
 def as_frame(X, name="X"):
@@ -115,27 +113,18 @@ def check_dtypes(part, meta, what):
             isinstance(expected, pd.CategoricalDtype)
             and _known_categories(expected) and found != expected
         ):
-            label = "" if column is None else f"Column {column!r} "
+            subject = "Its values have" if column is None else f"Column {column!r} has"
             raise ValueError(
-                f"{label}has dtype {found} in {what} but {expected} in the collection's "
+                f"{subject} dtype {found} in {what} but {expected} in the collection's "
                 "metadata (its .dtypes): the partitions of a Dask collection must agree on "
                 "each column's dtype. Cast the column to one dtype (e.g. "
-                "X = X.astype({column: 'float64'})), or give read_csv / read_parquet "
+                f"X.astype({{{column!r}: '{expected}'}})), or give read_csv / read_parquet "
                 "its dtypes."
             )
 
 
 def _known_categories(dtype):
     return "__UNKNOWN_CATEGORIES__" not in list(dtype.categories)
-
-
-@contextlib.contextmanager
-def naming(what):
-    """Errors met while reading one partition say which partition it was."""
-    try:
-        yield
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"In {what}: {exc}") from exc
 
 
 class Partitions:
@@ -157,6 +146,12 @@ class Partitions:
         self.X_parts = list(X.to_delayed())
         self.y_meta = getattr(y, "_meta", None)
         self.y_parts = self._paired(y, names[1])
+        self._weights = None
+        if sample_weight is not None and not dask.is_dask_collection(sample_weight):
+            # Weights in the client's memory: split like X once its partitions
+            # are counted (split_weights).
+            self._weights = np.asarray(sample_weight)
+            sample_weight = None
         self.weight_parts = self._paired(sample_weight, names[2])
 
     def _paired(self, data, name):
@@ -164,6 +159,18 @@ class Partitions:
             return [None] * len(self.X_parts)
         _check_alignment(self.X, data, name)
         return _row_parts(data, name)
+
+    def split_weights(self, partition_rows):
+        """In-memory sample weights cut into the partitions' rows (counted by a scan)."""
+        if self._weights is None:
+            return
+        if self._weights.ndim != 1 or len(self._weights) != sum(partition_rows):
+            raise ValueError(
+                f"{self.names[2]} has shape {self._weights.shape} but X has "
+                f"{sum(partition_rows)} rows: pass one weight per row (or a Dask Series "
+                "partitioned like X)."
+            )
+        self.weight_parts = np.split(self._weights, np.cumsum(partition_rows)[:-1])
 
     def __len__(self):
         return len(self.X_parts)

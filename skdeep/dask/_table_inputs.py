@@ -52,7 +52,8 @@ from .._tabular_inputs import (
     _numeric,
     _time_kind,
 )
-from ._partitions import check_dtypes, naming
+from ._cluster import naming
+from ._partitions import check_dtypes
 from ._summaries import (
     DistinctValues,
     GroupMoments,
@@ -178,7 +179,7 @@ def scan_partition(spec, index, X, y):
     with naming(what):
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(X)
-        check_dtypes(X, spec.meta, what)
+        check_dtypes(X, spec.meta, "this partition")
         candidates = spec.numeric_candidates
         numeric = np.full((X.shape[0], len(candidates)), np.nan)
         non_numeric = np.zeros(len(candidates), dtype=bool)
@@ -191,8 +192,8 @@ def scan_partition(spec, index, X, y):
         _check_finite(numeric, spec.names, candidates)
         categories = [_distinct_categories(X.iloc[:, j]) for j in spec.categorical_candidates]
     with naming(f"partition {index} of y"):
-        if spec.y_meta is not None and hasattr(y, "dtype" if np.ndim(y) == 1 else "dtypes"):
-            check_dtypes(y, spec.y_meta, f"partition {index} of y")
+        if spec.y_meta is not None:
+            check_dtypes(y, spec.y_meta, "this partition")
         if len(y) != X.shape[0]:
             raise ValueError(
                 f"it has {len(y)} rows but partition {index} of X has {X.shape[0]}: the "
@@ -214,10 +215,9 @@ def _distinct_categories(series):
         return np.asarray(series.cat.categories, dtype=object)
     try:
         return np.asarray(series.dropna().unique(), dtype=object)
-    except TypeError as exc:
-        # learn_categories names the problem (an unhashable value).
-        learn_categories(series, "")
-        raise exc  # pragma: no cover - learn_categories raised
+    except TypeError:
+        # An unhashable value: learn_categories raises the error that names it.
+        return learn_categories(series, "")
 
 
 def _merged_categories(parts):

@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 
 import dask
-import dask.dataframe as dd
 import numpy as np
 from sklearn.base import clone
 
@@ -31,7 +30,7 @@ from .._tabular import TabularMLPClassifier as _LocalClassifier
 from .._tabular import TabularMLPRegressor as _LocalRegressor
 from .._tabular import _labels, _targets
 from .._validation import TrainingData, can_hold_out
-from ._cluster import current_client, gather, worker_addresses
+from ._cluster import current_client, worker_addresses
 from ._members import (
     MemberEvaluation,
     MemberRounds,
@@ -45,7 +44,13 @@ from ._members import (
     rows_of,
 )
 from ._partitions import Kept, Partitions, as_frame
-from ._solvers import BlockScorer, accuracy_from_sums, accuracy_sums, r2_from_sums, r2_sums
+from ._solvers import (
+    BlockScorer,
+    accuracy_from_sums,
+    accuracy_sums,
+    r2_from_sums,
+    r2_sums,
+)
 from ._summaries import GroupMoments
 from ._table_inputs import learn_bins, learn_table_inputs, scan_partition, table_spec
 
@@ -147,14 +152,37 @@ class _DistributedTabular:
             )
         client = current_client()
         addresses = worker_addresses(client)
-        fit_args = (X, y, sample_weight)
         parts = Partitions(as_frame(X), y, sample_weight)
         draft = Draft(self, {})
         learned = self._learn_inputs(client, addresses, parts)
         draft.fitted = learned.state
+        parts.split_weights(learned.partition_rows)
         random_states, seeds = self._member_random_states()
-        holds_out = validation is None and bool(self.early_stopping)
-        # Drawn from each member's random state, where an in-memory fit draws its split.
+        training = self._training_groups(client, addresses, draft, parts, learned,
+                                         random_states, holds_out=validation is None)
+        try:
+            if validation is not None:
+                training.held_out = self._validation_groups(client, addresses,
+                                                            training.encoder, validation, parts)
+            network, sample = self._initialised_network(draft, training, random_states)
+            progress = self._train(draft, training, network, random_states, (X, y, sample_weight))
+        finally:
+            training.release()
+        return self._commit(draft, network, progress, seeds, sample, training.n_train)
+
+    fit.__doc__ = _FIT_DOC
+
+    def _training_groups(self, client, addresses, draft, parts, learned, random_states,
+                         holds_out):
+        """The training partitions encoded on the workers, one :class:`_Training` group each.
+
+        With early stopping (and no explicit validation data) every member
+        holds out its own rows of each partition, from seeds its random
+        state draws (where an in-memory fit draws its split). The quantile
+        bins, part of the input state, are learned here from the encoded
+        values.
+        """
+        holds_out = holds_out and bool(self.early_stopping)
         split_seeds = None
         if holds_out:
             split_seeds = np.array([rs.randint(np.iinfo(np.int32).max, size=len(parts))
@@ -165,50 +193,46 @@ class _DistributedTabular:
             self.validation_fraction if holds_out else None, bool(self.piecewise_bins))
         groups, tables = self._encode(client, addresses, encoder, parts, split_seeds,
                                       np.maximum(learned.partition_rows, 1), "training data")
-        validation_groups = rounds = None
+        training = _Training(groups, None, encoder, worker_copy)
         try:
             self._learn_bins(tables, draft)
-            sizes = np.array(groups.map_groups(group_sizes), dtype=float)
-            groups = groups.subset(list(np.flatnonzero(sizes[:, 2] > 0)))
-            sizes = sizes[sizes[:, 2] > 0]
-            self._check_sizes(sizes, holds_out, learned.partition_rows)
-            if validation is not None:
-                validation_groups = self._validation_groups(client, addresses, encoder,
-                                                            validation, parts)
-            network, sample = self._initialised_network(draft, groups, sizes, random_states)
-            recipe = groups.broadcast(NetworkRecipe(worker_copy, draft.fitted,
-                                                    len(random_states), sample.X.shape[1],
-                                                    sample.Y.shape[1], network.dtype))
-            n_train = int(sizes[:, 0].sum())
-            optimizer = self._optimizer(network)
-            rounds = self._runner(groups, recipe, network, optimizer, n_train,
-                                  [int(n) for n in sizes[:, 0]], random_states)
-            held_out = validation_groups or (groups if holds_out else None)
-            evaluate = None
-            if held_out is not None:
-                evaluate = MemberEvaluation(held_out, recipe, self._block_scorer(draft, network),
-                                            self._monitored_scoring() == "loss")
-            progress = fit_members(
-                network, optimizer, self._schedule(), None, self._member_config(n_train),
-                random_states, evaluate=evaluate, observers=self._observers(draft, fit_args),
-                epochs=rounds)
+            training.keep_sizes()
+            self._check_sizes(training, holds_out, learned.partition_rows)
+        except BaseException:
+            training.release()
+            raise
+        if holds_out:
+            training.held_out = training.groups
+        return training
+
+    def _train(self, draft, training, network, random_states, fit_args):
+        """Train every member on the workers' groups; their progress."""
+        recipe = training.groups.broadcast(NetworkRecipe(
+            training.worker_copy, draft.fitted, len(random_states), network.layers[0].n_inputs,
+            network.layer_units[-1], network.dtype))
+        optimizer = self._optimizer(network)
+        runner = self._runner(training, recipe, network, optimizer, random_states)
+        evaluate = None
+        if training.held_out is not None:
+            evaluate = MemberEvaluation(training.held_out, recipe,
+                                        self._block_scorer(draft, network),
+                                        self._monitored_scoring() == "loss")
+        try:
+            return fit_members(
+                network, optimizer, self._schedule(), None,
+                self._member_config(training.n_train), random_states, evaluate=evaluate,
+                observers=self._observers(draft, fit_args), epochs=runner)
         finally:
-            if isinstance(rounds, MemberSteps):
-                rounds.close()
-            groups.release()
-            if validation_groups is not None:
-                validation_groups.release()
-        return self._commit(draft, network, progress, seeds, sample, n_train)
+            runner.close()
 
-    fit.__doc__ = _FIT_DOC
-
-    def _runner(self, groups, recipe, network, optimizer, n_train, group_rows, random_states):
+    def _runner(self, training, recipe, network, optimizer, random_states):
         """The epochs' steps on the workers: synchronous steps, or rounds averaged per epoch."""
+        batch_size = self._batch_size(training.n_train)
+        group_rows = [int(n) for n in training.sizes[:, 0]]
         if self.sync == "step":
-            return MemberSteps(groups, recipe, network, optimizer, self._schedule(),
-                               self._batch_size(n_train), group_rows, random_states,
-                               uuid.uuid4().hex)
-        return MemberRounds(groups, recipe, network, optimizer, self._batch_size(n_train),
+            return MemberSteps(training.groups, recipe, network, optimizer, self._schedule(),
+                               batch_size, group_rows, random_states, uuid.uuid4().hex)
+        return MemberRounds(training.groups, recipe, network, optimizer, batch_size,
                             group_rows, random_states)
 
     def _check_block_scoring(self):
@@ -262,8 +286,8 @@ class _DistributedTabular:
         finally:
             tables.release()
 
-    def _check_sizes(self, sizes, holds_out, partition_rows):
-        n_train, n_held_out, _, weight = sizes.sum(axis=0)
+    def _check_sizes(self, training, holds_out, partition_rows):
+        _, n_held_out, _, weight = training.sizes.sum(axis=0)
         if weight <= 0:
             raise ValueError("The sample weights of the training rows sum to zero: there is "
                              "nothing to fit.")
@@ -288,6 +312,11 @@ class _DistributedTabular:
                 f"{list(parts.meta.columns)}: validation data needs the columns of X."
             )
         self._check_validation_target(y_val, parts)
+        if sample_weight_val is not None and not dask.is_dask_collection(sample_weight_val):
+            raise TypeError(
+                "sample_weight_val must be a Dask Series or array partitioned like X_val "
+                f"(its partitions are not counted); got a {type(sample_weight_val).__name__}."
+            )
         val_parts = Partitions(X_val, y_val, sample_weight_val,
                                names=("X_val", "y_val", "sample_weight_val"))
         val_encoder = copy.copy(encoder)
@@ -297,7 +326,7 @@ class _DistributedTabular:
                                  ["all"] * len(val_parts), np.ones(len(val_parts)),
                                  "validation data")
         try:
-            sizes = np.array(groups.map_groups(group_sizes), dtype=float)
+            sizes = np.array(groups.map_groups(group_sizes), dtype=float).reshape(-1, 4)
             groups = groups.subset(list(np.flatnonzero(sizes[:, 2] > 0)))
             if not sizes[:, 1].sum():
                 raise ValueError(
@@ -312,13 +341,13 @@ class _DistributedTabular:
     def _check_validation_target(self, y_val, parts):
         """Hook: a regressor's ``y_val`` needs the columns of ``y``."""
 
-    def _initialised_network(self, draft, groups, sizes, random_states):
+    def _initialised_network(self, draft, training, random_states):
         """The network, initialised from each member's sample of the encoded rows.
 
         Returns the network and the sample of the first member (for the
         checks of the commit).
         """
-        n_rows = sizes[:, 2].astype(int)
+        n_rows = training.sizes[:, 2].astype(int)
         n_total = int(n_rows.sum())
         size = min(_INIT_ROWS, n_total)
         starts = np.concatenate([[0], np.cumsum(n_rows)[:-1]])
@@ -326,7 +355,7 @@ class _DistributedTabular:
         per_group = []
         for start, n in zip(starts, n_rows):
             per_group.append(([p[(p >= start) & (p < start + n)] - start for p in positions],))
-        answers = groups.map_groups(rows_of, per_group=per_group)
+        answers = training.groups.map_groups(rows_of, per_group=per_group)
         X = np.stack([np.concatenate([a[m][0] for a in answers]) for m in range(len(positions))])
         Y = np.concatenate([a[0][1] for a in answers])
         network = self._empty_network(draft.fitted, len(random_states), X.shape[2], Y.shape[1],
@@ -428,6 +457,48 @@ class _DistributedTabular:
             for X_part, y_part, w_part in zip(parts.X_parts, parts.y_parts, parts.weight_parts)
         ], scheduler=client.get)
         return self._score_from_sums(np.sum([s for s in sums if s is not None], axis=0))
+
+
+@dataclass
+class _Training:
+    """The encoded training data of a fit on the workers, and what goes with it.
+
+    Attributes
+    ----------
+    groups : Kept
+        One :class:`~skdeep.dask._members.MemberGroup` future per worker.
+    sizes : ndarray of shape (n_groups, 4)
+        Per group: training rows, held-out rows, rows, training weight.
+    encoder : PartitionEncoder
+        How the partitions were encoded (validation data is encoded alike).
+    worker_copy : estimator instance
+        The unfitted copy of the estimator the workers use.
+    held_out : Kept or None
+        The groups whose held-out rows score every epoch: the training
+        groups, those of an explicit validation set, or None.
+    """
+
+    groups: object
+    sizes: np.ndarray
+    encoder: object
+    worker_copy: object
+    held_out: object = None
+
+    def keep_sizes(self):
+        """Measure the groups, and let go of those that hold no rows."""
+        sizes = np.array(self.groups.map_groups(group_sizes), dtype=float).reshape(-1, 4)
+        self.groups = self.groups.subset(list(np.flatnonzero(sizes[:, 2] > 0)))
+        self.sizes = sizes[sizes[:, 2] > 0]
+
+    @property
+    def n_train(self):
+        """Training rows of each member."""
+        return int(self.sizes[:, 0].sum())
+
+    def release(self):
+        if self.held_out is not None and self.held_out is not self.groups:
+            self.held_out.release()
+        self.groups.release()
 
 
 def _short(sizes, shown=6):

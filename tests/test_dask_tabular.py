@@ -10,7 +10,9 @@ import importlib
 import os
 import pickle
 import signal
+import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,6 +35,8 @@ from skdeep.dask._summaries import (  # noqa: E402
     numpy_quantiles,
     value_gain,
 )
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "deployment.rst"
 
 #: Small networks and few epochs: these tests check plumbing, not accuracy.
 FAST = {"hidden_layer_sizes": (16,), "max_iter": 2, "n_networks": 2, "random_state": 0}
@@ -464,3 +468,34 @@ def test_validation_data_that_cannot_work(client):
                                          sample_weight_val=np.ones(100))
     with pytest.raises(ValueError, match="X_val and y_val must be passed together"):
         TabularMLPClassifier(**FAST).fit(X_dask, y_dask, X_val=X_val)
+
+
+# --------------------------------------------------------------------------
+# The user guide's example runs
+# --------------------------------------------------------------------------
+
+
+def _guide_example():
+    """The code block of the user guide's section on tables."""
+    text = GUIDE.read_text()
+    section = text[text.index("Data-parallel training of tables"):]
+    block = section[section.index(".. code-block:: python"):].split("\n\n", 1)[1]
+    lines = []
+    for line in block.splitlines():
+        if line and not line.startswith("   "):
+            break
+        lines.append(line)
+    return textwrap.dedent("\n".join(lines))
+
+
+def test_the_user_guide_example_runs(client):
+    """The example as printed, its own two-worker cluster included."""
+    code = _guide_example()
+    assert "TabularMLPClassifier" in code and "LocalCluster(" in code
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a dashboard port already taken
+        exec(compile(code, str(GUIDE), "exec"), namespace)  # noqa: S102 - the guide's own code
+    assert list(namespace["model"].n_iter_) == [8, 8, 8]
+    assert namespace["accuracy"] > 0.9
+    assert type(namespace["local_model"]) is skdeep.TabularMLPClassifier

@@ -357,25 +357,48 @@ _STEPPERS = {}
 
 
 class _Stepper:
-    """A worker's network and this epoch's row orders for one group of one fit.
+    """A worker's network, buffers and this epoch's row orders for one group of one fit.
 
     Only a cache: a task that finds none (a new worker, after a loss)
     rebuilds it from its arguments, with the same result.
     """
 
-    def __init__(self, recipe):
+    def __init__(self, recipe, group, n_steps):
         self.network = recipe.build(0.0)
         self.epoch, self.orders = None, None
+        k, data = self.network.n_members, group.data
+        self.rows = -(-group.n_train // n_steps)
+        # Buffers of the largest step, reused by every step (fresh pages cost).
+        self.dropout = DropoutNoise(0)
+        self.workspace = self.network.new_workspace(self.rows, self.dropout)
+        self.X = np.empty((k, self.rows, data.X.shape[1]), data.X.dtype)
+        self.Y = np.empty((k, self.rows, data.Y.shape[1]), data.Y.dtype)
 
-    def rows(self, group, epoch, seeds, step, n_steps):
+    def step_rows(self, group, epoch, seeds, step, n_steps):
         """Each member's rows of this group in step ``step`` of ``epoch``."""
+        n = group.n_train
         if self.epoch != epoch:
-            n = group.n_train
             self.orders = np.stack([train[np.random.RandomState(seed).permutation(n)]
                                     for train, seed in zip(group.data.train_rows, seeds)])
             self.epoch = epoch
-        n = group.n_train
         return self.orders[:, n * step // n_steps : n * (step + 1) // n_steps]
+
+    def sums(self, group, rows, seeds, step):
+        """Per member, its loss and weight sums over ``rows``; the gradient sum in ``grad``."""
+        network, data = self.network, group.data
+        k, m = rows.shape
+        weights = None if data.sample_weight is None else data.sample_weight[rows]
+        totals = (np.full(k, float(m)) if weights is None
+                  else weights.sum(axis=1, dtype=np.float64))
+        X = np.take(data.X, rows, axis=0, out=self.X[:, :m])
+        Y = np.take(data.Y, rows, axis=0, out=self.Y[:, :m])
+        self.dropout.restart(np.random.SeedSequence([*(int(s) for s in seeds), step]))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # Scaled by each member's weight, the means become sums that add
+            # up across the workers.
+            losses = network.member_losses_and_gradient(X, Y, weights, self.workspace,
+                                                        share=totals.astype(network.dtype))
+        return np.asarray(losses, dtype=np.float64), totals
 
 
 @dataclass
@@ -398,26 +421,14 @@ def _step(key, recipe, params, epoch, seeds, step, n_steps, groups):
     (group,) = groups
     stepper = _STEPPERS.get(key)
     if stepper is None:
-        stepper = _STEPPERS[key] = _Stepper(recipe)
-    network = stepper.network
-    network.params[...] = params
-    rows = stepper.rows(group, epoch, seeds, step, n_steps)
-    k, m = rows.shape
-    data = group.data
-    if m == 0:
+        stepper = _STEPPERS[key] = _Stepper(recipe, group, n_steps)
+    rows = stepper.step_rows(group, epoch, seeds, step, n_steps)
+    if rows.shape[1] == 0:
+        k = rows.shape[0]
         return StepResult(np.zeros(k), np.zeros(k), 0, None)
-    weights = None if data.sample_weight is None else data.sample_weight[rows]
-    totals = (np.full(k, float(m)) if weights is None
-              else weights.sum(axis=1, dtype=np.float64))
-    dropout = DropoutNoise(np.random.SeedSequence([*(int(s) for s in seeds), step]))
-    workspace = network.new_workspace(m, dropout)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        # Scaled by each member's weight, the means become sums that add up
-        # across the workers.
-        losses = network.member_losses_and_gradient(
-            np.take(data.X, rows, axis=0), np.take(data.Y, rows, axis=0), weights, workspace,
-            share=totals.astype(network.dtype))
-    return StepResult(np.asarray(losses, dtype=np.float64), totals, m, network.grad.copy())
+    stepper.network.params[...] = params
+    losses, totals = stepper.sums(group, rows, seeds, step)
+    return StepResult(losses, totals, rows.shape[1], stepper.network.grad.copy())
 
 
 def _forget(key):

@@ -329,25 +329,43 @@ def _worker_pids(client):
     return client.run(os.getpid)
 
 
+def _counting(client, calls, action=None):
+    """Count (and act on) the client's gathers; returns the real gather."""
+    real_gather = client.gather
+
+    def gather(futures, *a, **k):
+        calls.append(1)
+        if action is not None:
+            action(len(calls))
+        return real_gather(futures, *a, **k)
+
+    client.gather = gather
+    return real_gather
+
+
 def killed_run(args):
     cluster, client = _cluster(2)
     try:
         X, y = generated_table(args.killed_rows, 6)
         params = {"max_iter": 4, "random_state": 0, "sync": args.sync,
                   "hidden_layer_sizes": (64, 64)}
-        reference = skdeep.dask.TabularMLPClassifier(**params).fit(X, y)
+        calls = []
+        real_gather = _counting(client, calls)
+        try:
+            reference = skdeep.dask.TabularMLPClassifier(**params).fit(X, y)
+        finally:
+            client.gather = real_gather
+        n_gathers = len(calls)
+        kill_at = int(n_gathers * args.kill_at)
         before = _worker_pids(client)
         victim = max(before)
-        calls = []
-        real_gather = client.gather
 
-        def gather(futures, *a, **k):
-            calls.append(1)
-            if len(calls) == args.kill_at:
+        def kill(n_calls):
+            if n_calls == kill_at:
                 os.kill(before[victim], signal.SIGKILL)
-            return real_gather(futures, *a, **k)
 
-        client.gather = gather
+        calls.clear()
+        real_gather = _counting(client, calls, kill)
         try:
             disturbed = skdeep.dask.TabularMLPClassifier(**params).fit(X, y)
         finally:
@@ -358,11 +376,12 @@ def killed_run(args):
             float(np.max(np.abs(a - b)))
             for ref, dis in zip(reference.estimators_, disturbed.estimators_)
             for a, b in zip(ref.coefs_, dis.coefs_))
-        X_test, y_test = generated_table(20_000, 2, seed=1)
-        same_predictions = bool((reference.predict_proba(X_test.compute())
-                                 == disturbed.predict_proba(X_test.compute())).all())
-        return {"rows": args.killed_rows, "killed_at_gather": args.kill_at,
-                "gathers": len(calls), "killed_pid": before[victim],
+        X_test, _ = generated_table(20_000, 2, seed=1)
+        X_test = X_test.compute()
+        same_predictions = bool((reference.predict_proba(X_test)
+                                 == disturbed.predict_proba(X_test)).all())
+        return {"rows": args.killed_rows, "gathers": n_gathers, "killed_at_gather": kill_at,
+                "killed_pid": before[victim],
                 "worker_restarted": before[victim] not in after.values(),
                 "largest_weight_difference": difference,
                 "same_predictions": same_predictions}
@@ -381,10 +400,18 @@ def predictions_run(args):
         lazy_labels = model.predict(X_new).compute()
         lazy_proba = model.predict_proba(X_new).compute()
         local = model.to_local()
-        X_memory = X_new.compute()
-        return {"rows": len(X_memory),
-                "labels_equal": bool((lazy_labels == local.predict(X_memory)).all()),
-                "probabilities_equal": bool((lazy_proba == local.predict_proba(X_memory)).all())}
+        partitions = dask.compute(*X_new.to_delayed())
+        local_labels = np.concatenate([local.predict(part) for part in partitions])
+        local_proba = np.concatenate([local.predict_proba(part) for part in partitions])
+        whole = local.predict_proba(pd.concat(partitions))
+        return {"rows": len(local_labels),
+                "labels_equal": bool((lazy_labels == local_labels).all()),
+                "probabilities_equal_partition_by_partition": bool(
+                    (lazy_proba == local_proba).all()),
+                "labels_equal_on_the_whole_frame": bool(
+                    (lazy_labels == local.predict(pd.concat(partitions))).all()),
+                "largest_probability_difference_on_the_whole_frame": float(
+                    np.max(np.abs(lazy_proba - whole)))}
     finally:
         client.close()
         cluster.close()
@@ -408,7 +435,8 @@ def parse_args(argv=None):
     parser.add_argument("--speedup-batch", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--killed-rows", type=int, default=60_000)
-    parser.add_argument("--kill-at", type=int, default=40)
+    parser.add_argument("--kill-at", type=float, default=0.6,
+                        help="kill at this fraction of the undisturbed fit's gathers")
     parser.add_argument("--out", default=str(RESULTS / "dask-tabular-accuracy.jsonl"))
     parser.add_argument("--json", default=str(RESULTS / "dask-tabular.json"),
                         help="where memory, speedup, killed and predictions store results")

@@ -48,11 +48,11 @@ from ._cluster import (
 )
 from ._solvers import (
     BlockScorer,
-    accuracy_from_sums,
-    accuracy_sums,
     DistributedEvaluator,
     DistributedObjective,
     ParameterAveraging,
+    accuracy_from_sums,
+    accuracy_sums,
     block_sizes,
     r2_from_sums,
     r2_sums,

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 import dask
+import dask.dataframe as dd
 import numpy as np
 from sklearn.base import clone
 
@@ -391,9 +392,10 @@ class _DistributedTabular:
     def _lazy_rows(self, method, X, n_columns, dtype):
         """``method`` of the local model on each partition of ``X``, as a Dask array."""
         model = self.to_local()
+        named = isinstance(X, dd.DataFrame)
         X = as_frame(X)
         names = getattr(model, "feature_names_in_", None)
-        if names is not None and list(X.columns) != list(names):
+        if named and names is not None and list(X.columns) != list(names):
             raise ValueError(
                 f"The DataFrame's columns {list(X.columns)} are not those seen in fit "
                 f"{list(names)}."
@@ -450,6 +452,11 @@ class _DistributedTabular:
             return super().score(X, y, sample_weight)
         client = current_client()
         model = self.to_local()
+        if sample_weight is not None and not dask.is_dask_collection(sample_weight):
+            raise TypeError(
+                "With a Dask X, score takes sample_weight as a Dask Series or array "
+                f"partitioned like X; got a {type(sample_weight).__name__}."
+            )
         parts = Partitions(as_frame(X), y, sample_weight)
         shared = dask.delayed(model)
         sums = dask.compute(*[

@@ -9,10 +9,11 @@ another: the loop only saves the repeated work of running them one after
 the other.
 
 The work of every step is spread over the threads BLAS may use
-(``_engine/parallel.py``): each thread takes a part of every member's
-batch. With one thread the step is the plain one; with more, the gradient
-sums run in another order, and the result is the same for a given thread
-count.
+(``_engine/parallel.py``): each thread takes some of the members when the
+thread count divides their number, and the fit is then the one-thread fit
+bit for bit; otherwise each thread takes a part of every member's batch,
+the gradient sums run in another order, and the result is the same for a
+given thread count.
 
 Like ``_training.py`` it receives arrays in the compute dtype, never
 validates user input and never calls the estimator: validation scores come
@@ -197,15 +198,21 @@ def member_rows_logits(network, X, rows, max_rows, team=None):
 
 
 class _Batches:
-    """The training rows of one step, gathered per thread into buffers of its own."""
+    """The training rows of one step, gathered per thread into buffers of its own.
 
-    def __init__(self, data, n_members, n_threads, batch_size):
+    A thread's part is some of the members (``member_parts``, all their
+    rows) or some of the rows (of every member), as the step splits them.
+    """
+
+    def __init__(self, data, n_members, n_threads, batch_size, member_parts=None):
         self.data = data
-        part = -(-batch_size // n_threads)
+        self.n_members, self.n_threads = n_members, n_threads
+        self.member_parts = member_parts
         X, Y = data.X, data.Y
-        self._X = [np.empty(n_members * part * X.shape[1], X.dtype) for _ in range(n_threads)]
-        self._Y = [np.empty(n_members * part * Y.shape[1], Y.dtype) for _ in range(n_threads)]
-        self.n_threads = n_threads
+        size = n_members * -(-batch_size // n_threads) if member_parts is None else max(
+            (stop - first) * batch_size for first, stop in member_parts)
+        self._X = [np.empty(size * X.shape[1], X.dtype) for _ in range(n_threads)]
+        self._Y = [np.empty(size * Y.shape[1], Y.dtype) for _ in range(n_threads)]
         self.rows = None
         self.parts = None
         self.shares = None
@@ -215,8 +222,8 @@ class _Batches:
         self.rows = rows
         n = rows.shape[1]
         self.parts = row_parts(n, self.n_threads)
-        if self.n_threads == 1:
-            self.shares = [None]
+        if self.n_threads == 1 or self.member_parts is not None:
+            self.shares = [None] * self.n_threads
             return
         weights = self.data.sample_weight
         if weights is None:
@@ -228,17 +235,24 @@ class _Batches:
         self.shares = [batch_weights[:, start:stop].sum(axis=1) / safe_total
                        for start, stop in self.parts]
 
+    def _members_and_rows(self, t):
+        """Thread ``t``'s members (first, stop) and rows (start, stop) of the batch."""
+        if self.member_parts is not None:
+            return self.member_parts[t], (0, self.rows.shape[1])
+        return (0, self.n_members), self.parts[t]
+
     def part_loss(self, t, replica, workspace):
         """Thread ``t``'s part of the step: its losses and gradient (see ``ParallelStep``)."""
         X, Y, weights, share = self.part(t)
         if workspace.random_state is not None:
-            workspace.random_state.set_rows(self.parts[t][0], self.rows.shape[1])
+            (first, _), (start, _) = self._members_and_rows(t)
+            workspace.random_state.set_part(first, self.n_members, start, self.rows.shape[1])
         return replica.member_losses_and_gradient(X, Y, weights, workspace, share=share)
 
     def part(self, t):
         """Thread ``t``'s inputs, targets, weights and share of the step."""
-        start, stop = self.parts[t]
-        rows = self.rows[:, start:stop]
+        (first, last), (start, stop) = self._members_and_rows(t)
+        rows = self.rows[first:last, start:stop]
         k, m = rows.shape
         X, Y, weights = self.data.X, self.data.Y, self.data.sample_weight
         X_part = np.take(X, rows, axis=0, out=self._X[t][: k * m * X.shape[1]].reshape(
@@ -302,7 +316,8 @@ class _MemberLoop:
         with ThreadTeam(n_threads) as team, blas:
             step = ParallelStep(self.network, self.optimizer, team, self.config.batch_size,
                                 generators)
-            batches = _Batches(self.data, self.k, n_threads, self.config.batch_size)
+            batches = _Batches(self.data, self.k, n_threads, self.config.batch_size,
+                               step.member_parts)
             for epoch in range(self.config.max_iter):
                 if self._epoch(epoch, step, batches):
                     break

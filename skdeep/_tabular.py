@@ -55,6 +55,7 @@ from ._member_training import (
     member_rows_logits,
     members_predict_finite,
 )
+from ._engine.parallel import one_blas_thread
 from ._options import max_predict_rows
 from ._regressor import QuantileRegressorMixin, quantile_columns
 from ._tabular_inputs import encode_tabular, learn_tabular_inputs, tabular_layout
@@ -233,7 +234,10 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         n_samples = data.X.shape[0]
         samples = [data.X[np.sort(random_state.permutation(n_samples)[:_INIT_ROWS])]
                    for random_state in random_states]
-        network.initialize(random_states, np.stack(samples))
+        # On one BLAS thread: a threaded product may round differently, and the
+        # initial weights must not depend on the thread count.
+        with one_blas_thread():
+            network.initialize(random_states, np.stack(samples))
         return network
 
     def _n_periodic(self, fitted):

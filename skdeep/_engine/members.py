@@ -46,12 +46,12 @@ class DropoutNoise:
     """Random bits of the dropout masks that do not depend on the thread count.
 
     Every mask of a run comes from one counter-based stream (Philox): each
-    layer's masks of each step take the next region of it, laid out (row,
-    member, unit) and starting at a whole block of 16 bits x 16. A thread
-    computing rows ``start:stop`` of a batch of ``n_rows`` jumps to those
-    rows' place in the region, so the mask of a row is the same whichever
-    thread computes it, and a run on several threads draws the masks of a
-    run on one.
+    layer's masks of each step take the next region of it, laid out
+    (member, row, unit), each member's rows starting at a whole block of
+    16 bits x 16. A thread computing some members' rows ``start:stop`` of a
+    batch jumps to their place in the region, so the mask of a member's row
+    is the same whichever thread computes it, and a run on several threads
+    draws the masks of a run on one.
 
     Parameters
     ----------
@@ -65,29 +65,32 @@ class DropoutNoise:
         self.generator = np.random.Philox(seed)
         self._block = 0       # the generator's position, in blocks
         self._region = 0      # first block of the next region
-        self._rows = (0, None)
+        self.set_part()
 
-    def set_rows(self, start, n_rows):
-        """The rows the next draws are for: ``start`` of a batch of ``n_rows``."""
-        self._rows = (int(start), int(n_rows))
+    def set_part(self, first_member=0, n_members=None, start=0, n_rows=None):
+        """What the next draws are for: members from ``first_member`` of a network of
+        ``n_members``, rows from ``start`` of a batch of ``n_rows`` (None: the draw's own)."""
+        self._part = (int(first_member), n_members, int(start), n_rows)
 
     def bits(self, n_members, n_rows, width):
         """16 random bits for each member, row and unit: shape ``(n_members, n_rows, width)``."""
-        start, total = self._rows
-        total = n_rows if total is None else total
-        per_row = n_members * width
-        region_blocks = -(-total * per_row // self._BITS_PER_BLOCK)
-        first = start * per_row
-        first_block, skip = divmod(first, self._BITS_PER_BLOCK)
-        target = self._region + first_block
-        count = n_rows * per_row
-        n_blocks = -(-(skip + count) // self._BITS_PER_BLOCK)
-        self.generator.advance(target - self._block)
-        raw = self.generator.random_raw(4 * n_blocks)
-        self._block = target + n_blocks
-        self._region += region_blocks
-        bits = raw.view(np.uint16)[skip : skip + count]
-        return bits.reshape(n_rows, n_members, width).transpose(1, 0, 2)
+        first_member, total_members, start, total_rows = self._part
+        total_members = n_members if total_members is None else total_members
+        total_rows = n_rows if total_rows is None else total_rows
+        blocks_per_member = -(-total_rows * width // self._BITS_PER_BLOCK)
+        out = np.empty((n_members, n_rows, width), dtype=np.uint16)
+        for i in range(n_members):
+            offset = start * width
+            first_block, skip = divmod(offset, self._BITS_PER_BLOCK)
+            target = self._region + (first_member + i) * blocks_per_member + first_block
+            count = n_rows * width
+            n_blocks = -(-(skip + count) // self._BITS_PER_BLOCK)
+            self.generator.advance(target - self._block)
+            raw = self.generator.random_raw(4 * n_blocks)
+            self._block = target + n_blocks
+            out[i] = raw.view(np.uint16)[skip : skip + count].reshape(n_rows, width)
+        self._region += total_members * blocks_per_member
+        return out
 
 
 def _row_sums(delta, ones, out):

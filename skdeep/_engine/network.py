@@ -330,6 +330,25 @@ class Sequential:
             layer.bind(twin.layer_arrays(layer, twin.params), twin.layer_arrays(layer, twin.grad))
         return twin
 
+    def member_replica(self, first, stop):
+        """A network of members ``first:stop`` that shares ``params`` and ``grad``.
+
+        Its layers hold views of those members' parameters and gradients, so
+        threads that each run some of the members need no gradient of their
+        own and nothing to sum (see ``parallel.py``).
+        """
+        twin = object.__new__(Sequential)
+        twin.__dict__.update({key: self.__dict__[key] for key in (
+            "loss", "dtype", "n_outputs", "input_grads", "params", "grad",
+            "n_penalized_params", "lr_scales")})
+        twin.n_members = stop - first
+        twin.layers = [copy.copy(layer) for layer in self.layers]
+        for layer, twin_layer in zip(self.layers, twin.layers):
+            twin_layer.n_members = stop - first
+            twin_layer.bind([array[first:stop] for array in self.layer_arrays(layer, self.params)],
+                            [array[first:stop] for array in self.layer_arrays(layer, self.grad)])
+        return twin
+
     def member_indices(self, member):
         """Positions in ``params`` of member ``member``'s parameters (``n_members`` set)."""
         pieces = []

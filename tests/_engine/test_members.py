@@ -254,15 +254,21 @@ def test_predictions_do_not_depend_on_chunking():
 
 
 @pytest.mark.parametrize("n_rows", [7, 64, 65])
-def test_dropout_masks_do_not_depend_on_how_rows_are_split(n_rows):
+def test_dropout_masks_do_not_depend_on_how_a_batch_is_split(n_rows):
     one, two, three = DropoutNoise(5), DropoutNoise(5), DropoutNoise(5)
     half = n_rows // 2
     for step in range(4):
         whole = one.bits(3, n_rows, 10).copy()
-        # Two threads take the two halves, in turns, region after region.
-        first_half, second_half = (two, three) if step % 2 else (three, two)
-        first_half.set_rows(0, n_rows)
-        second_half.set_rows(half, n_rows)
-        first = first_half.bits(3, half, 10).copy()
-        second = second_half.bits(3, n_rows - half, 10).copy()
-        np.testing.assert_array_equal(np.concatenate([first, second], axis=1), whole)
+        first_part, second_part = (two, three) if step % 2 else (three, two)
+        if step < 2:  # two threads take the rows' halves, in turns ...
+            first_part.set_part(0, 3, 0, n_rows)
+            second_part.set_part(0, 3, half, n_rows)
+            parts = (first_part.bits(3, half, 10).copy(),
+                     second_part.bits(3, n_rows - half, 10).copy())
+            np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
+        else:  # ... or some of the members each.
+            first_part.set_part(0, 3, 0, n_rows)
+            second_part.set_part(1, 3, 0, n_rows)
+            parts = (first_part.bits(1, n_rows, 10).copy(),
+                     second_part.bits(2, n_rows, 10).copy())
+            np.testing.assert_array_equal(np.concatenate(parts, axis=0), whole)

@@ -90,7 +90,7 @@ class _Column:
     def __init__(self, index, name, kind, categories=None):
         self.index, self.name, self.kind = index, name, kind
         self.categories = categories
-        self.key_kind = _key_kind(categories, name) if kind == "categorical" else None
+        self.key_kind = _key_kind(categories, repr(name)) if kind == "categorical" else None
 
 
 def _key_kind(categories, name):
@@ -351,8 +351,9 @@ def _encode(builder, model, inputs):
                 "position", [position], np.int64), axis=1)
             codes.append(_search_codes(builder, value, np.asarray(values, dtype=np.float64),
                                        np.arange(1, len(values) + 1)))
-    flat = builder.constant("flat", [-1], np.int64)
-    codes = [builder.op("Reshape", code, flat) for code in codes]
+    if codes:
+        flat = builder.constant("flat", [-1], np.int64)
+        codes = [builder.op("Reshape", code, flat) for code in codes]
     dense = _concat(builder, [scaled, indicators, *one_hot])
     return _Encoding(dense, codes, scaled, len(numeric_columns))
 
@@ -542,6 +543,7 @@ def tabular_model(estimator, dtype, opset, inputs=None):
     inputs: skl2onnx's, or by default those of :func:`default_inputs`.
     """
     onnx = _require_onnx()
+    dtype = np.dtype(dtype)
     _check_fitted(estimator)
     model = estimator.estimator_ if _is_features(estimator) else estimator
     if inputs is None:

@@ -49,12 +49,13 @@ def onnx_feeds(model, frame):
     as the deployment guide shows), or the whole frame for an input "X".
     """
     feeds = {}
-    for value in model.graph.input:
+    for position, value in enumerate(model.graph.input):
         elem_type = value.type.tensor_type.elem_type
         dtype = onnx.helper.tensor_dtype_to_np_dtype(elem_type)
         if value.name == "X" and "X" not in frame:
             return {"X": frame.to_numpy(dtype)}
-        column = frame[value.name]
+        # skl2onnx replaces some characters of column names ('a.b' -> 'a_b').
+        column = frame[value.name if value.name in frame else frame.columns[position]]
         if elem_type == onnx.TensorProto.STRING:
             array = column.astype(object).where(column.notna(), "").astype(str).to_numpy(object)
         else:

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseNeuralNetwork
 from ._classifier import MLPClassifier
 from ._compat import Interval, _check_feature_names_in, _fit_context
+from ._doc_link import DocLinkMixin
 from ._regressor import MLPRegressor
 
 __all__ = ["MLPFeatures"]
@@ -67,7 +68,7 @@ def fitted_networks(estimator):
     return list(estimator.__dict__.get("estimators_", [estimator]))
 
 
-class MLPFeatures(TransformerMixin, BaseEstimator):
+class MLPFeatures(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Supervised features: the hidden-layer activations of a fitted network.
 
     ``fit(X, y)`` trains a clone of ``estimator`` on the target;

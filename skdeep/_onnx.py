@@ -540,10 +540,10 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
     onnx = _require_onnx()
     dtype = _check_dtype(dtype)
     opset = _check_opset(opset, onnx)
-    from ._onnx_tabular import exports_separately, export_separately
+    from ._onnx_tabular import exports_separately, tabular_model
 
     if exports_separately(estimator):
-        return export_separately(estimator, dtype, opset)
+        return tabular_model(estimator, dtype, opset)
     kind = _check_estimator(estimator)
     hidden_activations = _hidden_activations(estimator)
 

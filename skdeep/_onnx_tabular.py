@@ -22,15 +22,16 @@ A tabular model's graph does what ``predict`` does, in three parts:
    average as :func:`~skdeep._engine.average_logits` takes it (class
    probabilities, quantiles after their link, or the outputs themselves).
 
-:func:`export_separately` builds the whole model for :func:`skdeep.to_onnx`;
-``_skl2onnx.py`` builds the same graph for the inputs skl2onnx gives
-(:func:`tabular_model`) and inlines it.
+:func:`tabular_model` builds the whole model, for :func:`skdeep.to_onnx`
+with its default inputs, and for ``_skl2onnx.py`` with the inputs skl2onnx
+gives (then inlined into skl2onnx's graph).
 """
 
 import numpy as np
 
 from ._engine.preprocessing import UNCLIPPED_BOUND
 from ._onnx import (
+    _check_estimator,
     _class_table,
     _cumulative_softplus,
     _GraphBuilder,
@@ -41,7 +42,7 @@ from ._onnx import (
     finish_model,
 )
 
-__all__ = ["exports_separately", "export_separately", "tabular_model"]
+__all__ = ["exports_separately", "tabular_model"]
 
 #: Version of the ONNX-ML domain whose LabelEncoder maps strings to int64.
 _ML_OPSET = 2
@@ -62,11 +63,6 @@ def _is_features(estimator):
 def exports_separately(estimator):
     """Whether :func:`skdeep.to_onnx` exports ``estimator`` here (tabular, MLPFeatures)."""
     return _is_tabular(estimator) or _is_features(estimator)
-
-
-def export_separately(estimator, dtype, opset):
-    """The ONNX model of a tabular estimator or MLPFeatures, with its default inputs."""
-    return tabular_model(estimator, dtype, opset)
 
 
 def _check_fitted(estimator):
@@ -197,7 +193,7 @@ _NUMERIC_INPUTS = ("FLOAT", "DOUBLE", "INT64", "INT32", "INT16", "INT8", "UINT8"
                    "UINT32", "UINT64", "BOOL", "FLOAT16")
 
 
-def _raw_column(builder, column, source, as_double=True):
+def _raw_column(builder, column, source):
     """The column as a ``(None, 1)`` value: float64 (numbers), or the strings themselves."""
     onnx = builder.onnx
     name, elem_type, position = source
@@ -217,11 +213,13 @@ def _raw_column(builder, column, source, as_double=True):
             )
         return value
     if type_name not in _NUMERIC_INPUTS:
+        what = "categorical with numeric categories" if column.kind == "categorical" else (
+            "a date-time column (seconds)" if column.kind == "time" else "numeric")
         raise ValueError(
-            f"Column {column.name!r} is {'a category of numbers' if column.kind == 'categorical' else column.kind}"
-            f", but its ONNX input has type {type_name.lower()}; give it a numeric input."
+            f"Column {column.name!r} is {what}, but its ONNX input has type "
+            f"{type_name.lower()}; give it a numeric input."
         )
-    return builder.op("Cast", value, to=onnx.TensorProto.DOUBLE) if as_double else value
+    return builder.op("Cast", value, to=onnx.TensorProto.DOUBLE)
 
 
 # ----------------------------------------------------------------------
@@ -335,8 +333,8 @@ def _encode(builder, model, inputs):
     one_hot, codes = [], []
     for column, is_one_hot in zip([c for c in columns if c.kind == "categorical"],
                                   model.one_hot_):
-        code = _category_codes(builder, column, _raw_column(
-            builder, column, sources[column.index], as_double=column.key_kind == "number"))
+        code = _category_codes(builder, column, _raw_column(builder, column,
+                                                            sources[column.index]))
         if is_one_hot:
             if len(column.categories):
                 levels = builder.constant("levels", np.arange(1, len(column.categories) + 1)[None],
@@ -526,8 +524,6 @@ def _features_outputs(builder, features, inputs):
                 parts += [builder.op("Gather", builder.constant("embedding", table), code, axis=0)
                           for code, table in zip(encoding.codes, member["embeddings_"])]
     else:
-        from ._onnx import _check_estimator
-
         _check_estimator(model)
         parts = [dense_stack(builder, model.coefs_, model.intercepts_,
                              _hidden_activations(model), inputs[0][0], n_layers)]
@@ -550,8 +546,6 @@ def tabular_model(estimator, dtype, opset, inputs=None):
         if _is_tabular(model):
             inputs = default_inputs(model, dtype)
         else:
-            from ._onnx import _check_estimator
-
             _check_estimator(model)
             float_type = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
             inputs = [("X", float_type, [None, int(model.coefs_[0].shape[0])])]

@@ -82,6 +82,9 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "reset_modules": ("matplotlib",),
     "show_memory": False,
+    # The execution-times pages load their table script from a CDN: left out,
+    # so that every page works offline.
+    "write_computation_times": False,
     # "Examples using ..." sections on the API pages.
     "doc_module": ("skdeep",),
     "backreferences_dir": "generated/backreferences",

@@ -120,3 +120,5 @@ def test_math_renders_offline():
         project["optional-dependencies"]["docs"])
     conf = (ROOT / "docs" / "conf.py").read_text()
     assert "mathjax_path" not in conf or "http" not in conf.split("mathjax_path")[1][:200]
+    # sphinx-gallery's execution-times pages load a script from a CDN.
+    assert '"write_computation_times": False' in conf

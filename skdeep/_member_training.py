@@ -155,7 +155,7 @@ class MemberLog(Observer):
         self.write(message)
 
 
-def member_rows_logits(network, X, rows, max_rows):
+def member_rows_logits(network, X, rows, max_rows, team=None):
     """Each member's logits on its own rows of ``X``, gathered chunk by chunk.
 
     Parameters
@@ -168,19 +168,31 @@ def member_rows_logits(network, X, rows, max_rows):
         Member ``i``'s rows of ``X``.
     max_rows : int or None
         Rows per member computed at once (None: all).
+    team : ThreadTeam or None, default=None
+        Threads that share the rows (a row's logits do not depend on the
+        others').
 
     Returns
     -------
     logits : ndarray of shape (n_members, n_rows, n_outputs)
     """
     n_rows = rows.shape[1]
-    step = n_rows if not max_rows else max(1, int(max_rows))
-    out = None
-    for start in range(0, max(n_rows, 1), step):
-        chunk = network.predict_logits(np.take(X, rows[:, start : start + step], axis=0))
-        if out is None:
-            out = np.empty((rows.shape[0], n_rows, chunk.shape[2]), dtype=chunk.dtype)
-        out[:, start : start + step] = chunk
+    out = np.empty((rows.shape[0], n_rows, network.n_outputs),
+                   dtype=np.result_type(X.dtype, network.dtype))
+    n_threads = 1 if team is None or n_rows < 64 * team.n_threads else team.n_threads
+    parts = row_parts(n_rows, n_threads)
+    step = n_rows if not max_rows else max(1, int(max_rows) // n_threads)
+
+    def predict_part(t):
+        first, last = parts[t]
+        for start in range(first, last, max(step, 1)):
+            stop = min(start + step, last)
+            out[:, start:stop] = network.predict_logits(np.take(X, rows[:, start:stop], axis=0))
+
+    if n_threads == 1:
+        predict_part(0)
+    else:
+        team.run(predict_part)
     return out
 
 
@@ -331,7 +343,7 @@ class _MemberLoop:
         seconds = time.perf_counter() - started
         learning_rate = self.optimizer.learning_rate if rates is None else max(rates)
         self._check_divergence(losses)
-        scores, validation_losses = self._validate()
+        scores, validation_losses = self._validate(step.team)
         record = self._record(epoch, training, losses, scores, validation_losses, learning_rate,
                               seconds)
         # Every observer sees the epoch, whatever the others answer.
@@ -355,11 +367,11 @@ class _MemberLoop:
             progress = self.progress[i]
             progress.stopped, progress.message = "diverged", f"loss became {losses[i]}"
 
-    def _validate(self):
+    def _validate(self, team):
         if self.evaluate is None:
             return None, None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self.evaluate(self.network)
+            return self.evaluate(self.network, team)
 
     def _record(self, epoch, training, losses, scores, validation_losses, learning_rate,
                 seconds):
@@ -444,9 +456,10 @@ def fit_members(network, optimizer, schedule, data, config, random_states, *,
     random_states : sequence of numpy.random.RandomState
         Each member's source of shuffles (and of the dropout seed).
     evaluate : callable, default=None
-        ``evaluate(network) -> (scores, losses)``, each of shape
+        ``evaluate(network, team) -> (scores, losses)``, each of shape
         ``(n_members,)``: every member's validation score (higher is better)
-        and loss on its own validation rows.
+        and loss on its own validation rows; ``team`` (a ``ThreadTeam``) may
+        share the prediction.
     observers : sequence of Observer, default=()
         Notified around every epoch; the record of ``on_epoch_end`` holds
         per-member lists (``loss``, ``validation_score``) and the elapsed time.

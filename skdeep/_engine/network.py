@@ -423,11 +423,7 @@ class Sequential:
         n_samples = X.shape[1]
         logits = self.forward(X, workspace)
         delta = workspace.output_delta[:, :n_samples]
-        losses = np.array([
-            self.loss.value_and_delta(logits[i], Y[i], None if weights is None else weights[i],
-                                      delta[i])
-            for i in range(self.n_members)
-        ])
+        losses = self.loss.member_values_and_deltas(logits, Y, weights, delta)
         if share is not None:
             losses *= share
             delta *= share[:, None, None].astype(delta.dtype)

@@ -251,6 +251,25 @@ def test_integer_and_boolean_categories():
     assert_agrees(model, exported, rows, np.float64)
 
 
+def test_date_time_columns_take_seconds():
+    """A date-time column is a float64 input of seconds since 1970-01-01 UTC."""
+    rng = np.random.RandomState(6)
+    frame = pd.DataFrame({
+        "when": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.randint(0, 10**7, 150), "s"),
+        "shop": rng.choice(["north", "south"], 150),
+    })
+    frame.loc[::10, "when"] = pd.NaT
+    y = frame["when"].dt.hour.fillna(0).to_numpy() + (frame["shop"] == "north") * 5.0
+    model = TabularMLPRegressor(**SMALL).fit(frame, y)
+    exported = to_onnx(model, dtype=np.float32)
+    assert [v.type.tensor_type.elem_type for v in exported.graph.input] == [
+        onnx.TensorProto.DOUBLE, onnx.TensorProto.STRING]
+    seconds = frame.assign(when=(frame["when"] - pd.Timestamp("1970-01-01")).dt.total_seconds())
+    (variable,) = run(exported, seconds)
+    np.testing.assert_allclose(variable[:, 0], model.predict(frame), rtol=1e-5,
+                               atol=1e-5 * _target_scale(model))
+
+
 # --------------------------------------------------------------------------
 # skl2onnx: bare from a DataFrame, in pipelines, MLPFeatures
 # --------------------------------------------------------------------------

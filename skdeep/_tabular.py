@@ -84,9 +84,16 @@ def _fitted_layout(fitted):
 
 
 def _through_in_chunks(network, X, last):
-    """One member's output of layer ``last`` for ``X``, in row chunks within ``working_memory``."""
-    return in_row_chunks(lambda rows: network.predict_through(rows[None], last)[0], X,
-                         max_predict_rows(network.predict_row_bytes, X.shape[0]))
+    """Every member's output of layer ``last`` for ``X``, side by side (member 0 first).
+
+    Shape ``(n_samples, n_members * width)``; in row chunks within ``working_memory``.
+    """
+    def side_by_side(rows):
+        outputs = network.predict_through(np.broadcast_to(rows, (network.n_members, *rows.shape)),
+                                          last)
+        return np.concatenate(list(outputs), axis=1)
+
+    return in_row_chunks(side_by_side, X, max_predict_rows(network.predict_row_bytes, X.shape[0]))
 
 
 class _Divergence:
@@ -500,15 +507,21 @@ class _BaseTabularMLP(BaseNeuralNetwork):
     # Learned features, for skdeep.MLPFeatures
     # ------------------------------------------------------------------
     def _hidden_features(self, X, layer):
-        network, X = self._snapshot()._one_network(X)
+        """Hidden layer ``layer`` of every network, side by side (see :class:`MLPFeatures`)."""
+        network, X = self._snapshot()._every_network(X)
         return _through_in_chunks(network, X, network.hidden_outputs[layer])
 
     def _embedding_features(self, X):
-        network, X = self._snapshot()._one_network(X)
+        """The embedded columns' vectors of every network, side by side."""
+        network, X = self._snapshot()._every_network(X)
         if network.embeddings is None:
             return np.empty((X.shape[0], 0))
+        n_dense = len(network.embeddings.numeric_columns)
+        width = network.embeddings.n_inputs
         embedded = _through_in_chunks(network, X, network.layers[0])
-        return embedded[:, len(network.embeddings.numeric_columns):]
+        keep = np.concatenate([np.arange(m * width + n_dense, (m + 1) * width)
+                               for m in range(network.n_members)])
+        return embedded[:, keep]
 
     def _embedded_columns(self):
         # Categorical columns with few categories are one-hot encoded, not
@@ -519,13 +532,8 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         return np.concatenate([categorical[~np.asarray(self.one_hot_, dtype=bool)],
                                numeric[np.asarray(with_values, dtype=bool)]]).astype(int)
 
-    def _one_network(self, X):
-        """The fitted network and ``X`` encoded for it (one network only)."""
-        if "estimators_" in self.__dict__:
-            raise ValueError(
-                f"This {type(self).__name__} averages {len(self.estimators_)} networks; "
-                "reading hidden layers needs one network: fit it with n_networks=1."
-            )
+    def _every_network(self, X):
+        """The fitted networks (one member each) and ``X`` encoded for them."""
         X = self._encoded_for_prediction(X)
         return self._prediction_network(X.shape[1]), X
 

@@ -40,6 +40,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # Serves MathJax from the built docs (_static/mathjax) instead of a CDN,
+    # so that equations render offline (the package ships MathJax 3).
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -79,6 +82,9 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "reset_modules": ("matplotlib",),
     "show_memory": False,
+    # The execution-times pages load their table script from a CDN: left out,
+    # so that every page works offline.
+    "write_computation_times": False,
     # "Examples using ..." sections on the API pages.
     "doc_module": ("skdeep",),
     "backreferences_dir": "generated/backreferences",

@@ -23,6 +23,7 @@ from . import _options
 from ._callbacks import callback_observer
 from ._categorical import embedding_dims
 from ._compat import CallbackSupportMixin, _fit_context, with_callbacks
+from ._doc_link import DocLinkMixin
 from ._engine import (
     EmbeddingLayout,
     Network,
@@ -190,7 +191,7 @@ def explicit_validation(X_val, y_val, sample_weight_val):
 
 
 class BaseNeuralNetwork(
-    VersionedPickleMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta
+    DocLinkMixin, VersionedPickleMixin, CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta
 ):
     """What every skdeep network estimator shares: the task hooks and prediction.
 

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseNeuralNetwork
 from ._classifier import MLPClassifier
 from ._compat import Interval, _check_feature_names_in, _fit_context
+from ._doc_link import DocLinkMixin
 from ._regressor import MLPRegressor
 
 __all__ = ["MLPFeatures"]
@@ -62,7 +63,12 @@ def _hidden_layer_index(layer, n_hidden):
     return layer % n_hidden
 
 
-class MLPFeatures(TransformerMixin, BaseEstimator):
+def fitted_networks(estimator):
+    """The fitted networks of ``estimator``: its members (an ensemble), or itself."""
+    return list(estimator.__dict__.get("estimators_", [estimator]))
+
+
+class MLPFeatures(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Supervised features: the hidden-layer activations of a fitted network.
 
     ``fit(X, y)`` trains a clone of ``estimator`` on the target;
@@ -83,8 +89,9 @@ class MLPFeatures(TransformerMixin, BaseEstimator):
         ``MLPRegressor()`` for a floating-point target and
         ``MLPClassifier()`` for any other (integers, strings, booleans are
         class labels); pass an estimator to choose, and to set its
-        ``random_state``. A tabular estimator must train one network
-        (``n_networks=1``): an ensemble has no single hidden layer.
+        ``random_state``. A tabular estimator that averages several networks
+        (``n_networks``, 3 by default) outputs the features of every network
+        side by side (see Notes).
     layer : int, default=-1
         Which hidden layer's activations to output: an index into the
         hidden layers (not counting the input or the output layer), from 0
@@ -124,6 +131,17 @@ class MLPFeatures(TransformerMixin, BaseEstimator):
     of the training rows and the next model on another (a held-out fit:
     ``FrozenEstimator`` keeps the fitted transformer fixed in the
     pipeline), and evaluate on rows neither has seen.
+
+    **Ensembles.** A tabular estimator with ``n_networks > 1`` trains that
+    many networks, each from its own seed. Their hidden units are not
+    aligned (unit 3 of one network has nothing to do with unit 3 of
+    another), so averaging them would mix unrelated features; the
+    transformer concatenates them instead: the ``width`` units of network 0,
+    then those of network 1, and so on (then, with ``include_embeddings``,
+    each network's embeddings in the same order), named
+    ``network{m}_hidden{layer}_{unit}`` and ``network{m}_{column}_embedding{k}``.
+    The output is ``n_networks`` times wider than one network's; pass
+    ``n_networks=1`` for the features of a single network.
 
     Unlike ``TargetEncoder``, ``fit_transform`` does not cross-fit: the
     networks fitted on different folds would each learn their own hidden
@@ -181,12 +199,6 @@ class MLPFeatures(TransformerMixin, BaseEstimator):
                 "None: its features are learned from the target."
             )
         estimator = self._new_estimator(y)
-        if getattr(estimator, "n_networks", 1) > 1:
-            raise ValueError(
-                f"MLPFeatures reads the hidden layer of one network, but this "
-                f"{type(estimator).__name__} averages n_networks={estimator.n_networks} "
-                "networks; pass it with n_networks=1."
-            )
         layer = _hidden_layer_index(self.layer, _n_hidden_layers(estimator))
         estimator.fit(X, y, **fit_params)
         if self.include_embeddings and not estimator._embedded_columns().size:
@@ -245,7 +257,8 @@ class MLPFeatures(TransformerMixin, BaseEstimator):
 
         ``hidden{layer}_{unit}`` for each unit of the hidden layer, then
         ``{column}_embedding{k}`` for each component of each embedded
-        column's vector.
+        column's vector; for an ensemble of tabular networks, each name
+        starts with ``network{m}_`` (see Notes of the class).
 
         Parameters
         ----------
@@ -259,12 +272,18 @@ class MLPFeatures(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         input_names = _check_feature_names_in(self, input_features)
-        width = self.estimator_.coefs_[self.layer_].shape[1]
-        names = [f"hidden{self.layer_}_{unit}" for unit in range(width)]
+        networks = fitted_networks(self.estimator_)
+        prefixes = [""] if len(networks) == 1 else [f"network{m}_" for m in range(len(networks))]
+        names = []
+        for prefix, network in zip(prefixes, networks):
+            width = network.coefs_[self.layer_].shape[1]
+            names += [f"{prefix}hidden{self.layer_}_{unit}" for unit in range(width)]
         if self.include_embeddings:
-            for column, table in zip(self.estimator_._embedded_columns(),
-                                     self.estimator_.embeddings_):
-                names += [f"{input_names[column]}_embedding{k}" for k in range(table.shape[1])]
+            columns = self.estimator_._embedded_columns()
+            for prefix, network in zip(prefixes, networks):
+                for column, table in zip(columns, network.embeddings_):
+                    names += [f"{prefix}{input_names[column]}_embedding{k}"
+                              for k in range(table.shape[1])]
         return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):

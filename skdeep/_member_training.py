@@ -9,10 +9,11 @@ another: the loop only saves the repeated work of running them one after
 the other.
 
 The work of every step is spread over the threads BLAS may use
-(``_engine/parallel.py``): each thread takes a part of every member's
-batch. With one thread the step is the plain one; with more, the gradient
-sums run in another order, and the result is the same for a given thread
-count.
+(``_engine/parallel.py``): each thread takes some of the members when the
+thread count divides their number, and the fit is then the one-thread fit
+bit for bit; otherwise each thread takes a part of every member's batch,
+the gradient sums run in another order, and the result is the same for a
+given thread count.
 
 Like ``_training.py`` it receives arrays in the compute dtype, never
 validates user input and never calls the estimator: validation scores come
@@ -157,7 +158,7 @@ class MemberLog(Observer):
         self.write(message)
 
 
-def member_rows_logits(network, X, rows, max_rows):
+def member_rows_logits(network, X, rows, max_rows, team=None):
     """Each member's logits on its own rows of ``X``, gathered chunk by chunk.
 
     Parameters
@@ -170,32 +171,50 @@ def member_rows_logits(network, X, rows, max_rows):
         Member ``i``'s rows of ``X``.
     max_rows : int or None
         Rows per member computed at once (None: all).
+    team : ThreadTeam or None, default=None
+        Threads that share the rows (a row's logits do not depend on the
+        others').
 
     Returns
     -------
     logits : ndarray of shape (n_members, n_rows, n_outputs)
     """
     n_rows = rows.shape[1]
-    step = n_rows if not max_rows else max(1, int(max_rows))
-    out = None
-    for start in range(0, max(n_rows, 1), step):
-        chunk = network.predict_logits(np.take(X, rows[:, start : start + step], axis=0))
-        if out is None:
-            out = np.empty((rows.shape[0], n_rows, chunk.shape[2]), dtype=chunk.dtype)
-        out[:, start : start + step] = chunk
+    out = np.empty((rows.shape[0], n_rows, network.n_outputs),
+                   dtype=np.result_type(X.dtype, network.dtype))
+    n_threads = 1 if team is None or n_rows < 64 * team.n_threads else team.n_threads
+    parts = row_parts(n_rows, n_threads)
+    step = n_rows if not max_rows else max(1, int(max_rows) // n_threads)
+
+    def predict_part(t):
+        first, last = parts[t]
+        for start in range(first, last, max(step, 1)):
+            stop = min(start + step, last)
+            out[:, start:stop] = network.predict_logits(np.take(X, rows[:, start:stop], axis=0))
+
+    if n_threads == 1:
+        predict_part(0)
+    else:
+        team.run(predict_part)
     return out
 
 
 class _Batches:
-    """The training rows of one step, gathered per thread into buffers of its own."""
+    """The training rows of one step, gathered per thread into buffers of its own.
 
-    def __init__(self, data, n_members, n_threads, batch_size):
+    A thread's part is some of the members (``member_parts``, all their
+    rows) or some of the rows (of every member), as the step splits them.
+    """
+
+    def __init__(self, data, n_members, n_threads, batch_size, member_parts=None):
         self.data = data
-        part = -(-batch_size // n_threads)
+        self.n_members, self.n_threads = n_members, n_threads
+        self.member_parts = member_parts
         X, Y = data.X, data.Y
-        self._X = [np.empty(n_members * part * X.shape[1], X.dtype) for _ in range(n_threads)]
-        self._Y = [np.empty(n_members * part * Y.shape[1], Y.dtype) for _ in range(n_threads)]
-        self.n_threads = n_threads
+        size = n_members * -(-batch_size // n_threads) if member_parts is None else max(
+            (stop - first) * batch_size for first, stop in member_parts)
+        self._X = [np.empty(size * X.shape[1], X.dtype) for _ in range(n_threads)]
+        self._Y = [np.empty(size * Y.shape[1], Y.dtype) for _ in range(n_threads)]
         self.rows = None
         self.parts = None
         self.shares = None
@@ -205,8 +224,8 @@ class _Batches:
         self.rows = rows
         n = rows.shape[1]
         self.parts = row_parts(n, self.n_threads)
-        if self.n_threads == 1:
-            self.shares = [None]
+        if self.n_threads == 1 or self.member_parts is not None:
+            self.shares = [None] * self.n_threads
             return
         weights = self.data.sample_weight
         if weights is None:
@@ -218,17 +237,24 @@ class _Batches:
         self.shares = [batch_weights[:, start:stop].sum(axis=1) / safe_total
                        for start, stop in self.parts]
 
+    def _members_and_rows(self, t):
+        """Thread ``t``'s members (first, stop) and rows (start, stop) of the batch."""
+        if self.member_parts is not None:
+            return self.member_parts[t], (0, self.rows.shape[1])
+        return (0, self.n_members), self.parts[t]
+
     def part_loss(self, t, replica, workspace):
         """Thread ``t``'s part of the step: its losses and gradient (see ``ParallelStep``)."""
         X, Y, weights, share = self.part(t)
         if workspace.random_state is not None:
-            workspace.random_state.set_rows(self.parts[t][0], self.rows.shape[1])
+            (first, _), (start, _) = self._members_and_rows(t)
+            workspace.random_state.set_part(first, self.n_members, start, self.rows.shape[1])
         return replica.member_losses_and_gradient(X, Y, weights, workspace, share=share)
 
     def part(self, t):
         """Thread ``t``'s inputs, targets, weights and share of the step."""
-        start, stop = self.parts[t]
-        rows = self.rows[:, start:stop]
+        (first, last), (start, stop) = self._members_and_rows(t)
+        rows = self.rows[first:last, start:stop]
         k, m = rows.shape
         X, Y, weights = self.data.X, self.data.Y, self.data.sample_weight
         X_part = np.take(X, rows, axis=0, out=self._X[t][: k * m * X.shape[1]].reshape(
@@ -306,8 +332,14 @@ class LocalEpochs:
             self._stack.enter_context(one_blas_thread())
         self.step = ParallelStep(self.network, self.optimizer, team, self.batch_size,
                                  generators)
-        self.batches = _Batches(self.data, self.k, n_threads, self.batch_size)
+        self.batches = _Batches(self.data, self.k, n_threads, self.batch_size,
+                                self.step.member_parts)
         return self
+
+    @property
+    def team(self):
+        """The threads of the steps, which may also share the validation."""
+        return self.step.team
 
     def __exit__(self, *exc_info):
         self._stack.close()
@@ -403,7 +435,7 @@ class _MemberLoop:
         losses, learning_rate = self.epochs.run_epoch(epoch, frozen)
         seconds = time.perf_counter() - started
         self._check_divergence(losses)
-        scores, validation_losses = self._validate()
+        scores, validation_losses = self._validate(getattr(self.epochs, "team", None))
         record = self._record(epoch, training, losses, scores, validation_losses, learning_rate,
                               seconds)
         # Every observer sees the epoch, whatever the others answer.
@@ -427,11 +459,11 @@ class _MemberLoop:
             progress = self.progress[i]
             progress.stopped, progress.message = "diverged", f"loss became {losses[i]}"
 
-    def _validate(self):
+    def _validate(self, team):
         if self.evaluate is None:
             return None, None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self.evaluate(self.network)
+            return self.evaluate(self.network, team)
 
     def _record(self, epoch, training, losses, scores, validation_losses, learning_rate,
                 seconds):

@@ -52,25 +52,14 @@ def _check_estimator(estimator):
     from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
     from ._base import BaseMultilayerPerceptron
-    from ._tabular import TabularMLPClassifier, TabularMLPRegressor
 
-    if isinstance(estimator, (TabularMLPClassifier, TabularMLPRegressor)):
-        # Checked first: fitted or not, with one network or several, the
-        # graph below cannot compute what such a model predicts.
-        raise TypeError(
-            f"to_onnx does not export {type(estimator).__name__} yet: the graph holds "
-            "the dense layers of an MLP, not the tabular estimators' in-model "
-            "preprocessing (robust scaling and smooth clipping, missing-value "
-            "indicators, one-hot and embedded categories, piecewise-linear and "
-            "periodic encodings), nor the averaging of their n_networks networks. Keep "
-            "such models in Python (pickle, joblib or skops)."
-        )
     if not isinstance(estimator, (BaseMultilayerPerceptron, SkMLPClassifier, SkMLPRegressor)):
         raise TypeError(
-            "to_onnx exports skdeep's MLPClassifier and MLPRegressor (and "
-            "scikit-learn's MLPs); got an instance of "
-            f"{type(estimator).__name__}. To export a Pipeline, export its "
-            "final MLP and apply the preprocessing before it."
+            "to_onnx exports skdeep's MLPClassifier, MLPRegressor, TabularMLPClassifier, "
+            "TabularMLPRegressor and MLPFeatures (and scikit-learn's MLPs); got an "
+            f"instance of {type(estimator).__name__}. To export a Pipeline, call "
+            "skdeep.register_skl2onnx_converters() and then skl2onnx.to_onnx(pipeline, "
+            "X[:1])."
         )
     check_is_fitted(
         estimator,
@@ -82,10 +71,12 @@ def _check_estimator(estimator):
     )
     if getattr(estimator, "is_categorical_", None) is not None:
         raise ValueError(
-            "to_onnx cannot export a model with categorical_features: its categorical "
-            "columns hold categories (strings, ids) that are looked up in learned "
-            "embedding tables, which the exported float-tensor graph does not do. "
-            "Keep such models in Python (pickle, joblib or skops)."
+            f"to_onnx cannot export a {type(estimator).__name__} with "
+            "categorical_features: its graph takes one float tensor, and does not look "
+            "categories (strings, ids) up in the learned embedding tables. "
+            "TabularMLPClassifier and TabularMLPRegressor embed categories too and "
+            "export them (one input per column); or keep this model in Python "
+            "(pickle, joblib or skops)."
         )
     return "classifier" if is_classifier(estimator) else "regressor"
 
@@ -133,6 +124,8 @@ class _GraphBuilder:
         self.initializers = []
         self._count = 0
         self._scalars = {}
+        #: Opset of every operator domain besides the default one the graph uses.
+        self.domains = {}
 
     def _name(self, stem):
         self._count += 1
@@ -165,13 +158,19 @@ class _GraphBuilder:
         )
         return name
 
-    def op(self, op_type, *inputs, output=None, **attributes):
-        """Append a node; return the name of its (single) output."""
+    def op(self, op_type, *inputs, output=None, domain="", domain_opset=None, **attributes):
+        """Append a node; return the name of its (single) output.
+
+        An operator of another ``domain`` than ONNX's default one (such as
+        ``"ai.onnx.ml"``) needs the ``domain_opset`` that defines it.
+        """
         output = output or self._name(op_type.lower())
+        if domain:
+            self.domains[domain] = max(self.domains.get(domain, 0), int(domain_opset))
         self.nodes.append(
             self.onnx.helper.make_node(
                 op_type, list(inputs), [output], name=self._name(f"{op_type}_node"),
-                **attributes,
+                domain=domain or None, **attributes,
             )
         )
         return output
@@ -373,6 +372,52 @@ def _cumulative_softplus(builder, logits, output):
     return builder.op("CumSum", steps, builder.constant("axis", 1, np.int64), output=output)
 
 
+def dense_stack(builder, coefs, intercepts, activations, x, n_layers=None, stem=""):
+    """``MatMul``, ``Add`` and activation of the first ``n_layers`` layers (all by default).
+
+    ``activations`` names the activation after each layer but the last of the
+    whole network (its output layer has none here); with ``n_layers`` the
+    stack stops after that many layers, activation included. ``stem``
+    prefixes the initializers' names (``coefficient_<i>``, ``intercept_<i>``).
+    """
+    last = len(coefs) - 1
+    n_layers = len(coefs) if n_layers is None else n_layers
+    for i, (W, b) in enumerate(zip(coefs[:n_layers], intercepts[:n_layers])):
+        weights = builder.constant("coefficient", W, name=f"{stem}coefficient_{i}")
+        bias = builder.constant("intercept", b, name=f"{stem}intercept_{i}")
+        z = builder.op("Add", builder.op("MatMul", x, weights), bias)
+        x = z if i == last else builder.hidden_activation(activations[i], z)
+    return x
+
+
+def finish_model(builder, estimator, inputs, outputs, opset, properties):
+    """The checked ModelProto of the builder's graph, with skdeep's metadata."""
+    onnx = builder.onnx
+    graph = onnx.helper.make_graph(
+        builder.nodes, f"skdeep_{type(estimator).__name__}", inputs, outputs,
+        initializer=builder.initializers,
+    )
+    opset_imports = [onnx.helper.make_opsetid("", opset)]
+    opset_imports += [onnx.helper.make_opsetid(domain, version)
+                      for domain, version in sorted(builder.domains.items())]
+    model = onnx.helper.make_model(
+        graph,
+        opset_imports=opset_imports,
+        # The oldest IR version that can carry this opset: readable by as
+        # many runtimes as possible.
+        ir_version=onnx.helper.find_min_ir_version_for(opset_imports),
+        producer_name="skdeep",
+        producer_version=__version__,
+        doc_string=f"{type(estimator).__name__} exported by skdeep {__version__}.",
+    )
+    onnx.helper.set_model_props(
+        model,
+        {"estimator": f"{type(estimator).__module__}.{type(estimator).__name__}", **properties},
+    )
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
 def to_onnx(estimator, *, dtype=np.float32, opset=None):
     """Export a fitted MLP to an ONNX model.
 
@@ -384,10 +429,13 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
 
     Parameters
     ----------
-    estimator : MLPClassifier or MLPRegressor
+    estimator : MLPClassifier, MLPRegressor, TabularMLPClassifier, \
+            TabularMLPRegressor or MLPFeatures
         A fitted skdeep estimator (scikit-learn's own
         :class:`~sklearn.neural_network.MLPClassifier` and
-        :class:`~sklearn.neural_network.MLPRegressor` are accepted too).
+        :class:`~sklearn.neural_network.MLPRegressor` are accepted too). The
+        tabular estimators and ``MLPFeatures`` have their own inputs and
+        outputs, described in the Notes.
     dtype : {numpy.float32, numpy.float64}, default=numpy.float32
         Element type of the input, the weights and the float outputs. The
         weights are cast to it: a model fitted in float64 and exported in
@@ -416,11 +464,15 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
     sklearn.exceptions.NotFittedError
         If the estimator has not been fitted.
     TypeError
-        If ``estimator`` is not a multi-layer perceptron (the tabular
-        estimators are not exported yet), or its class labels have a type
-        ONNX cannot hold.
+        If ``estimator`` is none of the above (a ``Pipeline`` is exported by
+        skl2onnx, see :func:`register_skl2onnx_converters`), or its class
+        labels have a type ONNX cannot hold.
     ValueError
-        If ``dtype`` is not float32 or float64, or ``opset`` is out of range.
+        If ``dtype`` is not float32 or float64, or ``opset`` is out of range;
+        if an :class:`MLPClassifier` or :class:`MLPRegressor` has
+        ``categorical_features``; if a categorical column of a tabular model
+        mixes categories of several types (strings and numbers), which no
+        ONNX tensor holds.
     ImportError
         If the ``onnx`` package is not installed.
 
@@ -434,6 +486,30 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
     a float32 model. Sparse input is not supported by the graph; densify it.
     Feature names are not part of the graph: pass columns in the order of
     ``feature_names_in_``.
+
+    **Tabular estimators.** The graph holds the fitted input encoding (robust
+    scaling and smooth clipping, missing-value indicators, one-hot and
+    embedded categories with their unknown category, value embeddings),
+    every network of the ensemble with its piecewise-linear and periodic
+    encodings, and their average, as ``predict`` computes it. A model
+    fitted on numeric columns only takes one input ``"X"`` of shape
+    ``(None, n_features_in_)``, NaN for missing values. A model with
+    categorical (or date-time) columns takes one input per column, named
+    after the column (``x0``, ``x1``, ... without feature names), of shape
+    ``(None, 1)``: strings for a column of string categories (missing as
+    any string that is no category, such as ``""``), int64, float64 or
+    bool for numeric categories, float64 seconds since 1970-01-01 UTC (or
+    seconds, for durations) for a time column, and ``dtype`` for the
+    numeric columns. The encoding runs in float64 whatever ``dtype``, so
+    that a value near a bin edge lands in the bin it lands in with
+    ``predict``; the networks run in ``dtype``. Infinite values, which
+    ``predict`` refuses, act like the largest values in the graph. The
+    outputs are those of the MLPs (the regressor's ``variable`` has one
+    column per quantile level with several levels).
+
+    **MLPFeatures.** One output, ``"features"``, of shape ``(None,
+    n_features_out)``: what ``transform`` returns, for the inputs of the
+    wrapped estimator.
 
     Examples
     --------
@@ -462,54 +538,27 @@ def to_onnx(estimator, *, dtype=np.float32, opset=None):
     Save it with ``onnx.save(model, "model.onnx")``.
     """
     onnx = _require_onnx()
-    kind = _check_estimator(estimator)
     dtype = _check_dtype(dtype)
     opset = _check_opset(opset, onnx)
+    from ._onnx_tabular import exports_separately, tabular_model
+
+    if exports_separately(estimator):
+        return tabular_model(estimator, dtype, opset)
+    kind = _check_estimator(estimator)
     hidden_activations = _hidden_activations(estimator)
 
     builder = _GraphBuilder(onnx, dtype)
     n_features = int(estimator.coefs_[0].shape[0])
-    activation = "X"
-    last = len(estimator.coefs_) - 1
-    for i, (W, b) in enumerate(zip(estimator.coefs_, estimator.intercepts_)):
-        weights = builder.constant("coefficient", W, name=f"coefficient_{i}")
-        bias = builder.constant("intercept", b, name=f"intercept_{i}")
-        z = builder.op("Add", builder.op("MatMul", activation, weights), bias)
-        activation = z if i == last else builder.hidden_activation(hidden_activations[i], z)
-
+    logits = dense_stack(builder, estimator.coefs_, estimator.intercepts_, hidden_activations, "X")
     if kind == "classifier":
-        outputs = _classifier_outputs(builder, estimator, activation)
+        outputs = _classifier_outputs(builder, estimator, logits)
     else:
-        outputs = _regressor_outputs(builder, estimator, activation)
-
-    graph = onnx.helper.make_graph(
-        builder.nodes,
-        f"skdeep_{type(estimator).__name__}",
-        [onnx.helper.make_tensor_value_info("X", builder.elem_type, [None, n_features])],
-        outputs,
-        initializer=builder.initializers,
-    )
-    opset_imports = [onnx.helper.make_opsetid("", opset)]
-    model = onnx.helper.make_model(
-        graph,
-        opset_imports=opset_imports,
-        # The oldest IR version that can carry this opset: readable by as
-        # many runtimes as possible.
-        ir_version=onnx.helper.find_min_ir_version_for(opset_imports),
-        producer_name="skdeep",
-        producer_version=__version__,
-        doc_string=f"{type(estimator).__name__} exported by skdeep {__version__}.",
-    )
-    onnx.helper.set_model_props(
-        model,
-        {
-            "estimator": f"{type(estimator).__module__}.{type(estimator).__name__}",
-            "out_activation": str(estimator.out_activation_),
-            "hidden_activations": ",".join(hidden_activations),
-        },
-    )
-    onnx.checker.check_model(model, full_check=True)
-    return model
+        outputs = _regressor_outputs(builder, estimator, logits)
+    inputs = [onnx.helper.make_tensor_value_info("X", builder.elem_type, [None, n_features])]
+    return finish_model(builder, estimator, inputs, outputs, opset, {
+        "out_activation": str(estimator.out_activation_),
+        "hidden_activations": ",".join(hidden_activations),
+    })
 
 
 def _examples_runnable(modules=("onnx", "onnxruntime")):

@@ -18,7 +18,6 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import type_of_target
@@ -56,6 +55,7 @@ from ._member_training import (
     member_rows_logits,
     members_predict_finite,
 )
+from ._engine.parallel import one_blas_thread
 from ._options import max_predict_rows
 from ._regressor import QuantileRegressorMixin, quantile_columns
 from ._tabular_inputs import encode_tabular, learn_tabular_inputs, tabular_layout
@@ -66,6 +66,9 @@ __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 _INIT_ROWS = 2048
 #: The update rule's numerical guard (Adam's epsilon).
 _EPSILON = 1e-8
+#: Elements per pass of the update: every member's parameters make a long
+#: vector, and long passes make fewer NumPy calls (threads share them).
+_UPDATE_CHUNK = 65536
 
 
 def _bins(fitted):
@@ -81,9 +84,16 @@ def _fitted_layout(fitted):
 
 
 def _through_in_chunks(network, X, last):
-    """One member's output of layer ``last`` for ``X``, in row chunks within ``working_memory``."""
-    return in_row_chunks(lambda rows: network.predict_through(rows[None], last)[0], X,
-                         max_predict_rows(network.predict_row_bytes, X.shape[0]))
+    """Every member's output of layer ``last`` for ``X``, side by side (member 0 first).
+
+    Shape ``(n_samples, n_members * width)``; in row chunks within ``working_memory``.
+    """
+    def side_by_side(rows):
+        outputs = network.predict_through(np.broadcast_to(rows, (network.n_members, *rows.shape)),
+                                          last)
+        return np.concatenate(list(outputs), axis=1)
+
+    return in_row_chunks(side_by_side, X, max_predict_rows(network.predict_row_bytes, X.shape[0]))
 
 
 class _Divergence:
@@ -216,7 +226,10 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         n_samples = data.X.shape[0]
         samples = [data.X[np.sort(random_state.permutation(n_samples)[:_INIT_ROWS])]
                    for random_state in random_states]
-        network.initialize(random_states, np.stack(samples))
+        # On one BLAS thread: a threaded product may round differently, and the
+        # initial weights must not depend on the thread count.
+        with one_blas_thread():
+            network.initialize(random_states, np.stack(samples))
         return network
 
     def _empty_network(self, fitted, n_members, n_inputs, n_outputs, dtype):
@@ -270,7 +283,7 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         return members, self._evaluation(draft, network, data, held_out_rows)
 
     def _evaluation(self, draft, network, data, rows):
-        """``evaluate(network) -> (scores, losses)`` of each member on its ``rows`` of ``data``."""
+        """``evaluate(network, team) -> (scores, losses)`` of each member on its ``rows`` of ``data``."""
         outputs = {"out_activation_": network.output_activation,
                    "n_outputs_": network.layer_units[-1]}
         decoder = draft.as_estimator(outputs)
@@ -286,9 +299,10 @@ class _BaseTabularMLP(BaseNeuralNetwork):
                 lambda logits: self._decode(decoder, logits), self._score_predictions,
                 self._scoring_view(draft, network, member, held_out.X)))
 
-        def evaluate(network):
+        def evaluate(network, team=None):
             logits = member_rows_logits(
-                network, data.X, rows, max_predict_rows(network.predict_row_bytes, rows.shape[1]))
+                network, data.X, rows, max_predict_rows(network.predict_row_bytes, rows.shape[1]),
+                team)
             results = [evaluator.score_logits(network.loss, member_logits)
                        for evaluator, member_logits in zip(evaluators, logits)]
             return np.array([score for score, _ in results]), np.array([loss for _, loss in results])
@@ -309,6 +323,7 @@ class _BaseTabularMLP(BaseNeuralNetwork):
             learning_rate=self.learning_rate_init, beta_1=self.beta_1, beta_2=self.beta_2,
             epsilon=_EPSILON, weight_decay=self.weight_decay,
             n_decayed=network.n_penalized_params, lr_scales=network.lr_scales,
+            chunk_size=_UPDATE_CHUNK,
         )
 
     def _schedule(self):
@@ -496,15 +511,21 @@ class _BaseTabularMLP(BaseNeuralNetwork):
     # Learned features, for skdeep.MLPFeatures
     # ------------------------------------------------------------------
     def _hidden_features(self, X, layer):
-        network, X = self._snapshot()._one_network(X)
+        """Hidden layer ``layer`` of every network, side by side (see :class:`MLPFeatures`)."""
+        network, X = self._snapshot()._every_network(X)
         return _through_in_chunks(network, X, network.hidden_outputs[layer])
 
     def _embedding_features(self, X):
-        network, X = self._snapshot()._one_network(X)
+        """The embedded columns' vectors of every network, side by side."""
+        network, X = self._snapshot()._every_network(X)
         if network.embeddings is None:
             return np.empty((X.shape[0], 0))
+        n_dense = len(network.embeddings.numeric_columns)
+        width = network.embeddings.n_inputs
         embedded = _through_in_chunks(network, X, network.layers[0])
-        return embedded[:, len(network.embeddings.numeric_columns):]
+        keep = np.concatenate([np.arange(m * width + n_dense, (m + 1) * width)
+                               for m in range(network.n_members)])
+        return embedded[:, keep]
 
     def _embedded_columns(self):
         # Categorical columns with few categories are one-hot encoded, not
@@ -515,13 +536,8 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         return np.concatenate([categorical[~np.asarray(self.one_hot_, dtype=bool)],
                                numeric[np.asarray(with_values, dtype=bool)]]).astype(int)
 
-    def _one_network(self, X):
-        """The fitted network and ``X`` encoded for it (one network only)."""
-        if "estimators_" in self.__dict__:
-            raise ValueError(
-                f"This {type(self).__name__} averages {len(self.estimators_)} networks; "
-                "reading hidden layers needs one network: fit it with n_networks=1."
-            )
+    def _every_network(self, X):
+        """The fitted networks (one member each) and ``X`` encoded for them."""
         X = self._encoded_for_prediction(X)
         return self._prediction_network(X.shape[1]), X
 
@@ -815,7 +831,10 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
         return fitted.classes_[Y.argmax(axis=1)]
 
     def _score_predictions(self, y_true, y_pred, sample_weight):
-        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+        # accuracy_score's arithmetic without its argument checks, which cost
+        # milliseconds per call: the validation data scores every member
+        # after every epoch, and its labels are already checked.
+        return float(np.average(np.asarray(y_true) == y_pred, weights=sample_weight))
 
     def _split_stratify(self, Y):
         return Y.argmax(axis=1)

@@ -95,3 +95,30 @@ def test_the_check_sees_the_dask_api_pages():
     imports = set().union(*(module_level_imports(path)
                             for path in (ROOT / "skdeep" / "dask").glob("*.py")))
     assert {"dask", "distributed"} <= imports
+
+
+def conf_extensions():
+    """The ``extensions`` list of docs/conf.py, read without running it."""
+    tree = ast.parse((ROOT / "docs" / "conf.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                getattr(target, "id", None) == "extensions" for target in node.targets):
+            return [ast.literal_eval(element) for element in node.value.elts]
+    raise AssertionError("docs/conf.py sets no extensions")
+
+
+def test_math_renders_offline():
+    """MathJax is served from the built docs, never from a CDN (issue 33).
+
+    ``sphinx-mathjax-offline`` copies the MathJax it ships into
+    ``_static/mathjax`` and points ``mathjax_path`` at it; the docs extra
+    installs it.
+    """
+    assert "sphinx-mathjax-offline" in conf_extensions()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "sphinx-mathjax-offline" in distribution_names(
+        project["optional-dependencies"]["docs"])
+    conf = (ROOT / "docs" / "conf.py").read_text()
+    assert "mathjax_path" not in conf or "http" not in conf.split("mathjax_path")[1][:200]
+    # sphinx-gallery's execution-times pages load a script from a CDN.
+    assert '"write_computation_times": False' in conf

@@ -10,6 +10,7 @@
 import contextlib
 import doctest
 import io
+import re
 import runpy
 import sys
 import warnings
@@ -51,6 +52,8 @@ PAGE_REQUIRES = {
     "user_guide/beyond_sklearn.rst": "sklearn.callback",
     # MAPIE's conformal regressors (the test extra installs it).
     "user_guide/intervals.rst": "mapie",
+    # The landing page's raw-table example (the test extra installs it).
+    "index.rst": "palmerpenguins",
 }
 
 
@@ -102,6 +105,29 @@ def test_rst_page_doctests(page):
             report=True,
         )
     assert failed == 0, output.getvalue()
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _readme_python_blocks():
+    text = README.read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_readme_python_blocks_run():
+    """Every Python block of the README runs as printed, in a fresh namespace each."""
+    blocks = _readme_python_blocks()
+    assert len(blocks) >= 2
+    pytest.importorskip("palmerpenguins")
+    for block in blocks:
+        output = io.StringIO()
+        with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings(), \
+                contextlib.redirect_stdout(output):
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            exec(compile(block, str(README), "exec"), {"__name__": "__readme__"})
+        score = float(output.getvalue().split()[-1])
+        assert 0.9 < score <= 1.0, block
 
 
 # ---------------------------------------------------------------------------

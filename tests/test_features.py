@@ -7,7 +7,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_diabetes, make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -156,10 +156,39 @@ def test_classifier_features():
     assert features.transform(X).shape == (200, 10)
 
 
-def test_an_ensemble_is_refused_before_training():
-    X, y = make_classification(n_samples=50, n_features=4, random_state=0)
-    with pytest.raises(ValueError, match="averages n_networks=2 networks; pass it with n_networks=1"):
-        MLPFeatures(TabularMLPClassifier(n_networks=2)).fit(X, y)
+def test_an_ensemble_outputs_every_networks_features_side_by_side():
+    """n_networks=3 (the default) concatenates the members' hidden layers, in member order.
+
+    Each block is what that member alone computes: its own network, fitted
+    from its own seed, read by a one-network MLPFeatures-like call.
+    """
+    X = pd.DataFrame({"x": np.linspace(-2, 2, 120), "z": np.cos(np.arange(120.0)),
+                      "city": np.array(list("abcdefghijkl"))[np.arange(120) % 12]})
+    y = (X["x"] + (X["city"] < "f") > 0.5).astype(int)
+    features = MLPFeatures(TabularMLPClassifier(hidden_layer_sizes=(6, 5), max_iter=2,
+                                                random_state=0),
+                           include_embeddings=True).fit(X, y)
+    ensemble = features.estimator_
+    assert len(ensemble.estimators_) == 3
+    out = features.transform(X)
+    dim = ensemble.estimators_[0].embeddings_[0].shape[1]
+    assert out.shape == (120, 3 * 5 + 3 * dim)
+    for m, member in enumerate(ensemble.estimators_):
+        np.testing.assert_allclose(out[:, 5 * m : 5 * (m + 1)], member._hidden_features(X, 1))
+        np.testing.assert_allclose(out[:, 15 + dim * m : 15 + dim * (m + 1)],
+                                   member._embedding_features(X))
+    names = features.get_feature_names_out()
+    assert list(names[:6]) == [*(f"network0_hidden1_{u}" for u in range(5)), "network1_hidden1_0"]
+    assert names[15] == "network0_city_embedding0" and len(names) == out.shape[1]
+
+
+def test_the_default_tabular_ensemble_works_in_a_pipeline():
+    X, y = make_classification(n_samples=150, n_features=4, random_state=0)
+    model = make_pipeline(MLPFeatures(TabularMLPClassifier(hidden_layer_sizes=(8,), max_iter=2,
+                                                           random_state=0)),
+                          LogisticRegression()).fit(X, y)
+    assert model[0].transform(X).shape == (150, 24)
+    assert model.score(X, y) > 0.5
 
 
 @pytest.mark.parametrize("layer", [2, -3])

@@ -588,19 +588,29 @@ def test_case_18_dask_empty_validation_set_is_refused_by_name(client):
 @pytest.mark.parametrize("fitted", [True, False])
 @pytest.mark.parametrize("n_networks", [1, 3])
 @pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
-def test_case_15_to_onnx_refuses_the_tabular_estimators_for_the_true_reason(
+def test_case_15_to_onnx_exports_the_tabular_estimators_or_says_they_are_unfitted(
         Estimator, n_networks, fitted):
+    """Case 15 blamed categorical_features on numeric data; issue 33 exports them."""
     pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from sklearn.exceptions import NotFittedError
+
     from skdeep import to_onnx
 
     rng = np.random.RandomState(0)
     X = rng.normal(size=(60, 3))  # numeric only: no categorical column to blame
     model = Estimator(**dict(TINY, n_networks=n_networks))
-    if fitted:
-        model.fit(X, (X[:, 0] > 0).astype(int))
-    with pytest.raises(TypeError, match=f"to_onnx does not export {Estimator.__name__} yet: "
-                                        ".* in-model preprocessing"):
-        to_onnx(model)
+    if not fitted:
+        with pytest.raises(NotFittedError, match="not fitted yet.*to_onnx"):
+            to_onnx(model)
+        return
+    model.fit(X, (X[:, 0] > 0).astype(int))
+    session = ort.InferenceSession(to_onnx(model, dtype=np.float64).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    output = session.run(None, {"X": X})[-1]
+    expected = (model.predict_proba(X) if hasattr(model, "predict_proba")
+                else model.predict(X)[:, None])
+    np.testing.assert_allclose(output, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("target", ["string", "boolean", "Int64", "object", "list"])

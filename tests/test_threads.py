@@ -57,6 +57,26 @@ def test_tabular_fit_on_two_threads_is_deterministic_and_close_to_one(Estimator)
     for a, b, c in zip(one.estimators_, two.estimators_, again.estimators_):
         np.testing.assert_array_equal(b.coefs_[0], c.coefs_[0])
         assert b.loss_curve_ == c.loss_curve_
+        # Two threads take one network each: the one-thread fit, bit for bit.
+        np.testing.assert_array_equal(b.coefs_[0], a.coefs_[0])
+        assert b.loss_curve_ == a.loss_curve_
+
+
+@pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
+def test_tabular_fit_with_rows_split_over_threads_differs_by_rounding(Estimator):
+    X, y = _table()
+    y = y if Estimator is TabularMLPClassifier else y + X["b"].to_numpy()
+
+    def make():
+        # Three networks on two threads: each thread takes half of every batch.
+        return Estimator(hidden_layer_sizes=(256, 256), max_iter=3, n_networks=3,
+                         random_state=0)
+
+    one = _fit(make, X, y, 1)
+    two = _fit(make, X, y, 2)
+    again = _fit(make, X, y, 2)
+    for a, b, c in zip(one.estimators_, two.estimators_, again.estimators_):
+        np.testing.assert_array_equal(b.coefs_[0], c.coefs_[0])
         # Same masks, same rows: only the order of the gradient sums differs.
         np.testing.assert_allclose(b.loss_curve_[0], a.loss_curve_[0], rtol=1e-4)
         assert not np.array_equal(b.coefs_[0], a.coefs_[0])

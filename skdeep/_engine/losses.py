@@ -158,6 +158,24 @@ def _clipped_mean(elementwise, weights, eps):
     return _weighted_mean(per_sample, weights)
 
 
+def _member_row_scale(n_samples, weights, dtype):
+    """:func:`_row_scale` of each member: ``1 / n``, or ``w / sum(w)`` per member, (k, n, 1)."""
+    if weights is None:
+        return dtype.type(1.0 / n_samples)
+    totals = weights.sum(axis=1, keepdims=True)
+    safe = np.where(totals > 0, totals, 1.0)
+    return (weights / safe).astype(dtype, copy=False)[..., np.newaxis]
+
+
+def _member_means(per_row, weights):
+    """Each member's (weighted) mean of its rows' losses, shape (k,)."""
+    if weights is None:
+        return per_row.mean(axis=1)
+    totals = weights.sum(axis=1)
+    sums = np.einsum("kn,kn->k", weights, per_row)
+    return np.where(totals > 0, sums / np.where(totals > 0, totals, 1.0), 0.0)
+
+
 class _FusedLoss:
     """Base of the fused output-activation + loss pairs.
 
@@ -220,6 +238,18 @@ class _FusedLoss:
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)
         return loss
 
+    def member_values_and_deltas(self, Z, Y, weights, delta):
+        """:meth:`value_and_delta` of every member of ``(k, n, n_outputs)`` arrays.
+
+        ``weights`` is ``(k, n)`` or None; returns the ``(k,)`` losses. Each
+        member's loss is its own batch's mean, as one network alone would
+        compute it; losses that know a vectorised form override this loop.
+        """
+        return np.array([
+            self.value_and_delta(Z[i], Y[i], None if weights is None else weights[i], delta[i])
+            for i in range(Z.shape[0])
+        ])
+
 
 class _IdentityOutputLoss(_FusedLoss):
     """A regression loss of the raw network output (identity inverse link)."""
@@ -256,6 +286,12 @@ class SquaredError(_IdentityOutputLoss):
         per_sample = 0.5 * np.einsum("ij,ij->i", delta, delta)
         delta *= _row_scale(Z.shape[0], weights, Z.dtype)
         return _weighted_mean(per_sample, weights) / self._outputs_divisor(Z)
+
+    def member_values_and_deltas(self, Z, Y, weights, delta):
+        np.subtract(Z, Y, out=delta)
+        per_row = 0.5 * np.einsum("kij,kij->ki", delta, delta)
+        delta *= _member_row_scale(Z.shape[1], weights, Z.dtype)
+        return _member_means(per_row, weights) / (Z.shape[2] if self.mean_over_outputs else 1)
 
 
 class PoissonDeviance(_FusedLoss):
@@ -438,6 +474,28 @@ class CategoricalCrossEntropy(_FusedLoss):
         if self.label_smoothing:
             loss += self._smooth(Z, Y, weights, delta)
         return loss
+
+    def member_values_and_deltas(self, Z, Y, weights, delta):
+        if self.precise_value or self.clip_eps is not None:
+            return super().member_values_and_deltas(Z, Y, weights, delta)
+        # The softmax and the log-sum-exp share the shifted exponentials.
+        row_max = Z.max(axis=2)
+        np.subtract(Z, row_max[..., np.newaxis], out=delta)
+        np.exp(delta, out=delta)
+        row_sum = delta @ np.ones(Z.shape[2], dtype=Z.dtype)
+        per_row = np.log(row_sum)
+        per_row += row_max
+        true_logits = np.add.reduce(Z, axis=2, where=Y.astype(bool, copy=False))
+        per_row -= true_logits
+        delta /= row_sum[..., np.newaxis]
+        delta -= Y
+        scale = _member_row_scale(Z.shape[1], weights, Z.dtype)
+        if self.label_smoothing:
+            eps = self.label_smoothing
+            per_row += eps * (true_logits - Z.mean(axis=2))
+            delta += eps * (Y - Z.dtype.type(1.0 / Z.shape[2]))
+        delta *= scale
+        return _member_means(per_row, weights)
 
     def _fused_value_and_delta(self, Z, Y, weights, delta):
         # The softmax and the log-sum-exp share the shifted exponentials.

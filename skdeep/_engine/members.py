@@ -31,7 +31,6 @@ from .layers import Layer, ParamSpec
 __all__ = [
     "MemberDense",
     "MemberEmbedding",
-    "MemberScale",
     "MemberPeriodicEmbedding",
     "MemberPiecewiseLinear",
     "DROPOUT_RESOLUTION",
@@ -47,12 +46,12 @@ class DropoutNoise:
     """Random bits of the dropout masks that do not depend on the thread count.
 
     Every mask of a run comes from one counter-based stream (Philox): each
-    layer's masks of each step take the next region of it, laid out (row,
-    member, unit) and starting at a whole block of 16 bits x 16. A thread
-    computing rows ``start:stop`` of a batch of ``n_rows`` jumps to those
-    rows' place in the region, so the mask of a row is the same whichever
-    thread computes it, and a run on several threads draws the masks of a
-    run on one.
+    layer's masks of each step take the next region of it, laid out
+    (member, row, unit), each member's rows starting at a whole block of
+    16 bits x 16. A thread computing some members' rows ``start:stop`` of a
+    batch jumps to their place in the region, so the mask of a member's row
+    is the same whichever thread computes it, and a run on several threads
+    draws the masks of a run on one.
 
     Parameters
     ----------
@@ -70,29 +69,32 @@ class DropoutNoise:
         self.generator = np.random.Philox(seed)
         self._block = 0       # the generator's position, in blocks
         self._region = 0      # first block of the next region
-        self._rows = (0, None)
+        self.set_part()
 
-    def set_rows(self, start, n_rows):
-        """The rows the next draws are for: ``start`` of a batch of ``n_rows``."""
-        self._rows = (int(start), int(n_rows))
+    def set_part(self, first_member=0, n_members=None, start=0, n_rows=None):
+        """What the next draws are for: members from ``first_member`` of a network of
+        ``n_members``, rows from ``start`` of a batch of ``n_rows`` (None: the draw's own)."""
+        self._part = (int(first_member), n_members, int(start), n_rows)
 
     def bits(self, n_members, n_rows, width):
         """16 random bits for each member, row and unit: shape ``(n_members, n_rows, width)``."""
-        start, total = self._rows
-        total = n_rows if total is None else total
-        per_row = n_members * width
-        region_blocks = -(-total * per_row // self._BITS_PER_BLOCK)
-        first = start * per_row
-        first_block, skip = divmod(first, self._BITS_PER_BLOCK)
-        target = self._region + first_block
-        count = n_rows * per_row
-        n_blocks = -(-(skip + count) // self._BITS_PER_BLOCK)
-        self.generator.advance(target - self._block)
-        raw = self.generator.random_raw(4 * n_blocks)
-        self._block = target + n_blocks
-        self._region += region_blocks
-        bits = raw.view(np.uint16)[skip : skip + count]
-        return bits.reshape(n_rows, n_members, width).transpose(1, 0, 2)
+        first_member, total_members, start, total_rows = self._part
+        total_members = n_members if total_members is None else total_members
+        total_rows = n_rows if total_rows is None else total_rows
+        blocks_per_member = -(-total_rows * width // self._BITS_PER_BLOCK)
+        out = np.empty((n_members, n_rows, width), dtype=np.uint16)
+        for i in range(n_members):
+            offset = start * width
+            first_block, skip = divmod(offset, self._BITS_PER_BLOCK)
+            target = self._region + (first_member + i) * blocks_per_member + first_block
+            count = n_rows * width
+            n_blocks = -(-(skip + count) // self._BITS_PER_BLOCK)
+            self.generator.advance(target - self._block)
+            raw = self.generator.random_raw(4 * n_blocks)
+            self._block = target + n_blocks
+            out[i] = raw.view(np.uint16)[skip : skip + count].reshape(n_rows, width)
+        self._region += total_members * blocks_per_member
+        return out
 
 
 def _row_sums(delta, ones, out):
@@ -136,6 +138,13 @@ class MemberDense(_MemberLayer):
     activations. In training the layer keeps ``f'(z)`` times the dropout
     mask, so the backward pass through both is one product.
 
+    With ``input_scale_lr`` the layer also learns a factor ``s`` per input
+    column, ``y = dropout(f((A * s) @ W + b))``, as a layer of its own in
+    front would, but cheaper: with ``G = A.T @ delta`` the gradients are
+    ``s * G`` for ``W`` and ``sum(W * G)`` over the units for ``s``, so the
+    gradient with respect to the input is computed only for the columns the
+    layer before needs, not for every input column.
+
     Parameters
     ----------
     n_members : int
@@ -152,11 +161,13 @@ class MemberDense(_MemberLayer):
         Learn the strength of the activation per unit.
     coef_lr_scale, intercept_lr_scale, strength_lr_scale : float
         Learning-rate factors of the weights, biases and strengths.
+    input_scale_lr : float or None, default=None
+        Learning-rate factor of the input scales; None: no input scales.
     """
 
     def __init__(self, n_members, n_inputs, n_outputs, activation="identity", dropout=0.0,
                  parametric=False, coef_lr_scale=1.0, intercept_lr_scale=1.0,
-                 strength_lr_scale=0.1):
+                 strength_lr_scale=0.1, input_scale_lr=None):
         super().__init__(n_members, n_inputs, n_outputs)
         if not 0 <= dropout < 1:
             raise ValueError(f"A dropout rate must be in [0, 1), got {dropout!r}.")
@@ -166,6 +177,7 @@ class MemberDense(_MemberLayer):
         self.coef_lr_scale = float(coef_lr_scale)
         self.intercept_lr_scale = float(intercept_lr_scale)
         self.strength_lr_scale = float(strength_lr_scale)
+        self.input_scale_lr = None if input_scale_lr is None else float(input_scale_lr)
         self._drop_below = int(round(self.dropout * DROPOUT_RESOLUTION))
         self._keep_scale = DROPOUT_RESOLUTION / (DROPOUT_RESOLUTION - self._drop_below)
 
@@ -176,13 +188,20 @@ class MemberDense(_MemberLayer):
         ]
         if self.parametric:
             specs.append(ParamSpec("strength", (self.n_outputs,), True, self.strength_lr_scale))
+        if self.scales_inputs:
+            specs.append(ParamSpec("scale", (self.n_inputs,), False, self.input_scale_lr))
         return specs
 
+    @property
+    def scales_inputs(self):
+        """Whether the layer learns a factor per input column."""
+        return self.input_scale_lr is not None
+
     def bind(self, params, grads):
-        self.coef, self.intercept = params[:2]
-        self.coef_grad, self.intercept_grad = grads[:2]
-        if self.parametric:
-            self.strength, self.strength_grad = params[2], grads[2]
+        names = [spec.name for spec in self.param_specs()]
+        for name, param, grad in zip(names, params, grads):
+            setattr(self, name, param)
+            setattr(self, f"{name}_grad", grad)
 
     def initialize_member(self, member, random_state, A):
         """Unit-variance pre-activations on ``A`` and kinks at training points.
@@ -198,6 +217,8 @@ class MemberDense(_MemberLayer):
         self.intercept[member] = bias
         if self.parametric:
             self.strength[member] = 1.0
+        if self.scales_inputs:
+            self.scale[member] = 1.0
 
     @property
     def _nonlinear(self):
@@ -220,11 +241,15 @@ class MemberDense(_MemberLayer):
             keep=np.empty(shape, bool) if dropping else None,
             input_delta=(np.empty((self.n_members, batch_size, n_grad_columns), dtype)
                          if input_grad is not None else None),
+            scaled=(np.empty((self.n_members, batch_size, self.n_inputs), dtype)
+                    if self.scales_inputs else None),
             ones=np.ones(batch_size, dtype),
         )
 
     def forward(self, A, buffers, n):
         Z = buffers.output[:, :n]
+        if self.scales_inputs:
+            A = np.multiply(A, self.scale[:, None, :], out=buffers.scaled[:, :n])
         np.matmul(A, self.coef, out=Z)
         Z += self.intercept[:, None, :]
         slope = None if buffers.slope is None else buffers.slope[:, :n]
@@ -272,15 +297,25 @@ class MemberDense(_MemberLayer):
             _row_sums(product, buffers.ones, self.strength_grad)
         if buffers.slope is not None:
             delta *= buffers.slope[:, :n]
+        # With input scales, A is the unscaled input and this is G = A.T @ delta.
         np.matmul(_transposed(A), delta, out=self.coef_grad)
         _row_sums(delta, buffers.ones, self.intercept_grad)
+        weights = self.coef
+        if self.scales_inputs:
+            np.einsum("kih,kih->ki", self.coef_grad, self.coef, out=self.scale_grad)
+            self.coef_grad *= self.scale[:, :, None]
         if buffers.input_grad is None:
             return None
+        weights = weights[:, buffers.input_grad]
+        if self.scales_inputs:
+            weights = weights * self.scale[:, buffers.input_grad, None]
         delta_in = buffers.input_delta[:, :n]
-        np.matmul(delta, _transposed(self.coef[:, buffers.input_grad]), out=delta_in)
+        np.matmul(delta, _transposed(weights), out=delta_in)
         return delta_in
 
     def predict(self, A):
+        if self.scales_inputs:
+            A = A * self.scale[:, None, :]
         Z = np.matmul(A, self.coef)
         Z += self.intercept[:, None, :]
         if not self._nonlinear:
@@ -412,58 +447,6 @@ class MemberEmbedding(_MemberLayer):
     def predict(self, A):
         dtype = np.result_type(A, self.tables[0]) if self.tables else A.dtype
         return self._embed(A, np.empty((*A.shape[:2], self.n_outputs), dtype))
-
-
-class MemberScale(_MemberLayer):
-    """A learned factor per input column and member: ``y = x * s`` (1 at the start).
-
-    In front of the first dense layer it lets training weigh the features
-    before they mix; a large learning-rate factor makes it adapt quickly.
-
-    Parameters
-    ----------
-    n_members : int
-        Number of member networks.
-    n_units : int
-        Width of the input (and output).
-    lr_scale : float, default=1.0
-        Learning-rate factor of the scales.
-    """
-
-    def __init__(self, n_members, n_units, lr_scale=1.0):
-        super().__init__(n_members, n_units, n_units)
-        self.lr_scale = float(lr_scale)
-
-    def param_specs(self):
-        return [ParamSpec("scale", (self.n_inputs,), penalized=False, lr_scale=self.lr_scale)]
-
-    def bind(self, params, grads):
-        (self.scale,), (self.scale_grad,) = params, grads
-
-    def initialize_member(self, member, random_state, A):
-        """Every factor 1."""
-        self.scale[member] = 1.0
-
-    def allocate(self, batch_size, dtype, random_state, input_grad):
-        return _Buffers(input_grad=input_grad,
-                        output=np.empty((self.n_members, batch_size, self.n_inputs), dtype),
-                        ones=np.ones(batch_size, dtype))
-
-    def forward(self, A, buffers, n):
-        return np.multiply(A, self.scale[:, None, :], out=buffers.output[:, :n])
-
-    def backward(self, delta, A, buffers, n):
-        # dL/ds_j = sum_i delta_ij x_ij; the product reuses the output buffer.
-        product = np.multiply(delta, A, out=buffers.output[:, :n])
-        _row_sums(product, buffers.ones, self.scale_grad)
-        if buffers.input_grad is None:
-            return None
-        delta_in = delta[:, :, buffers.input_grad]
-        delta_in *= self.scale[:, None, buffers.input_grad]
-        return delta_in
-
-    def predict(self, A):
-        return A * self.scale[:, None, :]
 
 
 class MemberPeriodicEmbedding(_MemberLayer):

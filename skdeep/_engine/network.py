@@ -330,6 +330,25 @@ class Sequential:
             layer.bind(twin.layer_arrays(layer, twin.params), twin.layer_arrays(layer, twin.grad))
         return twin
 
+    def member_replica(self, first, stop):
+        """A network of members ``first:stop`` that shares ``params`` and ``grad``.
+
+        Its layers hold views of those members' parameters and gradients, so
+        threads that each run some of the members need no gradient of their
+        own and nothing to sum (see ``parallel.py``).
+        """
+        twin = object.__new__(Sequential)
+        twin.__dict__.update({key: self.__dict__[key] for key in (
+            "loss", "dtype", "n_outputs", "input_grads", "params", "grad",
+            "n_penalized_params", "lr_scales")})
+        twin.n_members = stop - first
+        twin.layers = [copy.copy(layer) for layer in self.layers]
+        for layer, twin_layer in zip(self.layers, twin.layers):
+            twin_layer.n_members = stop - first
+            twin_layer.bind([array[first:stop] for array in self.layer_arrays(layer, self.params)],
+                            [array[first:stop] for array in self.layer_arrays(layer, self.grad)])
+        return twin
+
     def member_indices(self, member):
         """Positions in ``params`` of member ``member``'s parameters (``n_members`` set)."""
         pieces = []
@@ -423,11 +442,7 @@ class Sequential:
         n_samples = X.shape[1]
         logits = self.forward(X, workspace)
         delta = workspace.output_delta[:, :n_samples]
-        losses = np.array([
-            self.loss.value_and_delta(logits[i], Y[i], None if weights is None else weights[i],
-                                      delta[i])
-            for i in range(self.n_members)
-        ])
+        losses = self.loss.member_values_and_deltas(logits, Y, weights, delta)
         if share is not None:
             losses *= share
             delta *= share[:, None, None].astype(delta.dtype)

@@ -3,20 +3,24 @@
 NumPy releases the GIL in its loops and in BLAS, so threads of one process
 can work on one training step at once. A step on ``T`` threads:
 
-1. each thread computes the loss and gradient of its share of the batch's
-   rows (a contiguous part of them) on a *replica* of the network, which
-   shares the parameters and has a gradient vector and work buffers of its
-   own;
-2. each thread sums the replicas' gradients over its slice of the flat
-   vector, in thread order, and applies the update rule to that slice.
+1. each thread computes the loss and gradient of its part of the batch:
+   for a network of several members whose count ``T`` divides, all rows of
+   some of the members, on a replica of those members that writes their
+   gradient in place; otherwise a contiguous part of the rows, on a
+   *replica* of the network with a gradient vector of its own (both share
+   the parameters and have their own work buffers);
+2. each thread sums the replicas' gradients (rows split) over its slice of
+   the flat vector, in thread order, and applies the update rule to that
+   slice.
 
-BLAS runs on one thread per calling thread meanwhile. The result depends
-on the thread count only through the order of the gradient sums: for a
-fixed number of threads it is always the same, and one thread is the plain
-single-threaded step. The update rules are elementwise, so splitting the
-vector changes nothing; slices start at multiples of :data:`SLICE_ALIGNMENT`
-elements so that each thread's BLAS calls see the same sub-arrays as one
-thread would (see ``optimizers.py``).
+BLAS runs on one thread per calling thread meanwhile. With the members
+split, the step is the one-thread step bit for bit; with the rows split,
+the result depends on the thread count only through the order of the
+gradient sums: for a fixed number of threads it is always the same, and one
+thread is the plain single-threaded step. The update rules are
+elementwise, so splitting the vector changes nothing; slices start at
+chunk boundaries so that each thread's BLAS calls see the same sub-arrays
+as one thread would (see ``optimizers.py``).
 """
 
 import os
@@ -174,26 +178,48 @@ def optimizer_slices(optimizer, n_threads):
 class ParallelStep:
     """A training step of ``network`` whose work is spread over a :class:`ThreadTeam`.
 
+    Each thread takes a part of the batch. For a network of several members
+    whose count the threads divide, a part is some of the members, every
+    row: each thread runs a replica of its members (:meth:`member_replica`)
+    that writes their gradient in place, and the step is exactly the
+    one-thread step. Otherwise a part is some of the rows, every member: each
+    thread runs a replica with a gradient of its own (:meth:`replica`), and
+    the gradients are summed in thread order.
+
     Parameters
     ----------
     network : Sequential
-        The network being trained; its ``grad`` receives the summed
-        gradient and its ``params`` the update.
+        The network being trained; its ``grad`` receives the gradient and
+        its ``params`` the update.
     optimizer : update rule
         With ``begin_step`` and ``update`` (``optimizers.py``).
     team : ThreadTeam
         The threads; one part of each batch per thread.
     batch_size : int
         Largest batch (rows per member).
-    random_states : sequence of numpy.random.Generator or None
-        Dropout noise of each thread's part (None: no dropout).
+    random_states : sequence
+        Each thread's source of dropout masks (None: no dropout).
+
+    Attributes
+    ----------
+    member_parts : list of (int, int) or None
+        Each thread's members, when the members are split; None when the
+        rows are.
     """
 
     def __init__(self, network, optimizer, team, batch_size, random_states):
         self.network, self.optimizer, self.team = network, optimizer, team
         n = team.n_threads
-        self.replicas = [network, *(network.replica() for _ in range(n - 1))]
-        part_rows = -(-batch_size // n)
+        k = network.n_members
+        if n > 1 and k is not None and k % n == 0:
+            self.member_parts = row_parts(k, n)
+            self.replicas = [network.member_replica(first, stop)
+                             for first, stop in self.member_parts]
+            part_rows = batch_size
+        else:
+            self.member_parts = None
+            self.replicas = [network, *(network.replica() for _ in range(n - 1))]
+            part_rows = -(-batch_size // n)
         self.workspaces = [replica.new_workspace(part_rows, random_state)
                            for replica, random_state in zip(self.replicas, random_states)]
         self.slices = optimizer_slices(optimizer, n)
@@ -207,14 +233,15 @@ class ParallelStep:
         part_loss : callable
             ``part_loss(t, replica, workspace) -> loss``: thread ``t``'s part
             of the batch, its loss and gradient (into ``replica.grad``),
-            already scaled to its share of the batch.
+            already scaled to its share of the batch (when rows are split).
         penalty : float, default=0.0
             ``alpha / total_weight``: the L2 penalty's factor (0: none).
 
         Returns
         -------
         loss : float or ndarray
-            The batch's loss (the sum of the parts'), plus the penalty.
+            The batch's loss (the sum of the parts', or the members' losses
+            side by side), plus the penalty.
         """
         losses = self._losses
 
@@ -225,7 +252,7 @@ class ParallelStep:
         self.optimizer.begin_step()
         penalties = [0.0] * self.team.n_threads
         params, grad = self.network.params, self.network.grad
-        others = [replica.grad for replica in self.replicas[1:]]
+        others = [] if self.member_parts else [replica.grad for replica in self.replicas[1:]]
         n_penalized = self.network.n_penalized_params
 
         def update(t):
@@ -238,4 +265,6 @@ class ParallelStep:
             self.optimizer.update(params, grad, start, stop)
 
         self.team.run(update)
+        if self.member_parts:
+            return np.concatenate(losses)
         return sum(losses) + sum(penalties)

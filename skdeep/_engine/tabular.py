@@ -26,7 +26,6 @@ from .members import (
     MemberEmbedding,
     MemberPeriodicEmbedding,
     MemberPiecewiseLinear,
-    MemberScale,
 )
 from .network import Sequential
 
@@ -91,7 +90,6 @@ class TabularNetwork(Sequential):
         if n_periodic:
             layers.append(MemberPeriodicEmbedding(k, width, n_periodic))
             width = layers[-1].n_outputs
-        layers.append(MemberScale(k, width, lr_scale=scale_lr))
         self.dense_layers = []
         sizes = [*hidden_layer_sizes, n_outputs]
         for i, size in enumerate(sizes):
@@ -101,6 +99,8 @@ class TabularNetwork(Sequential):
                 dropout=0.0 if last else dropout,
                 parametric=parametric_activation and not last,
                 coef_lr_scale=1.0 / np.sqrt(width), intercept_lr_scale=intercept_lr,
+                # The learned scale per input column lives in the first layer.
+                input_scale_lr=scale_lr if i == 0 else None,
             )
             layers.append(dense)
             self.dense_layers.append(dense)
@@ -140,7 +140,7 @@ class TabularNetwork(Sequential):
         arrays = {
             "coefs": [layer.coef[member] for layer in self.dense_layers],
             "intercepts": [layer.intercept[member] for layer in self.dense_layers],
-            "scale": self._layer(MemberScale).scale[member],
+            "scale": self.dense_layers[0].scale[member],
         }
         embedding = self._layer(MemberEmbedding)
         if embedding is not None:

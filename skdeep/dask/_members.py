@@ -553,7 +553,9 @@ def _validation_sums(recipe, params, scorer, groups):
 
 
 class MemberEvaluation:
-    """``evaluate(network) -> (scores, losses)`` of every member on the workers' held-out rows.
+    """``evaluate(network, team) -> (scores, losses)`` of every member on the workers' held-out rows.
+
+    ``team`` (the local threads) is not used: the workers predict.
 
     Parameters
     ----------
@@ -570,7 +572,7 @@ class MemberEvaluation:
     def __init__(self, groups, recipe, scorer, use_loss):
         self.groups, self.recipe, self.scorer, self.use_loss = groups, recipe, scorer, use_loss
 
-    def __call__(self, network):
+    def __call__(self, network, team=None):
         params = self.groups.broadcast(network.params)
         parts = [p for p in self.groups.map_groups(_validation_sums, self.recipe, params,
                                                    self.scorer) if p is not None]

@@ -23,6 +23,7 @@ from sklearn.base import clone
 from .. import _options
 from .._base import explicit_validation
 from .._compat import StrOptions, _fit_context, with_callbacks
+from .._engine.parallel import one_blas_thread
 from .._engine.preprocessing import target_shrink
 from .._fitted import Draft, is_fitted_attribute
 from .._inputs import with_state
@@ -361,7 +362,8 @@ class _DistributedTabular:
         Y = np.concatenate([a[0][1] for a in answers])
         network = self._empty_network(draft.fitted, len(random_states), X.shape[2], Y.shape[1],
                                       X.dtype)
-        network.initialize(random_states, X)
+        with one_blas_thread():  # initial weights independent of the thread count
+            network.initialize(random_states, X)
         return network, TrainingData(X[0], Y)
 
     def _block_scorer(self, draft, network):

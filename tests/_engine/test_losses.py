@@ -188,3 +188,28 @@ def test_clipped_mean_matches_np_clip(dtype):
             np.testing.assert_array_equal(clipped, expected)
             np.testing.assert_array_equal(mean, _weighted_mean(expected.sum(axis=1), w))
     assert np.isnan(_clipped_mean(with_nan.copy(), None, eps))
+
+
+@pytest.mark.parametrize("name, options", [
+    ("log_loss", {}), ("log_loss", {"label_smoothing": 0.1}), ("squared_error", {}),
+    ("quantile", {"quantile": [0.1, 0.9]}), ("huber", {}),
+])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_member_losses_are_each_members_own_loss(name, options, weighted):
+    from skdeep._engine import make_loss
+
+    loss = make_loss(name, **options)
+    rng = np.random.RandomState(0)
+    n_outputs = 2 if name == "quantile" else 4
+    Z = rng.normal(size=(3, 20, n_outputs))
+    Y = (np.eye(4, dtype=bool)[rng.randint(4, size=(3, 20))] if name == "log_loss"
+         else rng.normal(size=Z.shape))
+    weights = rng.uniform(0.5, 2.0, size=(3, 20)) if weighted else None
+    if weighted:
+        weights[1] = 0.0  # a member whose batch weighs nothing contributes nothing
+    together, alone = np.empty_like(Z), np.empty_like(Z)
+    losses = loss.member_values_and_deltas(Z, Y, weights, together)
+    expected = [loss.value_and_delta(Z[i], Y[i], None if weights is None else weights[i],
+                                     alone[i]) for i in range(3)]
+    np.testing.assert_allclose(losses, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(together, alone, rtol=1e-12, atol=1e-15)

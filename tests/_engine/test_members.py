@@ -11,7 +11,6 @@ from skdeep._engine.members import (
     MemberEmbedding,
     MemberPeriodicEmbedding,
     MemberPiecewiseLinear,
-    MemberScale,
     DropoutNoise,
 )
 from skdeep._engine.tabular import TabularNetwork
@@ -90,13 +89,23 @@ def test_dense_block_gradient_with_dropout_and_weights():
     _check_gradient(layers, X, Y, weights=weights, dropout_seed=3)
 
 
-def test_scale_and_periodic_gradients():
+def test_dense_block_with_input_scales_gradient():
+    rng = np.random.RandomState(3)
+    X, Y = _data(rng, 8, 5)
+    # A layer in front needs the input gradient of every column (the
+    # embedding test checks a layer that needs some of them).
+    layers = [MemberDense(K, 5, 5), MemberDense(K, 5, 4, "selu", dropout=0.2, input_scale_lr=6.0),
+              MemberDense(K, 4, 2)]
+    _check_gradient(layers, X, Y, dropout_seed=4)
+
+
+def test_periodic_gradient():
     rng = np.random.RandomState(5)
     X, Y = _data(rng, 6, 5)
     # The embedding's input gradient is needed when a layer comes before it.
-    layers = [MemberScale(K, 5, lr_scale=6.0),
+    layers = [MemberDense(K, 5, 5),
               MemberPeriodicEmbedding(K, 5, n_numeric=3, n_frequencies=4, n_features=2),
-              MemberDense(K, 5 + 3 * 2, 4, "selu"), MemberDense(K, 4, 2)]
+              MemberDense(K, 5 + 3 * 2, 4, "selu", input_scale_lr=6.0), MemberDense(K, 4, 2)]
     _check_gradient(layers, X, Y)
 
 
@@ -107,7 +116,7 @@ def test_piecewise_linear_gradient(n_features):
     # Bins from other rows, so that no value sits exactly on an edge (a kink).
     lower, inverse_width = quantile_bins(rng.normal(size=(50, 3)), 4)
     encoding = MemberPiecewiseLinear(K, 4, lower, inverse_width, n_features=n_features)
-    layers = [MemberScale(K, 4), encoding, MemberDense(K, encoding.n_outputs, 5, "mish"),
+    layers = [MemberDense(K, 4, 4), encoding, MemberDense(K, encoding.n_outputs, 5, "mish"),
               MemberDense(K, 5, 2)]
     _check_gradient(layers, X, Y)
 
@@ -118,8 +127,8 @@ def test_embedding_gradient_and_unknown_codes():
     codes = rng.randint(-1, 5, size=(K, 8, 2)).astype(float)  # -1 and 4: unknown
     X = np.concatenate([rng.normal(size=(K, 8, 2)), codes], axis=2)
     Y = rng.normal(size=(K, 8, 2))
-    layers = [MemberEmbedding(K, layout), MemberScale(K, layout.n_inputs),
-              MemberDense(K, layout.n_inputs, 3, "tanh"), MemberDense(K, 3, 2)]
+    layers = [MemberEmbedding(K, layout),
+              MemberDense(K, layout.n_inputs, 3, "tanh", input_scale_lr=6.0), MemberDense(K, 3, 2)]
     net = _check_gradient(layers, X, Y)
     # An unknown code reads row 0 of its member's table.
     embedded = net.layers[0].predict(X)
@@ -245,15 +254,21 @@ def test_predictions_do_not_depend_on_chunking():
 
 
 @pytest.mark.parametrize("n_rows", [7, 64, 65])
-def test_dropout_masks_do_not_depend_on_how_rows_are_split(n_rows):
+def test_dropout_masks_do_not_depend_on_how_a_batch_is_split(n_rows):
     one, two, three = DropoutNoise(5), DropoutNoise(5), DropoutNoise(5)
     half = n_rows // 2
     for step in range(4):
         whole = one.bits(3, n_rows, 10).copy()
-        # Two threads take the two halves, in turns, region after region.
-        first_half, second_half = (two, three) if step % 2 else (three, two)
-        first_half.set_rows(0, n_rows)
-        second_half.set_rows(half, n_rows)
-        first = first_half.bits(3, half, 10).copy()
-        second = second_half.bits(3, n_rows - half, 10).copy()
-        np.testing.assert_array_equal(np.concatenate([first, second], axis=1), whole)
+        first_part, second_part = (two, three) if step % 2 else (three, two)
+        if step < 2:  # two threads take the rows' halves, in turns ...
+            first_part.set_part(0, 3, 0, n_rows)
+            second_part.set_part(0, 3, half, n_rows)
+            parts = (first_part.bits(3, half, 10).copy(),
+                     second_part.bits(3, n_rows - half, 10).copy())
+            np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
+        else:  # ... or some of the members each.
+            first_part.set_part(0, 3, 0, n_rows)
+            second_part.set_part(1, 3, 0, n_rows)
+            parts = (first_part.bits(1, n_rows, 10).copy(),
+                     second_part.bits(2, n_rows, 10).copy())
+            np.testing.assert_array_equal(np.concatenate(parts, axis=0), whole)

@@ -122,11 +122,12 @@ def test_a_step_on_threads_equals_the_plain_step_up_to_rounding():
     np.testing.assert_allclose(threaded.params, serial.params, rtol=1e-10, atol=1e-12)
 
 
-def test_member_steps_on_threads_draw_the_masks_of_one_thread():
+def test_member_steps_split_by_rows_draw_the_masks_of_one_thread():
+    # Three threads for two members: each thread takes a third of the rows.
     rng = np.random.RandomState(2)
     X, Y = rng.normal(size=(2, 30, 6)), rng.normal(size=(2, 30, 3))
     results = []
-    for n_threads in (1, 2, 2):
+    for n_threads in (1, 3, 3):
         net = _members(dropout=0.3)
         optimizer = make_optimizer("adamw", net.params.size, np.float64, learning_rate=0.01,
                                    n_decayed=net.n_penalized_params)
@@ -135,7 +136,7 @@ def test_member_steps_on_threads_draw_the_masks_of_one_thread():
 
         def part_loss(t, replica, workspace, parts=parts):
             start, stop = parts[t]
-            workspace.random_state.set_rows(start, 30)
+            workspace.random_state.set_part(0, 2, start, 30)
             share = None if n_threads == 1 else np.full(2, (stop - start) / 30)
             return replica.member_losses_and_gradient(X[:, start:stop], Y[:, start:stop],
                                                       None, workspace, share=share)
@@ -147,3 +148,29 @@ def test_member_steps_on_threads_draw_the_masks_of_one_thread():
     np.testing.assert_array_equal(results[1][1], results[2][1])  # same thread count
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12)
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-9, atol=1e-12)
+
+
+def test_member_steps_split_by_members_are_the_one_thread_step():
+    rng = np.random.RandomState(3)
+    X, Y = rng.normal(size=(2, 30, 6)), rng.normal(size=(2, 30, 3))
+    results = []
+    for n_threads in (1, 2):
+        net = _members(dropout=0.3)
+        optimizer = make_optimizer("adamw", net.params.size, np.float64, learning_rate=0.01,
+                                   n_decayed=net.n_penalized_params)
+        noises = [DropoutNoise(9) for _ in range(n_threads)]
+        with ThreadTeam(n_threads) as team:
+            step = ParallelStep(net, optimizer, team, 30, noises)
+            assert (step.member_parts is not None) == (n_threads == 2)
+            parts = step.member_parts or [(0, 2)]
+
+            def part_loss(t, replica, workspace, parts=parts):
+                first, stop = parts[t]
+                workspace.random_state.set_part(first, 2, 0, 30)
+                return replica.member_losses_and_gradient(X[first:stop], Y[first:stop], None,
+                                                          workspace)
+
+            losses = [step.step(part_loss) for _ in range(3)]
+        results.append((np.array(losses), net.params.copy()))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    np.testing.assert_array_equal(results[1][1], results[0][1])

@@ -42,7 +42,9 @@ __all__ = [
     "MemberConfig",
     "MemberProgress",
     "MemberLog",
+    "LocalEpochs",
     "fit_members",
+    "member_epoch",
     "member_rows_logits",
     "MIN_PARALLEL_WORK",
 ]
@@ -286,46 +288,65 @@ def _dropout_noise(network, random_states, n_threads):
     return [DropoutNoise(np.random.SeedSequence(seeds)) for _ in range(n_threads)]
 
 
-class _MemberLoop:
-    """State of one run; :meth:`run` is the loop."""
+class LocalEpochs:
+    """The steps of every member's epochs, in this process.
 
-    def __init__(self, network, optimizer, schedule, data, config, random_states,
-                 evaluate, observers):
+    Every member shuffles its own training rows each epoch; each step takes
+    one batch per member, its rows spread over the threads BLAS may use.
+    Use it as a context manager (the threads end with it); ``run_epoch``
+    runs one epoch. A distributed fit gives :func:`fit_members` an object
+    with the same ``run_epoch`` instead (``epochs``).
+
+    Parameters
+    ----------
+    network : TabularNetwork
+        Network of ``n_members`` members, trained in place.
+    optimizer : update rule
+        Over the whole parameter vector.
+    schedule : learning-rate schedule
+        Per-batch rates (``batch_rates``).
+    data : MemberData
+        Shared arrays and each member's training rows.
+    batch_size : int
+        Rows per member and step.
+    random_states : sequence of numpy.random.RandomState
+        Each member's source of shuffles (and of the dropout seed).
+    """
+
+    def __init__(self, network, optimizer, schedule, data, batch_size, random_states):
         self.network, self.optimizer, self.schedule = network, optimizer, schedule
-        self.data, self.config = data, config
-        self.random_states = random_states
-        self.evaluate, self.observers = evaluate, observers
+        self.data, self.batch_size, self.random_states = data, batch_size, random_states
         self.k = network.n_members
         self.n_train = data.train_rows.shape[1]
-        self.progress = [MemberProgress() for _ in range(self.k)]
         self.member_indices = [network.member_indices(i) for i in range(self.k)]
-        self.best_params = network.params.copy()
-        self.last_params = network.params.copy()
         self.orders = np.tile(np.arange(self.n_train), (self.k, 1))
-        self.started = None
+        self._stack = None
+        self.step = self.batches = None
+
+    def __enter__(self):
+        n_threads = _thread_count(self.network, self.batch_size)
+        generators = _dropout_noise(self.network, self.random_states, n_threads)
+        self._stack = contextlib.ExitStack()
+        team = self._stack.enter_context(ThreadTeam(n_threads))
+        if n_threads > 1:
+            self._stack.enter_context(one_blas_thread())
+        self.step = ParallelStep(self.network, self.optimizer, team, self.batch_size,
+                                 generators)
+        self.batches = _Batches(self.data, self.k, n_threads, self.batch_size,
+                                self.step.member_parts)
+        return self
+
+    @property
+    def team(self):
+        """The threads of the steps, which may also share the validation."""
+        return self.step.team
+
+    def __exit__(self, *exc_info):
+        self._stack.close()
 
     @property
     def n_batches(self):
-        return -(-self.n_train // self.config.batch_size)
-
-    def run(self):
-        n_threads = _thread_count(self.network, self.config.batch_size)
-        generators = _dropout_noise(self.network, self.random_states, n_threads)
-        blas = one_blas_thread() if n_threads > 1 else contextlib.nullcontext()
-        self.started = time.perf_counter()
-        with ThreadTeam(n_threads) as team, blas:
-            step = ParallelStep(self.network, self.optimizer, team, self.config.batch_size,
-                                generators)
-            batches = _Batches(self.data, self.k, n_threads, self.config.batch_size,
-                               step.member_parts)
-            for epoch in range(self.config.max_iter):
-                if self._epoch(epoch, step, batches):
-                    break
-        self._restore()
-        return self.progress
-
-    def _active(self):
-        return [i for i, progress in enumerate(self.progress) if progress.stopped is None]
+        return -(-self.n_train // self.batch_size)
 
     def _shuffled_rows(self):
         """Each member's training rows in this epoch's order (its own shuffle)."""
@@ -333,32 +354,88 @@ class _MemberLoop:
             self.orders[member] = self.orders[member][random_state.permutation(self.n_train)]
         return np.take_along_axis(self.data.train_rows, self.orders, axis=1)
 
-    def _epoch(self, epoch, step, batches):
-        """One epoch of every member; True when every member has stopped."""
-        for observer in self.observers:
-            observer.on_epoch_begin(self.network)
-        started = time.perf_counter()
+    def run_epoch(self, epoch, frozen):
+        """One epoch of steps; the members in ``frozen`` keep their parameters.
+
+        Returns
+        -------
+        losses : ndarray of shape (n_members,)
+            Each member's mean training loss over the epoch.
+        learning_rate : float
+            The epoch's learning rate (its largest, for a per-batch schedule).
+        """
         rows = self._shuffled_rows()
         rates = self.schedule.batch_rates(epoch, self.n_batches)
-        training = self._active()
-        frozen = [i for i in range(self.k) if i not in training]
         frozen_values = [self.network.params[self.member_indices[i]] for i in frozen]
         losses = np.zeros(self.k)
-        size = self.config.batch_size
+        size = self.batch_size
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for b, start in enumerate(range(0, self.n_train, size)):
                 stop = min(start + size, self.n_train)
                 self.optimizer.learning_rate = (self.optimizer.learning_rate if rates is None
                                                 else rates[b])
-                batches.set_batch(rows[:, start:stop])
-                losses += step.step(batches.part_loss) * (stop - start)
+                self.batches.set_batch(rows[:, start:stop])
+                losses += self.step.step(self.batches.part_loss) * (stop - start)
                 for i, values in zip(frozen, frozen_values):
                     self.network.params[self.member_indices[i]] = values
         losses /= self.n_train
-        seconds = time.perf_counter() - started
         learning_rate = self.optimizer.learning_rate if rates is None else max(rates)
+        return losses, learning_rate
+
+
+def member_epoch(network, optimizer, schedule, data, batch_size, epoch, random_states):
+    """One epoch of every member over its training rows of ``data``, and nothing else.
+
+    The steps of one epoch of :func:`fit_members` (no validation, no
+    stopping): what a worker of a distributed fit runs on its own rows.
+
+    Returns
+    -------
+    losses : ndarray of shape (n_members,)
+        Each member's mean training loss over the epoch.
+    learning_rate : float
+        The epoch's (largest) learning rate.
+    """
+    with LocalEpochs(network, optimizer, schedule, data, batch_size, random_states) as epochs:
+        return epochs.run_epoch(epoch, ())
+
+
+class _MemberLoop:
+    """State of one run; :meth:`run` is the loop."""
+
+    def __init__(self, network, optimizer, epochs, config, evaluate, observers):
+        self.network, self.optimizer, self.epochs = network, optimizer, epochs
+        self.config = config
+        self.evaluate, self.observers = evaluate, observers
+        self.k = network.n_members
+        self.progress = [MemberProgress() for _ in range(self.k)]
+        self.member_indices = [network.member_indices(i) for i in range(self.k)]
+        self.best_params = network.params.copy()
+        self.last_params = network.params.copy()
+        self.started = None
+
+    def run(self):
+        self.started = time.perf_counter()
+        for epoch in range(self.config.max_iter):
+            if self._epoch(epoch):
+                break
+        self._restore()
+        return self.progress
+
+    def _active(self):
+        return [i for i, progress in enumerate(self.progress) if progress.stopped is None]
+
+    def _epoch(self, epoch):
+        """One epoch of every member; True when every member has stopped."""
+        for observer in self.observers:
+            observer.on_epoch_begin(self.network)
+        started = time.perf_counter()
+        training = self._active()
+        frozen = [i for i in range(self.k) if i not in training]
+        losses, learning_rate = self.epochs.run_epoch(epoch, frozen)
+        seconds = time.perf_counter() - started
         self._check_divergence(losses)
-        scores, validation_losses = self._validate(step.team)
+        scores, validation_losses = self._validate(getattr(self.epochs, "team", None))
         record = self._record(epoch, training, losses, scores, validation_losses, learning_rate,
                               seconds)
         # Every observer sees the epoch, whatever the others answer.
@@ -451,7 +528,7 @@ class _MemberLoop:
 
 
 def fit_members(network, optimizer, schedule, data, config, random_states, *,
-                evaluate=None, observers=()):
+                evaluate=None, observers=(), epochs=None):
     """Train every member of ``network`` side by side.
 
     Parameters
@@ -471,13 +548,17 @@ def fit_members(network, optimizer, schedule, data, config, random_states, *,
     random_states : sequence of numpy.random.RandomState
         Each member's source of shuffles (and of the dropout seed).
     evaluate : callable, default=None
-        ``evaluate(network, team) -> (scores, losses)``, each of shape
+        ``evaluate(network) -> (scores, losses)``, each of shape
         ``(n_members,)``: every member's validation score (higher is better)
-        and loss on its own validation rows; ``team`` (a ``ThreadTeam``) may
-        share the prediction.
+        and loss on its own validation rows.
     observers : sequence of Observer, default=()
         Notified around every epoch; the record of ``on_epoch_end`` holds
         per-member lists (``loss``, ``validation_score``) and the elapsed time.
+    epochs : object, default=None
+        Runs the epochs' steps elsewhere (``skdeep.dask``): its
+        ``run_epoch(epoch, frozen) -> (losses, learning_rate)`` trains
+        ``network`` for one epoch; ``data`` may then be None. None: the
+        steps run here (:class:`LocalEpochs`).
 
     Returns
     -------
@@ -487,9 +568,12 @@ def fit_members(network, optimizer, schedule, data, config, random_states, *,
     observers = list(observers)
     for observer in observers:
         observer.on_train_begin(network)
-    loop = _MemberLoop(network, optimizer, schedule, data, config, random_states, evaluate,
-                       observers)
-    progress = loop.run()
+    if epochs is None:
+        runner = LocalEpochs(network, optimizer, schedule, data, config.batch_size, random_states)
+    else:
+        runner = contextlib.nullcontext(epochs)
+    with runner as runs:
+        progress = _MemberLoop(network, optimizer, runs, config, evaluate, observers).run()
     for observer in observers:
         observer.on_train_end(network, progress)
     return progress

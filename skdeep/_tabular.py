@@ -221,23 +221,8 @@ class _BaseTabularMLP(BaseNeuralNetwork):
 
     def _network(self, draft, data, random_states):
         """Every member's network, each initialised from its own random state and rows."""
-        fitted = draft.fitted
-        network = TabularNetwork(
-            len(random_states),
-            data.X.shape[1],
-            tabular_layout(fitted, self.embedding_dim),
-            [int(size) for size in np.atleast_1d(self.hidden_layer_sizes)],
-            self.activation,
-            data.Y.shape[1],
-            self._engine_loss(),
-            data.X.dtype,
-            dropout=self.dropout,
-            scale_lr=self.scale_lr,
-            n_periodic=self._n_periodic(fitted),
-            parametric_activation=self.parametric_activation,
-            bins=_bins(fitted),
-            bin_features=self.piecewise_features,
-        )
+        network = self._empty_network(draft.fitted, len(random_states), data.X.shape[1],
+                                      data.Y.shape[1], data.X.dtype)
         n_samples = data.X.shape[0]
         samples = [data.X[np.sort(random_state.permutation(n_samples)[:_INIT_ROWS])]
                    for random_state in random_states]
@@ -246,6 +231,25 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         with one_blas_thread():
             network.initialize(random_states, np.stack(samples))
         return network
+
+    def _empty_network(self, fitted, n_members, n_inputs, n_outputs, dtype):
+        """The network of a fit for the learned inputs ``fitted``, not yet initialised."""
+        return TabularNetwork(
+            n_members,
+            n_inputs,
+            tabular_layout(fitted, self.embedding_dim),
+            [int(size) for size in np.atleast_1d(self.hidden_layer_sizes)],
+            self.activation,
+            n_outputs,
+            self._engine_loss(),
+            dtype,
+            dropout=self.dropout,
+            scale_lr=self.scale_lr,
+            n_periodic=self._n_periodic(fitted),
+            parametric_activation=self.parametric_activation,
+            bins=_bins(fitted),
+            bin_features=self.piecewise_features,
+        )
 
     def _n_periodic(self, fitted):
         """Columns that get periodic features: the scaled numeric ones."""

@@ -62,6 +62,10 @@ class DropoutNoise:
     _BITS_PER_BLOCK = 16  # uint16 values per Philox block of 4 x 64 bits
 
     def __init__(self, seed):
+        self.restart(seed)
+
+    def restart(self, seed):
+        """Start the stream of ``seed`` afresh (buffers holding this object keep it)."""
         self.generator = np.random.Philox(seed)
         self._block = 0       # the generator's position, in blocks
         self._region = 0      # first block of the next region

@@ -18,12 +18,19 @@ import numpy as np
 
 __all__ = [
     "UNCLIPPED_BOUND",
+    "bin_levels",
+    "bins_from_quantiles",
+    "target_shrink",
     "target_standardisation",
     "exact_value_gain",
     "frequent_values",
+    "gain_levels",
+    "kept_frequent_values",
     "quantile_bins",
     "robust_scale",
     "robust_scaling_statistics",
+    "scaling_from_quantiles",
+    "scaling_shrink",
     "value_codes",
 ]
 
@@ -55,14 +62,32 @@ def robust_scaling_statistics(X):
     # Near the float range, medians (means of two values), quantiles
     # (interpolations) and spreads (differences) overflow: such columns are
     # computed at a quarter of their size, a power of two, hence exactly.
-    magnitude = np.nanmax(np.abs(X), axis=0)
-    shrink = np.where(magnitude > _HUGE, 0.25, 1.0)
+    shrink = scaling_shrink(np.nanmax(np.abs(X), axis=0))
     if (shrink != 1.0).any():
         X = X * shrink
     center = np.nanmedian(X, axis=0)
     q25, q75 = np.nanquantile(X, [0.25, 0.75], axis=0)
+    return scaling_from_quantiles(center, q25, q75, np.nanmin(X, axis=0), np.nanmax(X, axis=0),
+                                  shrink)
+
+
+def scaling_shrink(magnitude):
+    """Per column, the power of two its values are computed at: 0.25 near the float range.
+
+    ``magnitude`` is each column's largest absolute value.
+    """
+    return np.where(magnitude > _HUGE, 0.25, 1.0)
+
+
+def scaling_from_quantiles(center, q25, q75, low, high, shrink):
+    """:func:`robust_scaling_statistics` from each column's summaries.
+
+    ``center``, ``q25``, ``q75``, ``low`` and ``high`` are the median,
+    quartiles, minimum and maximum of each column times its ``shrink``
+    (:func:`scaling_shrink`), missing values left out.
+    """
     spread = q75 - q25
-    half_range = 0.5 * (np.nanmax(X, axis=0) - np.nanmin(X, axis=0))
+    half_range = 0.5 * (high - low)
     spread = np.where(spread > 0, spread, half_range)
     with np.errstate(divide="ignore"):
         factor = np.where(spread > 0, 1.0 / spread, 0.0)
@@ -167,15 +192,24 @@ def target_standardisation(Y):
     -------
     mean, scale : ndarray of shape (n_targets,)
     """
-    magnitude = np.abs(Y).max(axis=0)
-    huge = magnitude > _HUGE_TARGET
-    shrink = np.ones(Y.shape[1])
-    if huge.any():
-        shrink[huge] = 2.0 ** -np.ceil(np.log2(magnitude[huge]))
+    shrink = target_shrink(np.abs(Y).max(axis=0))
+    if (shrink != 1.0).any():
         Y = Y * shrink
     mean, scale = Y.mean(axis=0) / shrink, Y.std(axis=0) / shrink
     scale[scale == 0] = 1.0
     return mean, scale
+
+
+def target_shrink(magnitude):
+    """Per target column, the power of two :func:`target_standardisation` computes it at.
+
+    ``magnitude`` is each column's largest absolute value; 1 for all but
+    huge columns.
+    """
+    huge = magnitude > _HUGE_TARGET
+    shrink = np.ones(len(magnitude))
+    shrink[huge] = 2.0 ** -np.ceil(np.log2(magnitude[huge]))
+    return shrink
 
 
 def quantile_bins(Z, n_bins):
@@ -202,11 +236,21 @@ def quantile_bins(Z, n_bins):
     inverse_width : ndarray of shape (n_columns, n_bins)
         ``1 / (upper - lower)`` of each bin, 0 for unused bins.
     """
-    levels = np.linspace(0.0, 1.0, n_bins + 1)
-    lower = np.zeros((Z.shape[1], n_bins))
-    inverse_width = np.zeros((Z.shape[1], n_bins))
-    for j in range(Z.shape[1]):
-        edges = _separable(np.unique(np.quantile(Z[:, j], levels)))
+    levels = bin_levels(n_bins)
+    return bins_from_quantiles([np.quantile(Z[:, j], levels) for j in range(Z.shape[1])], n_bins)
+
+
+def bin_levels(n_bins):
+    """The quantile levels of :func:`quantile_bins`' edges: ``0, 1/n_bins, ..., 1``."""
+    return np.linspace(0.0, 1.0, n_bins + 1)
+
+
+def bins_from_quantiles(quantiles, n_bins):
+    """:func:`quantile_bins` from each column's quantiles at :func:`bin_levels`."""
+    lower = np.zeros((len(quantiles), n_bins))
+    inverse_width = np.zeros((len(quantiles), n_bins))
+    for j, column_quantiles in enumerate(quantiles):
+        edges = _separable(np.unique(column_quantiles))
         used = len(edges) - 1
         lower[j, :used] = edges[:-1]
         inverse_width[j, :used] = 1.0 / np.diff(edges)
@@ -260,8 +304,12 @@ def frequent_values(x, min_count, min_distinct=3):
         ``min_distinct`` distinct values or fewer than two frequent ones.
     """
     values, counts = np.unique(x[~np.isnan(x)], return_counts=True)
-    frequent = values[counts >= min_count]
-    if len(values) < max(min_distinct, 3) or len(frequent) < 2:
+    return kept_frequent_values(values[counts >= min_count], len(values), min_distinct)
+
+
+def kept_frequent_values(frequent, n_distinct, min_distinct):
+    """:func:`frequent_values` from a column's ``frequent`` values and its distinct count."""
+    if n_distinct < max(min_distinct, 3) or len(frequent) < 2:
         return frequent[:0]
     return frequent
 
@@ -299,7 +347,7 @@ def exact_value_gain(x, Y, values, n_bins):
     x, Y = x[present], np.asarray(Y, dtype=np.float64)[present]
     if not len(values) or len(x) < 2:
         return 0.0
-    edges = np.unique(np.quantile(x, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    edges = np.unique(np.quantile(x, gain_levels(n_bins)))
     bins = np.searchsorted(edges, x)
     codes = value_codes(x, values)
     split = np.where(codes > 0, len(edges) + codes, bins)
@@ -307,6 +355,11 @@ def exact_value_gain(x, Y, values, n_bins):
     if binned_error == 0:
         return 0.0
     return float(1.0 - _leave_one_out_error(split, Y) / binned_error)
+
+
+def gain_levels(n_bins):
+    """The quantile levels of the inner bin edges :func:`exact_value_gain` compares against."""
+    return np.linspace(0, 1, n_bins + 1)[1:-1]
 
 
 def _leave_one_out_error(groups, Y):

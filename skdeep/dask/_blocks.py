@@ -10,7 +10,6 @@ Grouping by block index rather than by where the scheduler happened to put
 a block keeps a fit reproducible for a fixed chunking and worker count.
 """
 
-import contextlib
 from dataclasses import dataclass
 
 import dask
@@ -19,7 +18,7 @@ from dask.sizeof import sizeof
 
 from .._inputs import as_training_array, check_sample_weight, encode_inputs
 from .._validation import TrainingData, can_hold_out, split_validation
-from ._cluster import gather
+from ._cluster import gather, naming
 
 __all__ = ["BlockEncoder", "BlockSet", "PreparedBlock", "contiguous_groups"]
 
@@ -105,22 +104,13 @@ class BlockEncoder:
         return PreparedBlock(None, self.encode(X, y, sample_weight))
 
 
-@contextlib.contextmanager
-def _naming(block):
-    """Errors in one block's validation and encoding say which block it was."""
-    try:
-        yield
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"In {block}: {exc}") from exc
-
-
 def _prepare(encoder, block, X, y, sample_weight, split_seed):
-    with _naming(block):
+    with naming(block):
         return encoder.prepare(X, y, sample_weight, split_seed)
 
 
 def _prepare_validation(encoder, block, X, y, sample_weight):
-    with _naming(block):
+    with naming(block):
         return encoder.prepare_validation(X, y, sample_weight)
 
 

@@ -5,12 +5,14 @@ that what travels is easy to see (and, in the tests, to measure): per-block
 sums, parameter vectors and a few numbers, never rows of data.
 """
 
+import contextlib
 import math
 
 import dask.array as da
 from distributed import default_client
 
 __all__ = [
+    "naming",
     "as_dask_array",
     "check_blocks",
     "current_client",
@@ -43,6 +45,15 @@ def worker_addresses(client):
             "(`client.wait_for_workers(1)`) before calling fit."
         )
     return workers
+
+
+@contextlib.contextmanager
+def naming(what):
+    """Errors met in one block or partition of the data say which one it was."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"In {what}: {exc}") from exc
 
 
 def gather(client, futures):

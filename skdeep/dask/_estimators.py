@@ -51,7 +51,11 @@ from ._solvers import (
     DistributedEvaluator,
     DistributedObjective,
     ParameterAveraging,
+    accuracy_from_sums,
+    accuracy_sums,
     block_sizes,
+    r2_from_sums,
+    r2_sums,
 )
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -433,13 +437,10 @@ class _DaskClassifierHooks:
             raise ValueError(f"y_val has classes not seen in y: {unknown}.")
 
     def _score_sums(self, y_true, y_pred, weights):
-        correct = np.asarray(y_true) == np.asarray(y_pred)
-        if weights is None:
-            return np.array([correct.sum(), correct.size], dtype=float)
-        return np.array([np.dot(weights, correct), weights.sum()], dtype=float)
+        return accuracy_sums(y_true, y_pred, weights)
 
     def _score_from_sums(self, sums):
-        return float(sums[0] / sums[1]) if sums[1] > 0 else np.nan
+        return accuracy_from_sums(sums)
 
     def _lazy_predict(self, X):
         return self._lazy_rows("predict", X, None, self._snapshot().classes_.dtype)
@@ -515,21 +516,10 @@ class _DaskRegressorHooks:
         return self._encode_target(fitted, y, "y")
 
     def _score_sums(self, y_true, y_pred, weights):
-        """Per output: total weight, weighted sums of y and y**2, and the weighted SSE."""
-        y_true = np.asarray(y_true, dtype=float).reshape(len(y_true), -1)
-        y_pred = np.asarray(y_pred, dtype=float).reshape(len(y_pred), -1)
-        w = np.ones(len(y_true)) if weights is None else np.asarray(weights, dtype=float)
-        return np.concatenate([
-            np.full(y_true.shape[1], w.sum()), w @ y_true, w @ y_true**2,
-            w @ (y_true - y_pred) ** 2,
-        ])
+        return r2_sums(y_true, y_pred, weights)
 
     def _score_from_sums(self, sums):
-        total, first, second, residual = np.asarray(sums).reshape(4, -1)
-        spread = second - first**2 / total
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(spread > 0, 1 - residual / spread, np.where(residual == 0, 1.0, 0.0))
-        return float(np.mean(r2))
+        return r2_from_sums(sums)
 
     def _lazy_predict(self, X):
         n_outputs = self._snapshot().n_outputs_

@@ -36,11 +36,15 @@ from ._cluster import gather
 
 __all__ = [
     "BlockScorer",
+    "accuracy_from_sums",
+    "accuracy_sums",
     "DistributedEvaluator",
     "DistributedObjective",
     "NetworkRecipe",
     "ParameterAveraging",
     "block_sizes",
+    "r2_from_sums",
+    "r2_sums",
 ]
 
 #: Rows of a block that go through the network at once when summing the
@@ -327,6 +331,46 @@ def _validation_sums(recipe, params, scorer, blocks):
             part = np.concatenate([[loss_sum, weight], scorer.sums(logits, Y, weights)])
             sums = part if sums is None else sums + part
     return sums
+
+
+def accuracy_sums(y_true, y_pred, weights):
+    """``[weighted correct, total weight]`` of one block's predicted labels."""
+    correct = np.asarray(y_true) == np.asarray(y_pred)
+    if weights is None:
+        return np.array([correct.sum(), correct.size], dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    return np.array([np.dot(weights, correct), weights.sum()], dtype=float)
+
+
+def accuracy_from_sums(sums):
+    """Accuracy from the summed :func:`accuracy_sums` of all blocks."""
+    return float(sums[0] / sums[1]) if sums[1] > 0 else np.nan
+
+
+def r2_sums(y_true, y_pred, weights):
+    """Per output: total weight, weighted sums of y and y**2, and the weighted SSE.
+
+    Several predicted columns (quantile levels) for a 1-D ``y_true`` are each
+    scored against it, as ``r2_of_predictions`` does.
+    """
+    y_pred = np.asarray(y_pred, dtype=float).reshape(len(y_pred), -1)
+    y_true = np.asarray(y_true, dtype=float).reshape(len(y_true), -1)
+    if y_true.shape[1] == 1 and y_pred.shape[1] > 1:
+        y_true = np.repeat(y_true, y_pred.shape[1], axis=1)
+    w = np.ones(len(y_true)) if weights is None else np.asarray(weights, dtype=float)
+    return np.concatenate([
+        np.full(y_true.shape[1], w.sum()), w @ y_true, w @ y_true**2,
+        w @ (y_true - y_pred) ** 2,
+    ])
+
+
+def r2_from_sums(sums):
+    """R^2 (averaged over outputs) from the summed :func:`r2_sums` of all blocks."""
+    total, first, second, residual = np.asarray(sums).reshape(4, -1)
+    spread = second - first**2 / total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(spread > 0, 1 - residual / spread, np.where(residual == 0, 1.0, 0.0))
+    return float(np.mean(r2))
 
 
 class BlockScorer:

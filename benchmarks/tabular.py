@@ -80,6 +80,9 @@ ABLATIONS = {
 #: Other settings tried on the tune half when the defaults were chosen
 #: (``tabular-<name>`` too, not part of ``--models ablation``).
 ALTERNATIVES = {
+    # Training budgets: fixed epochs against the "auto" default.
+    "e20": {"max_iter": 20},
+    "e32": {"max_iter": 32},
     # The defaults before the ensemble: one network of 64 epochs.
     "one_network_64": {"n_networks": 1, "max_iter": 64},
     # The piecewise-linear encoding: bins, and whether learned features

@@ -64,6 +64,30 @@ from ._validation import Evaluator, TrainingData, validation_data, validation_ro
 __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 
 _INIT_ROWS = 2048
+
+#: The "auto" training budget (``max_iter="auto"``): this many epochs for a
+#: table of up to ``_FULL_BUDGET_ROWS`` training rows per network...
+_AUTO_EPOCHS = 20
+_FULL_BUDGET_ROWS = 50_000
+#: ... and for a larger table fewer, never fewer than this.
+_MIN_AUTO_EPOCHS = 4
+
+
+def auto_epochs(n_train):
+    """Epochs of the "auto" budget for ``n_train`` training rows per network.
+
+    20 epochs up to 50,000 rows; beyond, the epochs shrink with the square
+    root of the rows (down to 4), so the rows seen in training still grow,
+    but as the square root of the table: each epoch of a large table
+    already makes many steps. 20 epochs were chosen on the tune half of the
+    benchmark tables (as accurate as 32); shrinking them from 16,000 rows
+    on cost its three largest tables (20,000 to 38,000 training rows)
+    0.001 on average, so the shrinking starts beyond them. See the "Real
+    tables" guide.
+    """
+    if n_train <= _FULL_BUDGET_ROWS:
+        return _AUTO_EPOCHS
+    return max(_MIN_AUTO_EPOCHS, round(_AUTO_EPOCHS * (_FULL_BUDGET_ROWS / n_train) ** 0.5))
 #: The update rule's numerical guard (Adam's epsilon).
 _EPSILON = 1e-8
 #: Elements per pass of the update: every member's parameters make a long
@@ -113,7 +137,7 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -175,12 +199,13 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         random_states, seeds = self._member_random_states()
         network = self._network(draft, data, random_states)
         members, evaluate = self._member_data(draft, network, data, random_states, validation, y)
+        n_train = members.train_rows.shape[1]
         progress = fit_members(
-            network, self._optimizer(network), self._schedule(), members,
-            self._member_config(members.train_rows.shape[1]), random_states,
-            evaluate=evaluate, observers=self._observers(draft, (X, y, sample_weight)),
+            network, self._optimizer(network), self._schedule(n_train), members,
+            self._member_config(n_train), random_states,
+            evaluate=evaluate, observers=self._observers(draft, (X, y, sample_weight), n_train),
         )
-        return self._commit(draft, network, progress, seeds, data, members.train_rows.shape[1])
+        return self._commit(draft, network, progress, seeds, data, n_train)
 
     def _member_random_states(self):
         """Each member's random state, and its seed (None for a single network).
@@ -326,12 +351,18 @@ class _BaseTabularMLP(BaseNeuralNetwork):
             chunk_size=_UPDATE_CHUNK,
         )
 
-    def _schedule(self):
+    def _n_epochs(self, n_train):
+        """Epochs of a fit on ``n_train`` rows per member: ``max_iter``, or the auto budget."""
+        if self.max_iter == "auto":
+            return auto_epochs(n_train)
+        return int(self.max_iter)
+
+    def _schedule(self, n_train):
         return make_schedule(self.learning_rate, self.learning_rate_init,
-                             n_epochs=self.max_iter)
+                             n_epochs=self._n_epochs(n_train))
 
     def _member_config(self, n_train):
-        return MemberConfig(batch_size=self._batch_size(n_train), max_iter=self.max_iter,
+        return MemberConfig(batch_size=self._batch_size(n_train), max_iter=self._n_epochs(n_train),
                             early_stopping=bool(self.early_stopping),
                             n_iter_no_change=self.n_iter_no_change)
 
@@ -343,15 +374,16 @@ class _BaseTabularMLP(BaseNeuralNetwork):
                 return min(size, n_samples)
         return 1024
 
-    def _observers(self, draft, fit_args):
+    def _observers(self, draft, fit_args, n_train):
         """Verbose output and sklearn's callbacks for this fit."""
-        observers = [MemberLog(self.max_iter)] if self.verbose else []
+        n_epochs = self._n_epochs(n_train)
+        observers = [MemberLog(n_epochs)] if self.verbose else []
 
         def reconstruct(network):
             # The model as it would be with the network's current weights.
             return self._fitted_state(draft, network, [{}] * network.n_members, copy=True)
 
-        callbacks = callback_observer(self, fit_args, self.max_iter, "epoch", reconstruct)
+        callbacks = callback_observer(self, fit_args, n_epochs, "epoch", reconstruct)
         return observers if callbacks is None else [*observers, callbacks]
 
     # ------------------------------------------------------------------
@@ -590,8 +622,12 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     learning_rate_init : float, default=0.04
         Peak learning rate; each dense layer learns at this rate divided by
         the square root of its fan-in, the biases at a tenth of it.
-    max_iter : int, default=32
-        Number of epochs (the schedule spans them all).
+    max_iter : int or "auto", default="auto"
+        Number of epochs (the schedule spans them all). "auto": 20 for up
+        to 50,000 training rows per network, then fewer as the table grows
+        (in proportion to the inverse square root of its rows, at least 4),
+        so a fit's cost grows as the square root of the rows. ``n_iter_``
+        gives the epochs run.
     batch_size : int or "auto", default="auto"
         Mini-batch size. "auto" grows with the training set so that small
         tables still get enough steps and large ones run efficiently: 64 up
@@ -775,7 +811,7 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabularMLP):
     _y_numeric = False
 
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="selu", *,
-                 learning_rate="coslog", learning_rate_init=0.04, max_iter=32,
+                 learning_rate="coslog", learning_rate_init=0.04, max_iter="auto",
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
@@ -877,8 +913,12 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
         Learning-rate schedule (see :class:`TabularMLPClassifier`).
     learning_rate_init : float, default=0.2
         Peak learning rate (see :class:`TabularMLPClassifier`).
-    max_iter : int, default=32
-        Number of epochs.
+    max_iter : int or "auto", default="auto"
+        Number of epochs (the schedule spans them all). "auto": 20 for up
+        to 50,000 training rows per network, then fewer as the table grows
+        (in proportion to the inverse square root of its rows, at least 4),
+        so a fit's cost grows as the square root of the rows. ``n_iter_``
+        gives the epochs run.
     batch_size : int or "auto", default="auto"
         Mini-batch size (see :class:`TabularMLPClassifier`).
     early_stopping : bool, default=True
@@ -996,7 +1036,7 @@ input_scale_, embeddings_, best_validation_score_, n_iter_ : see \
     }
 
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="mish", *,
-                 learning_rate="coslog", learning_rate_init=0.2, max_iter=32,
+                 learning_rate="coslog", learning_rate_init=0.2, max_iter="auto",
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,

@@ -380,3 +380,29 @@ def test_x_and_y_of_different_lengths_are_an_error_before_anything_is_learned():
     with pytest.raises(ValueError, match="X has 4 rows but y has 3"):
         clf.fit(pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]}), [0, 1, 0])
     assert not hasattr(clf, "n_features_in_")
+
+
+def test_the_auto_budget_shrinks_the_epochs_as_the_square_root_of_the_rows():
+    from skdeep._tabular import auto_epochs
+
+    assert [auto_epochs(n) for n in (100, 50_000)] == [20, 20]
+    assert auto_epochs(200_000) == 10  # four times the rows, half the epochs
+    assert auto_epochs(10_000_000) == 4  # the floor
+    epochs = [auto_epochs(n) for n in range(50_000, 3_000_000, 997)]
+    assert all(a >= b for a, b in zip(epochs, epochs[1:]))
+    # The rows seen in training still grow with the table.
+    seen = [n * auto_epochs(n) for n in (50_000, 200_000, 800_000, 3_000_000)]
+    assert seen == sorted(seen)
+
+
+@pytest.mark.parametrize("max_iter, expected", [("auto", 20), (3, 3)])
+def test_max_iter_auto_or_a_number_sets_the_epochs_run(max_iter, expected):
+    X, y = make_classification(n_samples=150, n_features=4, random_state=0)
+    clf = TabularMLPClassifier(hidden_layer_sizes=(8,), n_networks=1, random_state=0,
+                               max_iter=max_iter, early_stopping=False).fit(X, y)
+    assert clf.n_iter_ == expected and len(clf.loss_curve_) == expected
+
+
+def test_a_bad_max_iter_is_refused_by_name():
+    with pytest.raises(ValueError, match="max_iter"):
+        TabularMLPClassifier(max_iter="many").fit([[0.0], [1.0]], [0, 1])

@@ -267,7 +267,7 @@ def _sizeof_round(result):
     return sizeof(result.params) + sizeof(result.optimizer_state) + 64
 
 
-def _round(recipe, start, epoch, batch_size, seeds, groups):
+def _round(recipe, start, schedule, epoch, batch_size, seeds, groups):
     """One epoch of steps of every member on a worker's rows, from the client's state."""
     (group,) = groups
     params, optimizer_state = start
@@ -275,8 +275,8 @@ def _round(recipe, start, epoch, batch_size, seeds, groups):
     optimizer = recipe.estimator._optimizer(network)
     optimizer.load_state_dict(optimizer_state)
     random_states = [np.random.RandomState(seed) for seed in seeds]
-    losses, learning_rate = member_epoch(network, optimizer, recipe.estimator._schedule(),
-                                         group.data, batch_size, epoch, random_states)
+    losses, learning_rate = member_epoch(network, optimizer, schedule, group.data, batch_size,
+                                         epoch, random_states)
     return RoundResult(network.params, optimizer.state_dict(), losses, group.n_train,
                        learning_rate)
 
@@ -300,6 +300,8 @@ class MemberRounds:
         The client's network; its parameters are the averaged ones.
     optimizer : update rule
         The client's copy: its state is the averaged one.
+    schedule : learning-rate schedule
+        The fit's, sent to the workers with every round.
     batch_size : int
         The in-memory batch size; each worker takes its share of it.
     n_train : list of int
@@ -309,8 +311,9 @@ class MemberRounds:
         worker and round.
     """
 
-    def __init__(self, groups, recipe, network, optimizer, batch_size, n_train, random_states):
-        self.groups, self.recipe = groups, recipe
+    def __init__(self, groups, recipe, network, optimizer, schedule, batch_size, n_train,
+                 random_states):
+        self.groups, self.recipe, self.schedule = groups, recipe, schedule
         self.network, self.optimizer = network, optimizer
         self.random_states = random_states
         total = sum(n_train)
@@ -332,8 +335,9 @@ class MemberRounds:
         start = self.groups.broadcast((network.params, optimizer.state_dict()))
         client = self.groups.client
         futures = [
-            client.submit(_round, self.recipe, start, epoch, batch_size, group_seeds, [future],
-                          workers=[address], allow_other_workers=True, pure=False)
+            client.submit(_round, self.recipe, start, self.schedule, epoch, batch_size,
+                          group_seeds, [future], workers=[address], allow_other_workers=True,
+                          pure=False)
             for batch_size, group_seeds, future, address in zip(
                 self.batch_sizes, seeds, self.groups.futures, self.groups.addresses)
         ]

@@ -221,9 +221,9 @@ class _DistributedTabular:
                                         self._monitored_scoring() == "loss")
         try:
             return fit_members(
-                network, optimizer, self._schedule(), None,
+                network, optimizer, self._schedule(training.n_train), None,
                 self._member_config(training.n_train), random_states, evaluate=evaluate,
-                observers=self._observers(draft, fit_args), epochs=runner)
+                observers=self._observers(draft, fit_args, training.n_train), epochs=runner)
         finally:
             runner.close()
 
@@ -232,10 +232,12 @@ class _DistributedTabular:
         batch_size = self._batch_size(training.n_train)
         group_rows = [int(n) for n in training.sizes[:, 0]]
         if self.sync == "step":
-            return MemberSteps(training.groups, recipe, network, optimizer, self._schedule(),
+            return MemberSteps(training.groups, recipe, network, optimizer,
+                               self._schedule(training.n_train),
                                batch_size, group_rows, random_states, uuid.uuid4().hex)
-        return MemberRounds(training.groups, recipe, network, optimizer, batch_size,
-                            group_rows, random_states)
+        return MemberRounds(training.groups, recipe, network, optimizer,
+                            self._schedule(training.n_train), batch_size, group_rows,
+                            random_states)
 
     def _check_block_scoring(self):
         """The validation score is summed over partitions: the default score or the loss."""
@@ -772,7 +774,7 @@ class TabularMLPClassifier(_ClassifierHooks, _DistributedTabular, _LocalClassifi
                                     "sync": _SYNC_CONSTRAINT}
 
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="selu", *,
-                 learning_rate="coslog", learning_rate_init=0.04, max_iter=32,
+                 learning_rate="coslog", learning_rate_init=0.04, max_iter="auto",
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  label_smoothing=0.1, scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,
@@ -793,7 +795,7 @@ class TabularMLPRegressor(_RegressorHooks, _DistributedTabular, _LocalRegressor)
                                     "sync": _SYNC_CONSTRAINT}
 
     def __init__(self, hidden_layer_sizes=(256, 256, 256), activation="mish", *,
-                 learning_rate="coslog", learning_rate_init=0.2, max_iter=32,
+                 learning_rate="coslog", learning_rate_init=0.2, max_iter="auto",
                  batch_size="auto", early_stopping=True, validation_fraction=0.2,
                  n_iter_no_change=64, dropout=0.15, weight_decay=0.02, beta_1=0.9, beta_2=0.95,
                  scale_lr=6.0, clip=3.0, max_one_hot=8, embedding_dim=8,

@@ -10,7 +10,7 @@ loaded, before ``fit``; ``_memory.PeakRSS``) and its test accuracy::
     python benchmarks/tabular_scale.py                       # 20k, 100k, 1M rows
     python benchmarks/tabular_scale.py --rows 20000 --models tabular
 
-Results go to ``benchmarks/results/tabular-scale.{jsonl,md}`` (or ``--out``).
+Results go to ``benchmarks/results/tabular-scale.{jsonl,md,rst}`` (or ``--out``).
 """
 
 import argparse
@@ -125,6 +125,24 @@ def report(records, meta):
     return "\n".join(lines) + "\n"
 
 
+def report_rst(records):
+    """The table for the user guide (reStructuredText list-table), TabularMLP* beside HGB."""
+    names = {"tabular": "TabularMLP*", "hgb": "HGB"}
+    lines = [".. list-table::", "   :header-rows: 1", "",
+             "   * - rows", "     - model", "     - fit time", "     - peak memory above the input",
+             "     - test accuracy"]
+    for record in records:
+        if "error" in record:
+            cells = [f"{record['rows']:,}", names.get(record["model"], record["model"]),
+                     record["error"], "", ""]
+        else:
+            cells = [f"{record['rows']:,}", names.get(record["model"], record["model"]),
+                     f"{record['fit_s']:.1f} s", f"{record['peak_mb']:.0f} MiB",
+                     f"{record['score']:.4f}"]
+        lines += [f"   * - {cells[0]}"] + [f"     - {cell}" for cell in cells[1:]]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -152,6 +170,7 @@ def main(argv=None):
     meta["load_after"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     markdown = report(records, meta)
     out.with_suffix(".md").write_text(markdown)
+    out.with_suffix(".rst").write_text(report_rst(records))
     print(markdown)
 
 

@@ -12,7 +12,7 @@ checkout's for every model. Usage::
     python benchmarks/tabular_speed.py --baseline d594d15 --half tune --threads default
     python benchmarks/tabular_speed.py --baseline-path /tmp/old --datasets spam7
 
-Results go to ``benchmarks/results/tabular-speed.{jsonl,md}`` (or ``--out``):
+Results go to ``benchmarks/results/tabular-speed.{jsonl,md,rst}`` (or ``--out``):
 per table the fit times, the score of each model (on the 20 % test rows of
 the split), TabularMLP*'s time over HGB's, and the baseline's time over
 TabularMLP*'s (the speed-up); then the median and the largest of each ratio.
@@ -150,6 +150,27 @@ def report(records, meta):
     return "\n".join(lines)
 
 
+def report_rst(records):
+    """The default-threads table for the user guide (reStructuredText list-table)."""
+    rows = [row for row in _ratio_rows(records) if row["threads"] == "default"]
+    lines = [".. list-table::", "   :header-rows: 1", "",
+             "   * - table", "     - fit (s)", "     - previous version (s)", "     - HGB (s)",
+             "     - speed-up", "     - / HGB", "     - score", "     - previous score",
+             "     - HGB score"]
+    for row in rows:
+        cells = [row["dataset"], f"{row['tabular_s']:.1f}", f"{row['baseline_s']:.1f}",
+                 f"{row['hgb_s']:.2f}", f"{row['speedup']:.2f}", f"{row['over_hgb']:.0f}",
+                 f"{row['tabular_score']:.4f}", f"{row['baseline_score']:.4f}",
+                 f"{row['hgb_score']:.4f}"]
+        lines += [f"   * - {cells[0]}"] + [f"     - {cell}" for cell in cells[1:]]
+    over = np.array([row["over_hgb"] for row in rows])
+    speedup = np.array([row["speedup"] for row in rows])
+    lines += ["", f"Median speed-up {np.median(speedup):.2f} (smallest {speedup.min():.2f}); "
+              f"fit time over HGB's: median {np.median(over):.0f}, largest {over.max():.0f}.",
+              ""]
+    return "\n".join(lines)
+
+
 def _load():
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -197,6 +218,7 @@ def main(argv=None):
     meta["load_after"] = _load()
     markdown = report(records, meta)
     out.with_suffix(".md").write_text(markdown)
+    out.with_suffix(".rst").write_text(report_rst(records))
     print(markdown)
 
 

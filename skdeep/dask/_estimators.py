@@ -48,6 +48,7 @@ from ._cluster import (
 )
 from ._solvers import (
     BlockScorer,
+    check_summable_scoring,
     DistributedEvaluator,
     DistributedObjective,
     ParameterAveraging,
@@ -227,12 +228,7 @@ class _DistributedMLP:
 
     def _check_block_scoring(self):
         """The validation score is summed over blocks: accuracy, R^2 or the loss."""
-        if self._monitored_scoring() not in (None, "loss"):
-            raise ValueError(
-                f"scoring={self.scoring!r} cannot be computed block by block; skdeep.dask "
-                "estimators validate with scoring=None (accuracy for classifiers, R^2 "
-                "for regressors) or scoring='loss'."
-            )
+        check_summable_scoring(self, "block")
 
     def _training_arrays(self, X, y, sample_weight):
         """``X``, ``y``, ``sample_weight`` as Dask arrays with aligned row blocks."""

@@ -373,6 +373,20 @@ def r2_from_sums(sums):
     return float(np.mean(r2))
 
 
+def check_summable_scoring(estimator, unit):
+    """Refuse a validation score that cannot be summed over ``unit``s (blocks, partitions).
+
+    The distributed estimators score their validation rows from per-``unit``
+    sums: the default score (accuracy, R^2) or the loss.
+    """
+    if estimator._monitored_scoring() not in (None, "loss"):
+        raise ValueError(
+            f"scoring={estimator.scoring!r} cannot be computed {unit} by {unit}; "
+            "skdeep.dask estimators validate with scoring=None (accuracy for "
+            "classifiers, R^2 for regressors) or scoring='loss'."
+        )
+
+
 class BlockScorer:
     """The validation score as a sum over blocks (sent to the workers).
 

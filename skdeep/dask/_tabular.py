@@ -48,6 +48,7 @@ from ._members import (
 from ._partitions import Kept, Partitions, as_frame
 from ._solvers import (
     BlockScorer,
+    check_summable_scoring,
     accuracy_from_sums,
     accuracy_sums,
     r2_from_sums,
@@ -241,12 +242,7 @@ class _DistributedTabular:
 
     def _check_block_scoring(self):
         """The validation score is summed over partitions: the default score or the loss."""
-        if self._monitored_scoring() not in (None, "loss"):
-            raise ValueError(
-                f"scoring={self.scoring!r} cannot be computed partition by partition; "
-                "skdeep.dask estimators validate with scoring=None (accuracy for "
-                "classifiers, R^2 for regressors) or scoring='loss'."
-            )
+        check_summable_scoring(self, "partition")
 
     def _learn_inputs(self, client, addresses, parts):
         """Scan every partition on the workers and learn the input encoding from them."""

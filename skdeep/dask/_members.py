@@ -332,7 +332,10 @@ class MemberRounds:
         seeds = np.array([random_state.randint(np.iinfo(np.int32).max,
                                                size=len(self.batch_sizes))
                           for random_state in self.random_states]).T
-        start = self.groups.broadcast((network.params, optimizer.state_dict()))
+        # Sent with each task, not scattered: a task must be recomputable from
+        # the graph alone when a worker dies (a scattered value whose holder
+        # dies mid-transfer is lost, and the tasks that need it are cancelled).
+        start = (network.params.copy(), optimizer.state_dict())
         client = self.groups.client
         futures = [
             client.submit(_round, self.recipe, start, self.schedule, epoch, batch_size,
@@ -577,7 +580,7 @@ class MemberEvaluation:
         self.groups, self.recipe, self.scorer, self.use_loss = groups, recipe, scorer, use_loss
 
     def __call__(self, network, team=None):
-        params = self.groups.broadcast(network.params)
+        params = network.params.copy()  # sent with each task (see MemberRounds)
         parts = [p for p in self.groups.map_groups(_validation_sums, self.recipe, params,
                                                    self.scorer) if p is not None]
         sums = np.sum(parts, axis=0)

@@ -199,10 +199,6 @@ class BlockSet:
                 futures[i] = future
         return cls(client, futures, groups, addresses)
 
-    def broadcast(self, value):
-        """``value`` on every worker, as one future (for tasks of every group)."""
-        return self.client.scatter(value, broadcast=True, hash=False)
-
     def map_groups(self, function, *args):
         """``function(*args, blocks)`` on each group's worker; results in group order."""
         futures = [

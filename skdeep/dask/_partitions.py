@@ -254,7 +254,14 @@ class Kept:
                     [[r] for r in range(len(runs))], [self.addresses[g] for g in runs])
 
     def broadcast(self, value):
-        """``value`` on every worker, as one future."""
+        """``value`` on every worker, as one future.
+
+        For what every task of a fit reads and never changes (the network's
+        recipe), sent once at the start. What changes from task to task (the
+        parameters) goes with each task instead: a scattered value whose only
+        holder dies before it is replicated is lost, and with it the tasks
+        that need it.
+        """
         return self.client.scatter(value, broadcast=True, hash=False)
 
     def release(self):

@@ -169,7 +169,10 @@ class DistributedObjective(LbfgsObjective):
     def loss_and_grad(self, flat_params):
         network = self.network
         network.params[...] = flat_params
-        params = self.blocks.broadcast(network.params)
+        # Sent with each task, not scattered: every task can then be recomputed
+        # from the graph when a worker dies (a scattered value whose only holder
+        # dies before it is replicated is lost, and its tasks are cancelled).
+        params = network.params.copy()
         parts = self.blocks.map_groups(_summed_loss_and_grad, self.recipe, params)
         loss = sum(part[0] for part in parts) / self.total_weight
         network.grad[...] = sum(part[1] for part in parts) / self.total_weight
@@ -288,7 +291,7 @@ class ParameterAveraging(EpochRunner):
 
     def run_epoch(self, network, optimizer, schedule, epoch):
         seeds = self.random_state.randint(np.iinfo(np.int32).max, size=len(self.blocks.groups))
-        start = self.blocks.broadcast((network.params, optimizer.state_dict()))
+        start = (network.params.copy(), optimizer.state_dict())  # with each task
         passes = [
             self.blocks.client.submit(
                 _local_pass, self.recipe, self.estimator, start, schedule, epoch, self.config,
@@ -439,7 +442,7 @@ class DistributedEvaluator:
         self.recipe = NetworkRecipe.of(network)
 
     def __call__(self, network):
-        params = self.blocks.broadcast(network.params)
+        params = network.params.copy()  # with each task (see DistributedObjective)
         parts = [p for p in self.blocks.map_groups(_validation_sums, self.recipe, params,
                                                    self.scorer) if p is not None]
         sums = np.sum(parts, axis=0)

@@ -42,10 +42,8 @@ import datetime
 import json
 import os
 import platform
-import resource
 import signal
 import sys
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -66,6 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import skdeep  # noqa: E402
 import skdeep.dask  # noqa: E402
+from benchmarks._cluster_usage import RssSampler, worker_cpu_seconds, worker_peaks_mb  # noqa: E402
 from benchmarks.tabular_datasets import REGISTRY, list_datasets, load_dataset  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -231,42 +230,6 @@ def generated_table(n_rows, n_partitions, seed=0):
     return frame.drop(columns="target"), frame["target"]
 
 
-class _RssSampler:
-    """Peak RSS of this process above its level at the start, sampled in a thread."""
-
-    def __init__(self, interval=0.02):
-        self.interval, self.process = interval, psutil.Process()
-
-    def __enter__(self):
-        self.baseline = self.peak = self.process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(self.interval)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.process.memory_info().rss)
-        self.growth_mb = (self.peak - self.baseline) / 2**20
-
-
-def _worker_peaks_mb(client):
-    """Each worker's peak RSS over its life (ru_maxrss is in KiB on Linux)."""
-    peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    return [peaks[address] / 1024 for address in sorted(peaks)]
-
-
-def _worker_cpu_seconds(client):
-    used = client.run(lambda: sum(psutil.Process().cpu_times()[:2]))
-    return [used[address] for address in sorted(used)]
-
-
 def memory_run(args):
     cluster, client = _cluster(2)
     try:
@@ -281,7 +244,7 @@ def memory_run(args):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 skdeep.dask.TabularMLPClassifier(**params).fit(X_small, y_small)
         start = time.perf_counter()
-        with _RssSampler() as rss, warnings.catch_warnings():
+        with RssSampler() as rss, warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model = skdeep.dask.TabularMLPClassifier(**params).fit(X, y)
         seconds = time.perf_counter() - start
@@ -293,7 +256,7 @@ def memory_run(args):
                 "warm_up_rows": args.warm_up_rows,
                 "seconds": seconds, "epoch_seconds": epoch_seconds,
                 "client_growth_mb": rss.growth_mb, "client_base_mb": rss.baseline / 2**20,
-                "worker_peaks_mb": _worker_peaks_mb(client), "accuracy": float(accuracy)}
+                "worker_peaks_mb": worker_peaks_mb(client), "accuracy": float(accuracy)}
     finally:
         client.close()
         cluster.close()
@@ -314,13 +277,13 @@ def speedup_run(args, n_workers):
                   "batch_size": args.speedup_batch}
         times, cpu = [], []
         for _ in range(args.repeats):
-            cpu_before = _worker_cpu_seconds(client)
+            cpu_before = worker_cpu_seconds(client)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 start = time.perf_counter()
                 skdeep.dask.TabularMLPClassifier(**params).fit(X, y)
             times.append(time.perf_counter() - start)
-            cpu.append(np.subtract(_worker_cpu_seconds(client), cpu_before).tolist())
+            cpu.append(np.subtract(worker_cpu_seconds(client), cpu_before).tolist())
         fastest = int(np.argmin(times))
         return {"workers": n_workers, "seconds": times, "fastest": times[fastest],
                 "cpu_seconds": cpu[fastest], "params": params}

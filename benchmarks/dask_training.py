@@ -31,10 +31,8 @@ import argparse
 import datetime
 import os
 import platform
-import resource
 import statistics
 import sys
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -50,10 +48,13 @@ import psutil
 from dask.sizeof import sizeof
 from sklearn.exceptions import ConvergenceWarning
 
-import skdeep
-from skdeep.dask import MLPClassifier
-from skdeep.dask._blocks import BlockEncoder, BlockSet
-from skdeep.dask._solvers import DistributedObjective, ParameterAveraging
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import skdeep  # noqa: E402
+from benchmarks._cluster_usage import RssSampler, worker_cpu_seconds, worker_peaks_mb  # noqa: E402
+from skdeep.dask import MLPClassifier  # noqa: E402
+from skdeep.dask._blocks import BlockEncoder, BlockSet  # noqa: E402
+from skdeep.dask._solvers import DistributedObjective, ParameterAveraging  # noqa: E402
 
 N_FEATURES = 50
 LOAD_AT_START = os.getloadavg()[0]
@@ -95,47 +96,6 @@ def _data(n_rows, chunk, seed=0):
     return X, y
 
 
-class _RssSampler:
-    """Peak RSS of this process above its level at the start, sampled in a thread."""
-
-    def __init__(self, interval=0.02):
-        self.interval, self.process = interval, psutil.Process()
-
-    def __enter__(self):
-        self.baseline = self.peak = self.process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            time.sleep(self.interval)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.process.memory_info().rss)
-        self.growth_mb = (self.peak - self.baseline) / 2**20
-
-
-def _worker_peaks_mb(client):
-    """Each worker's peak RSS over its life (ru_maxrss is in KiB on Linux)."""
-    peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-    return [peaks[address] / 1024 for address in sorted(peaks)]
-
-
-def _worker_cpu_seconds(client):
-    """CPU seconds (user + system) each worker process has used, in address order.
-
-    Unlike wall time, the split of CPU time between the workers does not
-    depend on what else the machine runs.
-    """
-    used = client.run(lambda: sum(psutil.Process().cpu_times()[:2]))
-    return [used[address] for address in sorted(used)]
-
-
 def _fit(X, y, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -149,17 +109,17 @@ def memory_run(args):
     try:
         X, y = _data(args.rows, args.chunk)
         results = {"data_gb": X.nbytes / 1e9}
-        with _RssSampler() as lbfgs_rss:
+        with RssSampler() as lbfgs_rss:
             model, seconds = _fit(X, y, solver="lbfgs", max_iter=args.lbfgs_iter)
         results["lbfgs"] = {"seconds": seconds, "client_mb": lbfgs_rss.growth_mb,
                                 "client_base_mb": lbfgs_rss.baseline / 2**20,
                                 "iterations": model.n_iter_, "loss": model.loss_}
-        with _RssSampler() as adam_rss:
+        with RssSampler() as adam_rss:
             model, seconds = _fit(X, y, solver="adam", max_iter=args.adam_rounds)
         results["adam"] = {"seconds": seconds, "client_mb": adam_rss.growth_mb,
                                "client_base_mb": adam_rss.baseline / 2**20,
                                "rounds": model.n_iter_, "loss": model.loss_}
-        results["worker_peaks_mb"] = _worker_peaks_mb(client)
+        results["worker_peaks_mb"] = worker_peaks_mb(client)
         sample = da.random.default_rng(1).standard_normal(
             size=(200_000, N_FEATURES), chunks=(100_000, -1), dtype=np.float32)
         truth = (sample[:, 0] + sample[:, 1] * sample[:, 2] - sample[:, 3] > 0).astype(np.int8)
@@ -180,13 +140,13 @@ def speedup_run(args, n_workers):
                   "max_iter": args.speedup_iter, "random_state": 0}
         times, cpu = [], []
         for _ in range(args.repeats):
-            cpu_before = _worker_cpu_seconds(client)
+            cpu_before = worker_cpu_seconds(client)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 start = time.perf_counter()
                 model = MLPClassifier(**params).fit(X, y)
             times.append(time.perf_counter() - start)
-            cpu.append(np.subtract(_worker_cpu_seconds(client), cpu_before))
+            cpu.append(np.subtract(worker_cpu_seconds(client), cpu_before))
         fastest = int(np.argmin(times))
         return times[fastest], model.n_iter_, cpu[fastest]
     finally:

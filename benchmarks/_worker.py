@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 
 MARKER = "BENCH_RESULT "
@@ -25,6 +26,26 @@ DEFAULT_THREADS = "default"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                "NUMEXPR_NUM_THREADS")
+
+
+def run_script_worker(script, spec, marker, cwd, timeout=None) -> dict:
+    """Run ``script --worker <spec as JSON>`` in a fresh process; its record.
+
+    The worker prints its record as JSON on one stdout line starting with
+    ``marker`` (anything else it prints is ignored). On a timeout, or when no
+    such line comes, the record is ``spec`` with an ``"error"``: the timeout,
+    or the last line of the worker's stderr.
+    """
+    command = [sys.executable, str(script), "--worker", json.dumps(spec)]
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                                   cwd=cwd)
+    except subprocess.TimeoutExpired:
+        return {**spec, "error": f"timeout after {timeout} s"}
+    for line in completed.stdout.splitlines():
+        if line.startswith(marker):
+            return json.loads(line[len(marker):])
+    return {**spec, "error": (completed.stderr.strip().splitlines() or ["no output"])[-1]}
 
 
 def parse_threads(value) -> int | None:

@@ -20,7 +20,6 @@ Results go to ``benchmarks/results/tabular-floor.md`` (or ``--out``).
 
 import argparse
 import json
-import subprocess
 import sys
 import threading
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks._worker import set_thread_env  # noqa: E402  (no NumPy import)
+from benchmarks._worker import run_script_worker, set_thread_env  # noqa: E402  (no NumPy import)
 
 RESULTS = REPO / "benchmarks" / "results"
 MARKER = "TABULAR_FLOOR "
@@ -119,12 +118,7 @@ def _worker(spec):
 
 
 def _run(spec):
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
-    completed = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
-    for line in completed.stdout.splitlines():
-        if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):])
-    return {**spec, "error": (completed.stderr.strip().splitlines() or ["no output"])[-1]}
+    return run_script_worker(Path(__file__).resolve(), spec, MARKER, REPO)
 
 
 def main(argv=None):

@@ -16,7 +16,6 @@ Results go to ``benchmarks/results/tabular-scale.{jsonl,md,rst}`` (or ``--out``)
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from benchmarks._worker import run_script_worker  # noqa: E402  (no NumPy import)
 
 RESULTS = REPO / "benchmarks" / "results"
 MARKER = "TABULAR_SCALE "
@@ -95,16 +96,7 @@ def _worker(spec):
 
 
 def _run(spec, timeout):
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                   cwd=REPO)
-    except subprocess.TimeoutExpired:
-        return {**spec, "error": f"timeout after {timeout} s"}
-    for line in completed.stdout.splitlines():
-        if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):])
-    return {**spec, "error": (completed.stderr.strip().splitlines() or ["no output"])[-1]}
+    return run_script_worker(Path(__file__).resolve(), spec, MARKER, REPO, timeout)
 
 
 def report(records, meta):

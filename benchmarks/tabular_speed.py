@@ -35,7 +35,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks._worker import set_thread_env  # noqa: E402  (no NumPy import)
+from benchmarks._worker import run_script_worker, set_thread_env  # noqa: E402  (no NumPy import)
 
 RESULTS = REPO / "benchmarks" / "results"
 MARKER = "TABULAR_SPEED "
@@ -69,16 +69,7 @@ def _worker(spec):
 
 def _run(spec, timeout):
     """One fit in a fresh process; its record (or the error)."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                   cwd=REPO)
-    except subprocess.TimeoutExpired:
-        return {**spec, "error": f"timeout after {timeout} s"}
-    for line in completed.stdout.splitlines():
-        if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):])
-    return {**spec, "error": completed.stderr.strip().splitlines()[-1:] or "no output"}
+    return run_script_worker(Path(__file__).resolve(), spec, MARKER, REPO, timeout)
 
 
 @contextlib.contextmanager
@@ -218,7 +209,8 @@ def main(argv=None):
     meta["load_after"] = _load()
     markdown = report(records, meta)
     out.with_suffix(".md").write_text(markdown)
-    out.with_suffix(".rst").write_text(report_rst(records))
+    if any(str(record.get("threads")) == "default" for record in records):
+        out.with_suffix(".rst").write_text(report_rst(records))
     print(markdown)
 
 

@@ -56,7 +56,12 @@ def _float32_rounded(X):
 
 
 def onnx_feeds(model, X):
-    """onnxruntime's inputs for the rows of ``X`` (strings with missing values as "")."""
+    """onnxruntime's inputs for the rows of the frame ``X``, each in its declared type.
+
+    One ``(n, 1)`` array per column (strings with missing values as "", as
+    the deployment guide shows), or the whole frame for an input "X". The
+    ONNX tests feed their graphs with it too.
+    """
     import onnx
 
     feeds = {}

@@ -33,6 +33,9 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
 
+# The ONNX inputs of a frame's rows, as the agreement benchmark feeds them.
+from benchmarks.onnx_agreement import onnx_feeds  # noqa: E402
+
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
 SMALL = {"hidden_layer_sizes": (16, 8), "max_iter": 3, "random_state": 0}
 
@@ -40,28 +43,6 @@ SMALL = {"hidden_layer_sizes": (16, 8), "max_iter": 3, "random_state": 0}
 @pytest.fixture(scope="module", autouse=True)
 def _registered():
     register_skl2onnx_converters()
-
-
-def onnx_feeds(model, frame):
-    """The ONNX inputs for the rows of ``frame``: each input in its declared type.
-
-    One ``(n, 1)`` array per column (strings with missing values as "",
-    as the deployment guide shows), or the whole frame for an input "X".
-    """
-    feeds = {}
-    for position, value in enumerate(model.graph.input):
-        elem_type = value.type.tensor_type.elem_type
-        dtype = onnx.helper.tensor_dtype_to_np_dtype(elem_type)
-        if value.name == "X" and "X" not in frame:
-            return {"X": frame.to_numpy(dtype)}
-        # skl2onnx replaces some characters of column names ('a.b' -> 'a_b').
-        column = frame[value.name if value.name in frame else frame.columns[position]]
-        if elem_type == onnx.TensorProto.STRING:
-            array = column.astype(object).where(column.notna(), "").astype(str).to_numpy(object)
-        else:
-            array = column.to_numpy(dtype)
-        feeds[value.name] = array.reshape(-1, 1)
-    return feeds
 
 
 def run(model, frame):

@@ -1,5 +1,5 @@
-"""What a benchmark on a Dask cluster measures of its processes: the client's peak
-memory growth, each worker's peak memory and CPU time (``dask_training.py``,
+"""The Dask benchmarks' cluster and what they measure of its processes: the client's
+peak memory growth, each worker's peak memory and CPU time (``dask_training.py``,
 ``dask_tabular.py``)."""
 
 import resource
@@ -7,6 +7,20 @@ import threading
 import time
 
 import psutil
+
+
+def local_cluster(n_workers):
+    """A ``LocalCluster`` of single-threaded worker processes and its client.
+
+    skdeep.dask is imported on the workers before any clock starts.
+    """
+    import distributed
+
+    cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                       processes=True, dashboard_address=None)
+    client = distributed.Client(cluster)
+    client.run(lambda: __import__("skdeep.dask"))
+    return cluster, client
 
 
 class RssSampler:

@@ -64,18 +64,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import skdeep  # noqa: E402
 import skdeep.dask  # noqa: E402
-from benchmarks._cluster_usage import RssSampler, worker_cpu_seconds, worker_peaks_mb  # noqa: E402
+from benchmarks._cluster_usage import (  # noqa: E402
+    RssSampler,
+    local_cluster,
+    worker_cpu_seconds,
+    worker_peaks_mb,
+)
 from benchmarks.tabular_datasets import REGISTRY, list_datasets, load_dataset  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _cluster(n_workers):
-    cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
-    client = distributed.Client(cluster)
-    client.run(lambda: __import__("skdeep.dask"))  # imports before any clock starts
-    return cluster, client
 
 
 def _environment():
@@ -120,7 +117,7 @@ def accuracy_run(args):
         spec.name for spec in list_datasets(half="tune")]
     seeds = [int(s) for s in args.seeds.split(",")]
     models = args.models.split(",")
-    cluster, client = _cluster(2)
+    cluster, client = local_cluster(2)
     try:
         for name in names:
             Local, Distributed = _estimators(REGISTRY[name].task)
@@ -231,7 +228,7 @@ def generated_table(n_rows, n_partitions, seed=0):
 
 
 def memory_run(args):
-    cluster, client = _cluster(2)
+    cluster, client = local_cluster(2)
     try:
         X, y = generated_table(args.rows, args.memory_partitions)
         params = {"max_iter": args.epochs, "random_state": 0, "sync": args.sync}
@@ -268,7 +265,7 @@ def memory_run(args):
 
 
 def speedup_run(args, n_workers):
-    cluster, client = _cluster(n_workers)
+    cluster, client = local_cluster(n_workers)
     try:
         X, y = generated_table(args.speedup_rows, 8)
         X, y = client.persist([X, y])  # generated before the clock starts
@@ -316,7 +313,7 @@ def _counting(client, calls, action=None):
 
 
 def killed_run(args):
-    cluster, client = _cluster(2)
+    cluster, client = local_cluster(2)
     try:
         X, y = generated_table(args.killed_rows, 6)
         params = {"max_iter": 4, "random_state": 0, "sync": args.sync,
@@ -363,7 +360,7 @@ def killed_run(args):
 
 
 def predictions_run(args):
-    cluster, client = _cluster(2)
+    cluster, client = local_cluster(2)
     try:
         X, y = generated_table(50_000, 5)
         model = skdeep.dask.TabularMLPClassifier(max_iter=3, random_state=0,

@@ -51,7 +51,12 @@ from sklearn.exceptions import ConvergenceWarning
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import skdeep  # noqa: E402
-from benchmarks._cluster_usage import RssSampler, worker_cpu_seconds, worker_peaks_mb  # noqa: E402
+from benchmarks._cluster_usage import (  # noqa: E402
+    RssSampler,
+    local_cluster,
+    worker_cpu_seconds,
+    worker_peaks_mb,
+)
 from skdeep.dask import MLPClassifier  # noqa: E402
 from skdeep.dask._blocks import BlockEncoder, BlockSet  # noqa: E402
 from skdeep.dask._solvers import DistributedObjective, ParameterAveraging  # noqa: E402
@@ -80,14 +85,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _cluster(n_workers):
-    cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
-    client = distributed.Client(cluster)
-    client.run(lambda: __import__("skdeep.dask"))  # imports before any clock starts
-    return cluster, client
-
-
 def _data(n_rows, chunk, seed=0):
     """Lazily generated float32 data: the graph, not the numbers, is on the client."""
     rng = da.random.default_rng(seed)
@@ -105,7 +102,7 @@ def _fit(X, y, **params):
 
 
 def memory_run(args):
-    cluster, client = _cluster(2)
+    cluster, client = local_cluster(2)
     try:
         X, y = _data(args.rows, args.chunk)
         results = {"data_gb": X.nbytes / 1e9}
@@ -131,7 +128,7 @@ def memory_run(args):
 
 
 def speedup_run(args, n_workers):
-    cluster, client = _cluster(n_workers)
+    cluster, client = local_cluster(n_workers)
     try:
         X, y = _data(args.speedup_rows, args.speedup_rows // 8)
         X, y = client.persist([X, y])  # generated before the clock starts
@@ -198,7 +195,7 @@ def _network_of(model):
 
 
 def communication_run(repeats=20):
-    cluster, client = _cluster(2)
+    cluster, client = local_cluster(2)
     rows = []
     try:
         for hidden in (HIDDEN, LARGE_HIDDEN):

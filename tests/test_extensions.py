@@ -9,6 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
 
+from _callbacks import Recorder
+
 from skdeep import MLPClassifier, MLPRegressor
 from skdeep._compat import InvalidParameterError
 
@@ -343,34 +345,11 @@ def test_lbfgs_records_its_loss_curve(iris):
 # --------------------------------------------------------------------------
 # sklearn's callback API (sklearn.callback, scikit-learn >= 1.9)
 # --------------------------------------------------------------------------
-class _Recorder:
-    """A user callback written to sklearn's FitCallback protocol."""
-
-    def __init__(self, stop_after=None):
-        self.stop_after = stop_after
-        self.events = []
-
-    def setup(self, estimator, context):
-        self.events.append(("setup", context.task_name))
-
-    def teardown(self, estimator, context):
-        self.events.append(("teardown", context.task_name))
-
-    def on_fit_task_begin(self, estimator, context):
-        self.events.append(("begin", context.task_name))
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None, X=None, y=None):
-        self.events.append(("end", context.task_name))
-        if context.task_name in ("epoch", "lbfgs-iter") and fitted_estimator is not None:
-            self.last_score = fitted_estimator.score(X, y)
-        return self.stop_after is not None and context.task_id + 1 >= self.stop_after
-
-
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_user_callback_sees_every_epoch_and_can_stop(iris, solver):
     pytest.importorskip("sklearn.callback")
     X, y = iris
-    recorder = _Recorder(stop_after=3)
+    recorder = Recorder(stop_after=3)
     clf = MLPClassifier((8,), solver=solver, max_iter=50, random_state=0)
     clf.set_callbacks(recorder).fit(X, y)
     assert clf.n_iter_ == 3
@@ -378,7 +357,7 @@ def test_user_callback_sees_every_epoch_and_can_stop(iris, solver):
     task = "epoch" if solver == "adam" else "lbfgs-iter"
     assert recorder.events.count(("end", task)) == 3
     # fitted_estimator is a snapshot that predicts with that epoch's weights.
-    assert 0 < recorder.last_score <= 1
+    assert 0 < recorder.scores[-1] <= 1
 
 
 def test_sklearn_scoring_monitor_and_progress_bar(iris):
@@ -397,7 +376,7 @@ def test_sklearn_scoring_monitor_and_progress_bar(iris):
 def test_callbacks_leave_no_state_behind(iris):
     pytest.importorskip("sklearn.callback")
     X, y = iris
-    clf = MLPClassifier((8,), max_iter=2, random_state=0).set_callbacks(_Recorder())
+    clf = MLPClassifier((8,), max_iter=2, random_state=0).set_callbacks(Recorder())
     clf.fit(X, y)
     assert not hasattr(clf, "_callback_fit_ctx") and not hasattr(clf, "_raw_data")
     clf.partial_fit(X, y)

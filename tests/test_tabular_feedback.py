@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _callbacks import Recorder
+
 from skdeep import TabularMLPClassifier, TabularMLPRegressor
 
 
@@ -45,39 +47,17 @@ def test_verbose_without_validation_data_prints_losses(table, capsys):
     assert all(re.search(r"network 1: loss \d+\.\d+ \|", line) for line in lines)
 
 
-class _Recorder:
-    """A user callback written to sklearn's FitCallback protocol."""
-
-    def __init__(self, stop_after=None):
-        self.stop_after, self.events, self.scores = stop_after, [], []
-
-    def setup(self, estimator, context):
-        self.events.append(("setup", context.task_name))
-
-    def teardown(self, estimator, context):
-        self.events.append(("teardown", context.task_name))
-
-    def on_fit_task_begin(self, estimator, context):
-        self.events.append(("begin", context.task_name))
-
-    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None, X=None, y=None):
-        self.events.append(("end", context.task_name))
-        if context.task_name == "epoch" and fitted_estimator is not None:
-            self.scores.append(fitted_estimator.score(X, y))
-        return self.stop_after is not None and context.task_id + 1 >= self.stop_after
-
-
 def test_callbacks_see_every_epoch_of_the_ensemble_and_can_stop_it(table):
     pytest.importorskip("sklearn.callback")
     X, y = table
-    recorder = _Recorder()
+    recorder = Recorder()
     model = _small(TabularMLPClassifier).set_callbacks(recorder).fit(X, y)
     assert recorder.events[0] == ("setup", "fit") and recorder.events[-1] == ("teardown", "fit")
     assert recorder.events.count(("end", "epoch")) == 4
     # fitted_estimator predicts with every member's weights of that epoch.
     assert len(recorder.scores) == 4 and all(0.5 < score <= 1 for score in recorder.scores)
     assert list(model.n_iter_) == [4, 4, 4]
-    stopper = _Recorder(stop_after=2)
+    stopper = Recorder(stop_after=2)
     model = _small(TabularMLPClassifier).set_callbacks(stopper).fit(X, y)
     assert list(model.n_iter_) == [2, 2, 2]
 

@@ -12,7 +12,6 @@ import pickle
 import signal
 import textwrap
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,8 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402
 
+from _guide import DEPLOYMENT, first_code_block  # noqa: E402
+
 from skdeep.dask import TabularMLPClassifier, TabularMLPRegressor  # noqa: E402
 from skdeep.dask._summaries import (  # noqa: E402
     DistinctValues,
@@ -36,7 +37,6 @@ from skdeep.dask._summaries import (  # noqa: E402
     value_gain,
 )
 
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "deployment.rst"
 
 #: Small networks and few epochs: these tests check plumbing, not accuracy.
 FAST = {"hidden_layer_sizes": (16,), "max_iter": 2, "n_networks": 2, "random_state": 0}
@@ -371,7 +371,6 @@ def test_settings_and_inputs_that_cannot_work(client):
 def test_no_client_says_how_to_start_one():
     import subprocess
     import sys
-    import textwrap
 
     code = textwrap.dedent("""
         import pandas as pd, dask.dataframe as dd
@@ -475,27 +474,14 @@ def test_validation_data_that_cannot_work(client):
 # --------------------------------------------------------------------------
 
 
-def _guide_example():
-    """The code block of the user guide's section on tables."""
-    text = GUIDE.read_text()
-    section = text[text.index("Data-parallel training of tables"):]
-    block = section[section.index(".. code-block:: python"):].split("\n\n", 1)[1]
-    lines = []
-    for line in block.splitlines():
-        if line and not line.startswith("   "):
-            break
-        lines.append(line)
-    return textwrap.dedent("\n".join(lines))
-
-
 def test_the_user_guide_example_runs(client):
     """The example as printed, its own two-worker cluster included."""
-    code = _guide_example()
+    code = first_code_block("Data-parallel training of tables")
     assert "TabularMLPClassifier" in code and "LocalCluster(" in code
     namespace = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # a dashboard port already taken
-        exec(compile(code, str(GUIDE), "exec"), namespace)  # noqa: S102 - the guide's own code
+        exec(compile(code, str(DEPLOYMENT), "exec"), namespace)  # noqa: S102 - the guide's own code
     assert list(namespace["model"].n_iter_) == [8, 8, 8]
     assert namespace["accuracy"] > 0.9
     assert type(namespace["local_model"]) is skdeep.TabularMLPClassifier

@@ -17,7 +17,6 @@ import sys
 import textwrap
 import tracemalloc
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,13 +32,14 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 from dask.sizeof import sizeof
 
+from _guide import DEPLOYMENT, first_code_block
+
 from skdeep.dask import MLPClassifier, MLPRegressor
 from skdeep.dask._blocks import contiguous_groups
 
 pytestmark = pytest.mark.xdist_group("dask-cluster")
 
 CHUNK = 300
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "deployment.rst"
 
 
 @pytest.fixture(scope="module")
@@ -462,27 +462,14 @@ def test_importing_without_distributed_says_what_to_install(monkeypatch):
 # --------------------------------------------------------------------------
 
 
-def _guide_example():
-    """The code block of the user guide's data-parallel section."""
-    text = GUIDE.read_text()
-    section = text[text.index("Data-parallel training"):]
-    block = section[section.index(".. code-block:: python"):].split("\n\n", 1)[1]
-    lines = []
-    for line in block.splitlines():
-        if line and not line.startswith("   "):
-            break
-        lines.append(line)
-    return textwrap.dedent("\n".join(lines))
-
-
 def test_the_user_guide_example_runs(client):
     """The example as printed, its own two-worker cluster included."""
-    code = _guide_example()
+    code = first_code_block("Data-parallel training")
     assert "skdeep.dask" in code and "LocalCluster(" in code
     namespace = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # a dashboard port already taken
-        exec(compile(code, str(GUIDE), "exec"), namespace)  # noqa: S102 - the guide's own code
+        exec(compile(code, str(DEPLOYMENT), "exec"), namespace)  # noqa: S102 - the guide's own code
     assert namespace["model"].n_iter_ == 20
     assert namespace["accuracy"] > 0.9
     assert type(namespace["local_model"]) is skdeep.MLPClassifier

@@ -318,7 +318,6 @@ class LocalEpochs:
         self.data, self.batch_size, self.random_states = data, batch_size, random_states
         self.k = network.n_members
         self.n_train = data.train_rows.shape[1]
-        self.member_indices = [network.member_indices(i) for i in range(self.k)]
         self.orders = np.tile(np.arange(self.n_train), (self.k, 1))
         self._stack = None
         self.step = self.batches = None
@@ -354,8 +353,8 @@ class LocalEpochs:
             self.orders[member] = self.orders[member][random_state.permutation(self.n_train)]
         return np.take_along_axis(self.data.train_rows, self.orders, axis=1)
 
-    def run_epoch(self, epoch, frozen):
-        """One epoch of steps; the members in ``frozen`` keep their parameters.
+    def run_epoch(self, epoch):
+        """One epoch of steps of every member.
 
         Returns
         -------
@@ -366,7 +365,6 @@ class LocalEpochs:
         """
         rows = self._shuffled_rows()
         rates = self.schedule.batch_rates(epoch, self.n_batches)
-        frozen_values = [self.network.params[self.member_indices[i]] for i in frozen]
         losses = np.zeros(self.k)
         size = self.batch_size
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -376,8 +374,6 @@ class LocalEpochs:
                                                 else rates[b])
                 self.batches.set_batch(rows[:, start:stop])
                 losses += self.step.step(self.batches.part_loss) * (stop - start)
-                for i, values in zip(frozen, frozen_values):
-                    self.network.params[self.member_indices[i]] = values
         losses /= self.n_train
         learning_rate = self.optimizer.learning_rate if rates is None else max(rates)
         return losses, learning_rate
@@ -397,14 +393,14 @@ def member_epoch(network, optimizer, schedule, data, batch_size, epoch, random_s
         The epoch's (largest) learning rate.
     """
     with LocalEpochs(network, optimizer, schedule, data, batch_size, random_states) as epochs:
-        return epochs.run_epoch(epoch, ())
+        return epochs.run_epoch(epoch)
 
 
 class _MemberLoop:
     """State of one run; :meth:`run` is the loop."""
 
-    def __init__(self, network, optimizer, epochs, config, evaluate, observers):
-        self.network, self.optimizer, self.epochs = network, optimizer, epochs
+    def __init__(self, network, epochs, config, evaluate, observers):
+        self.network, self.epochs = network, epochs
         self.config = config
         self.evaluate, self.observers = evaluate, observers
         self.k = network.n_members
@@ -431,11 +427,16 @@ class _MemberLoop:
             observer.on_epoch_begin(self.network)
         started = time.perf_counter()
         training = self._active()
-        frozen = [i for i in range(self.k) if i not in training]
-        losses, learning_rate = self.epochs.run_epoch(epoch, frozen)
+        frozen = [(index, self.network.params[index])  # fancy indexing: copies
+                  for i, index in enumerate(self.member_indices) if i not in training]
+        losses, learning_rate = self.epochs.run_epoch(epoch)
+        # The members are independent networks: the stopped ones trained along
+        # (the steps are over every member) and get their parameters back.
+        for index, values in frozen:
+            self.network.params[index] = values
         seconds = time.perf_counter() - started
         self._check_divergence(losses)
-        scores, validation_losses = self._validate(getattr(self.epochs, "team", None))
+        scores, validation_losses = self._validate(self.epochs.team)
         record = self._record(epoch, training, losses, scores, validation_losses, learning_rate,
                               seconds)
         # Every observer sees the epoch, whatever the others answer.
@@ -556,8 +557,10 @@ def fit_members(network, optimizer, schedule, data, config, random_states, *,
         per-member lists (``loss``, ``validation_score``) and the elapsed time.
     epochs : object, default=None
         Runs the epochs' steps elsewhere (``skdeep.dask``): its
-        ``run_epoch(epoch, frozen) -> (losses, learning_rate)`` trains
-        ``network`` for one epoch; ``data`` may then be None. None: the
+        ``run_epoch(epoch) -> (losses, learning_rate)`` trains every member
+        of ``network`` for one epoch (the loop puts the stopped members'
+        parameters back), and its ``team`` is the ``ThreadTeam`` that may
+        share the validation, or None; ``data`` may then be None. None: the
         steps run here (:class:`LocalEpochs`).
 
     Returns
@@ -573,7 +576,7 @@ def fit_members(network, optimizer, schedule, data, config, random_states, *,
     else:
         runner = contextlib.nullcontext(epochs)
     with runner as runs:
-        progress = _MemberLoop(network, optimizer, runs, config, evaluate, observers).run()
+        progress = _MemberLoop(network, runs, config, evaluate, observers).run()
     for observer in observers:
         observer.on_train_end(network, progress)
     return progress

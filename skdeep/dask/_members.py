@@ -311,6 +311,9 @@ class MemberRounds:
         worker and round.
     """
 
+    #: No local threads share the validation: the workers compute it.
+    team = None
+
     def __init__(self, groups, recipe, network, optimizer, schedule, batch_size, n_train,
                  random_states):
         self.groups, self.recipe, self.schedule = groups, recipe, schedule
@@ -321,14 +324,12 @@ class MemberRounds:
         # Every worker makes the in-memory number of steps per epoch.
         n_steps = -(-total // batch_size)
         self.batch_sizes = [max(1, -(-n // n_steps)) for n in n_train]
-        self.member_indices = [network.member_indices(i) for i in range(network.n_members)]
 
     def close(self):
         """Nothing is kept on the workers between rounds."""
 
-    def run_epoch(self, epoch, frozen):
+    def run_epoch(self, epoch):
         network, optimizer = self.network, self.optimizer
-        frozen_values = [network.params[self.member_indices[i]] for i in frozen]
         seeds = np.array([random_state.randint(np.iinfo(np.int32).max,
                                                size=len(self.batch_sizes))
                           for random_state in self.random_states]).T
@@ -349,8 +350,6 @@ class MemberRounds:
                                   for share, r in zip(self.shares, results))
         optimizer.load_state_dict(average_states([r.optimizer_state for r in results],
                                                  self.shares))
-        for i, values in zip(frozen, frozen_values):
-            network.params[self.member_indices[i]] = values
         losses = sum(share * r.losses for share, r in zip(self.shares, results))
         return losses, max(r.learning_rate for r in results)
 
@@ -477,6 +476,9 @@ class MemberSteps:
         Names this fit's cached state on the workers.
     """
 
+    #: No local threads share the validation: the workers compute it.
+    team = None
+
     def __init__(self, groups, recipe, network, optimizer, schedule, batch_size, n_train,
                  random_states, key):
         self.groups, self.recipe = groups, recipe
@@ -485,9 +487,8 @@ class MemberSteps:
         self.n_steps = max(1, -(-sum(n_train) // batch_size))
         self.member_indices = [network.member_indices(i) for i in range(network.n_members)]
 
-    def run_epoch(self, epoch, frozen):
+    def run_epoch(self, epoch):
         network, optimizer = self.network, self.optimizer
-        frozen_values = [network.params[self.member_indices[i]] for i in frozen]
         n_groups = len(self.groups.futures)
         seeds = np.array([rs.randint(np.iinfo(np.int32).max, size=n_groups)
                           for rs in self.random_states]).T
@@ -500,8 +501,6 @@ class MemberSteps:
                 step_losses, rows = self._step(epoch, seeds, step)
                 losses += step_losses * rows
                 n_rows += rows
-                for i, values in zip(frozen, frozen_values):
-                    network.params[self.member_indices[i]] = values
         learning_rate = optimizer.learning_rate if rates is None else max(rates)
         return losses / max(n_rows, 1), learning_rate
 

@@ -88,6 +88,8 @@ def auto_epochs(n_train):
     if n_train <= _FULL_BUDGET_ROWS:
         return _AUTO_EPOCHS
     return max(_MIN_AUTO_EPOCHS, round(_AUTO_EPOCHS * (_FULL_BUDGET_ROWS / n_train) ** 0.5))
+
+
 #: The update rule's numerical guard (Adam's epsilon).
 _EPSILON = 1e-8
 #: Elements per pass of the update: every member's parameters make a long
@@ -308,7 +310,7 @@ class _BaseTabularMLP(BaseNeuralNetwork):
         return members, self._evaluation(draft, network, data, held_out_rows)
 
     def _evaluation(self, draft, network, data, rows):
-        """``evaluate(network, team) -> (scores, losses)`` of each member on its ``rows`` of ``data``."""
+        """``evaluate(network, team) -> (scores, losses)`` of each member on its ``rows``."""
         outputs = {"out_activation_": network.output_activation,
                    "n_outputs_": network.layer_units[-1]}
         decoder = draft.as_estimator(outputs)
@@ -330,7 +332,8 @@ class _BaseTabularMLP(BaseNeuralNetwork):
                 team)
             results = [evaluator.score_logits(network.loss, member_logits)
                        for evaluator, member_logits in zip(evaluators, logits)]
-            return np.array([score for score, _ in results]), np.array([loss for _, loss in results])
+            scores, losses = zip(*results)
+            return np.array(scores), np.array(losses)
 
         return evaluate
 

@@ -559,7 +559,7 @@ def _validation_sums(recipe, params, scorer, groups):
 
 
 class MemberEvaluation:
-    """``evaluate(network, team) -> (scores, losses)`` of every member on the workers' held-out rows.
+    """``evaluate(network, team) -> (scores, losses)``: every member on the workers' held-out rows.
 
     ``team`` (the local threads) is not used: the workers predict.
 

@@ -631,6 +631,8 @@ class BaseMultilayerPerceptron(BaseNeuralNetwork):
 
     def _in_row_chunks(self, function, X):
         """``function`` of the encoded rows ``X``, in chunks that fit ``working_memory``."""
+        if X.shape[0] == 1:
+            return function(X)  # one row is never split: skip sizing it (latency)
         row_bytes = forward_row_bytes(self.coefs_, np.result_type(X.dtype, self.coefs_[0].dtype))
         return in_row_chunks(function, X, _options.max_predict_rows(row_bytes, X.shape[0]))
 

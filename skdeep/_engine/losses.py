@@ -140,6 +140,17 @@ def _mean_minus_true_logits(per_sample, Z, Y, weights):
     return _weighted_mean(per_sample - true_logits, weights)
 
 
+@functools.lru_cache(maxsize=64)
+def _ones(n, dtype):
+    """A read-only vector of ``n`` ones: row sums as one matrix-vector product.
+
+    Cached, since allocating it was a measurable part of a one-row prediction.
+    """
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
 @functools.lru_cache(maxsize=8, typed=True)
 def _loss_bounds(eps):
     """``-log(1 - eps)`` and ``-log(eps)``: ``-log(p)`` for ``p`` clipped to ``[eps, 1 - eps]``."""
@@ -374,7 +385,7 @@ class BinaryCrossEntropy(_FusedLoss):
             loss = _clipped_mean(delta, weights, self.clip_eps)
         else:
             np.logaddexp(0.0, Z, out=delta)
-            softplus = delta @ np.ones(Z.shape[1], dtype=Z.dtype)
+            softplus = delta @ _ones(Z.shape[1], Z.dtype)
             loss = _mean_minus_true_logits(softplus, Z, Y, weights)
         expit(Z, out=delta)
         delta -= Y
@@ -412,7 +423,7 @@ class CategoricalCrossEntropy(_FusedLoss):
         # exp() from overflowing.
         Z -= _row_max(Z)[:, np.newaxis]
         np.exp(Z, out=Z)
-        Z /= (Z @ np.ones(Z.shape[1], dtype=Z.dtype))[:, np.newaxis]
+        Z /= (Z @ _ones(Z.shape[1], Z.dtype))[:, np.newaxis]
         return Z
 
     def log_predict(self, Z):
@@ -482,7 +493,7 @@ class CategoricalCrossEntropy(_FusedLoss):
         row_max = Z.max(axis=2)
         np.subtract(Z, row_max[..., np.newaxis], out=delta)
         np.exp(delta, out=delta)
-        row_sum = delta @ np.ones(Z.shape[2], dtype=Z.dtype)
+        row_sum = delta @ _ones(Z.shape[2], Z.dtype)
         per_row = np.log(row_sum)
         per_row += row_max
         true_logits = np.add.reduce(Z, axis=2, where=Y.astype(bool, copy=False))
@@ -503,7 +514,7 @@ class CategoricalCrossEntropy(_FusedLoss):
         np.subtract(Z, row_max[:, np.newaxis], out=delta)
         np.exp(delta, out=delta)
         # A matrix-vector product sums short rows faster than add.reduce(axis=1).
-        row_sum = delta @ np.ones(Z.shape[1], dtype=Z.dtype)
+        row_sum = delta @ _ones(Z.shape[1], Z.dtype)
         log_sum_exp = np.log(row_sum)
         log_sum_exp += row_max
         if self.clip_eps is None or not self._may_clip(Z, log_sum_exp, row_sum):

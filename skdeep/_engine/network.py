@@ -98,9 +98,9 @@ def forward_logits(X, coefs, intercepts, hidden_activations):
     # Overflow is handled below, row by row; it must not warn.
     with np.errstate(over="ignore", invalid="ignore"):
         logits = _forward(X, coefs, intercepts, hidden_activations)
-    finite = np.isfinite(logits).all(axis=1)
-    if not finite.all():
-        rows = np.flatnonzero(~finite)
+    # One reduction when every logit is finite (the usual case); rows only if not.
+    if not np.isfinite(logits).all():
+        rows = np.flatnonzero(~np.isfinite(logits).all(axis=1))
         logits[rows] = _guarded_forward(X[rows], coefs, intercepts, hidden_activations,
                                         logits.dtype)
     return logits

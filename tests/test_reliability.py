@@ -993,6 +993,24 @@ def test_huge_logits_give_finite_probabilities(dtype, n_classes):
     _check_probabilities(clf, X)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_row_predictions_match_their_row_of_a_batch(dtype):
+    """One row takes the latency path (no chunk sizing, one finiteness reduction):
+    each row gives its row of the batch, and an overflowing row stays finite."""
+    X, y = clf_data(n_samples=40, n_features=4, n_classes=3)
+    X = X.astype(dtype)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, y)
+    X_rows = np.vstack([X[:5], np.full((1, 4), 1e30, dtype=dtype)])
+    batch = clf.predict_proba(X_rows)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    for i, row in enumerate(X_rows):
+        single = clf.predict_proba(row[None, :])
+        assert single.shape == (1, 3)
+        assert np.isfinite(single).all()
+        np.testing.assert_allclose(single[0], batch[i], rtol=rtol, atol=1e-30)
+    _check_probabilities(clf, X_rows[-1:])
+
+
 def test_near_float64_max_features_do_not_warn():
     """Finite input near the float64 maximum is valid input, as in sklearn.
 

@@ -117,6 +117,7 @@ def _row_min(Z):
     return _row_reduce(Z, np.minimum)
 
 
+@functools.lru_cache(maxsize=8)
 def _probability_bounds(dtype):
     """``(low, high)``: the floats nearest 0 and 1 kept for a probability.
 
@@ -421,6 +422,13 @@ class CategoricalCrossEntropy(_FusedLoss):
     def inverse_link(self, Z):
         # Shifting by the row maximum changes nothing mathematically and keeps
         # exp() from overflowing.
+        if Z.shape[0] == 1:
+            # One row (a single prediction): the same operations with scalars,
+            # which skip broadcasting a column (a third of this call's time).
+            Z -= np.maximum.reduce(Z, axis=None)
+            np.exp(Z, out=Z)
+            Z /= (Z @ _ones(Z.shape[1], Z.dtype))[0]
+            return Z
         Z -= _row_max(Z)[:, np.newaxis]
         np.exp(Z, out=Z)
         Z /= (Z @ _ones(Z.shape[1], Z.dtype))[:, np.newaxis]

@@ -422,7 +422,7 @@ class CategoricalCrossEntropy(_FusedLoss):
     def inverse_link(self, Z):
         # Shifting by the row maximum changes nothing mathematically and keeps
         # exp() from overflowing.
-        if Z.shape[0] == 1:
+        if Z.ndim == 2 and Z.shape[0] == 1:
             # One row (a single prediction): the same operations with scalars,
             # which skip broadcasting a column (a third of this call's time).
             Z -= np.maximum.reduce(Z, axis=None)

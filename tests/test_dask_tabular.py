@@ -403,6 +403,54 @@ def _counting_gather(client, monkeypatch, calls, action=None):
     monkeypatch.setattr(client, "gather", gather)
 
 
+def _recording_direct(client, monkeypatch, directs):
+    real_gather = client.gather
+
+    def gather(futures, *args, **kwargs):
+        directs.append(kwargs.get("direct"))
+        return real_gather(futures, *args, **kwargs)
+
+    monkeypatch.setattr(client, "gather", gather)
+
+
+def test_results_come_straight_from_local_workers_unless_the_client_says_not(
+        client, monkeypatch):
+    """A LocalCluster's workers are on this machine: gathers skip the scheduler's hop.
+    A client made with ``direct_to_workers=False`` keeps dask's way, with the same model."""
+    X, y = _frames(*mixed_table(n=600, seed=3), npartitions=4)
+    directs = []
+    _recording_direct(client, monkeypatch, directs)
+    direct = TabularMLPClassifier(**{**FAST, "max_iter": 2}).fit(X, y)
+    assert directs and all(d is True for d in directs)
+    directs.clear()
+    monkeypatch.setattr(client, "direct_to_workers", False)
+    through_scheduler = TabularMLPClassifier(**{**FAST, "max_iter": 2}).fit(X, y)
+    monkeypatch.undo()
+    assert directs and all(d is False for d in directs)
+    for ours, theirs in zip(direct.estimators_, through_scheduler.estimators_):
+        for W, V in zip(ours.coefs_, theirs.coefs_):
+            np.testing.assert_array_equal(W, V)
+
+
+@pytest.mark.parametrize(("address", "setting", "expected"), [
+    ("tcp://127.0.0.1:8786", None, True),
+    ("tcp://localhost:8786", None, True),
+    ("inproc://192.0.2.2/1/1", None, True),
+    ("tcp://10.1.2.3:8786", None, False),
+    ("tls://scheduler.example.org:8786", None, False),
+    ("tcp://10.1.2.3:8786", True, True),
+    ("tcp://127.0.0.1:8786", False, False),
+])
+def test_direct_gathers_only_where_the_workers_are_reachable(address, setting, expected):
+    from types import SimpleNamespace
+
+    from skdeep.dask._cluster import _gathers_directly
+
+    client = SimpleNamespace(direct_to_workers=setting,
+                             scheduler=SimpleNamespace(address=address))
+    assert _gathers_directly(client) is expected
+
+
 @pytest.mark.parametrize("sync", ["step", "epoch"])
 def test_a_worker_killed_during_fit_does_not_change_the_model(client, monkeypatch, sync):
     X, y = _frames(*mixed_table(n=1500, seed=7), npartitions=4)

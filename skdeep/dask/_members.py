@@ -34,7 +34,7 @@ from .._member_training import MemberData, member_epoch, member_rows_logits
 from .._options import max_predict_rows
 from .._tabular_inputs import encode_tabular
 from .._validation import can_hold_out, validation_rows
-from ._cluster import naming
+from ._cluster import gather, naming
 from ._solvers import average_states
 from ._table_inputs import encoded_value_tables, merged_tables
 
@@ -345,7 +345,7 @@ class MemberRounds:
             for batch_size, group_seeds, future, address in zip(
                 self.batch_sizes, seeds, self.groups.futures, self.groups.addresses)
         ]
-        results = client.gather(futures)
+        results = gather(client, futures)
         network.params[...] = sum(share * r.params.astype(np.float64)
                                   for share, r in zip(self.shares, results))
         optimizer.load_state_dict(average_states([r.optimizer_state for r in results],
@@ -517,7 +517,7 @@ class MemberSteps:
             for g, (future, address) in enumerate(zip(self.groups.futures,
                                                       self.groups.addresses))
         ]
-        results = [r for r in client.gather(futures) if r.n_rows]
+        results = [r for r in gather(client, futures) if r.n_rows]
         if not results:  # fewer rows than steps: this step has none
             return np.zeros(network.n_members), 0
         weights = np.sum([r.weights for r in results], axis=0)

@@ -52,7 +52,7 @@ from .._tabular_inputs import (
     _numeric,
     _time_kind,
 )
-from ._cluster import naming
+from ._cluster import gather, naming
 from ._partitions import check_dtypes
 from ._summaries import (
     DistinctValues,
@@ -358,7 +358,7 @@ class ColumnValues:
                           allow_other_workers=True, pure=False)
             for piece, address in enumerate(kept.addresses)
         ]
-        summaries = client.gather([
+        summaries = gather(client, [
             client.submit(range_summary, min_count, r, workers=[address],
                           allow_other_workers=True, pure=False)
             for r, address in zip(self.ranges, kept.addresses)
@@ -382,7 +382,7 @@ class ColumnValues:
             for p in range(len(self.ranges)):
                 requests[p][c] = column_ranks[piece == p] - starts[c][p]
         client = self.kept.client
-        answers = client.gather([
+        answers = gather(client, [
             client.submit(range_values, request, r, workers=[address],
                           allow_other_workers=True, pure=False)
             for request, r, address in zip(requests, self.ranges, self.addresses)

@@ -152,7 +152,8 @@ def speedup_run(args, n_workers):
 
 
 class _CountingClient:
-    """Counts the bytes a BlockSet scatters to and gathers from the workers."""
+    """Counts the bytes a BlockSet sends to and gathers from the workers: what it
+    scatters, and the arrays it sends with each task (the parameters)."""
 
     def __init__(self, client):
         self.client, self.sent, self.received = client, 0, 0
@@ -165,10 +166,25 @@ class _CountingClient:
         self.sent += sizeof(value) * copies
         return self.client.scatter(value, broadcast=broadcast, **kwargs)
 
+    def submit(self, function, *args, **kwargs):
+        self.sent += _array_bytes(args)
+        return self.client.submit(function, *args, **kwargs)
+
     def gather(self, futures, **kwargs):
         results = self.client.gather(futures, **kwargs)
         self.received += sum(sizeof(r) for r in results)
         return results
+
+
+def _array_bytes(value):
+    """Bytes of the NumPy arrays in ``value`` (nested in tuples, lists and dicts)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (tuple, list)):
+        return sum(_array_bytes(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_array_bytes(item) for item in value.values())
+    return 0
 
 
 def _tiny_blockset(client, estimator, hidden):
@@ -308,7 +324,7 @@ def _report(args, memory, speedups, communication, total_seconds):
         "## Communication per L-BFGS evaluation and per Adam round, 2 workers",
         "",
         ("Measured on blocks of 10 rows (one per worker), so the time is what an "
-        "evaluation costs beyond compute: scattering the parameters, one task per "
+        "evaluation costs beyond compute: the parameters sent with one task per "
         "worker, gathering and summing the results. Bytes sent count each worker's copy."),
         "",
         ("| network | parameters | L-BFGS: sent / received | L-BFGS: seconds | "

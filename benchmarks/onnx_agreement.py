@@ -33,7 +33,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -47,12 +46,13 @@ FIT_ROWS = 5000
 MAX_ITER = 6
 
 
-def _float32_rounded(X):
-    X = X.copy()
-    for name in X.columns:
-        if X[name].dtype == np.float64:
-            X[name] = X[name].astype(np.float32).astype(np.float64)
-    return X
+def float32_rounded(frame):
+    """``frame`` with its float columns rounded to float32 (what a float32 graph receives)."""
+    frame = frame.copy()
+    for name in frame.columns:
+        if frame[name].dtype == np.float64:
+            frame[name] = frame[name].astype(np.float32).astype(np.float64)
+    return frame
 
 
 def onnx_feeds(model, X):
@@ -144,7 +144,7 @@ def agreement_on_table(name, max_rows=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(X.iloc[fit_rows], y.iloc[fit_rows])
-        rounded = _float32_rounded(X)
+        rounded = float32_rounded(X)
         exports = [("to_onnx", to_onnx(model), rounded),
                    ("to_onnx", to_onnx(model, dtype=np.float64), X)]
         options = {"zipmap": False} if hasattr(model, "predict_proba") else None

@@ -34,7 +34,7 @@ ort = pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
 
 # The ONNX inputs of a frame's rows, as the agreement benchmark feeds them.
-from benchmarks.onnx_agreement import onnx_feeds  # noqa: E402
+from benchmarks.onnx_agreement import float32_rounded, onnx_feeds  # noqa: E402
 
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}
 SMALL = {"hidden_layer_sizes": (16, 8), "max_iter": 3, "random_state": 0}
@@ -48,15 +48,6 @@ def _registered():
 def run(model, frame):
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return session.run(None, onnx_feeds(model, frame))
-
-
-def as_float32(frame):
-    """``frame`` with its float columns rounded to float32 (what a float32 graph receives)."""
-    frame = frame.copy()
-    for name in frame.columns:
-        if frame[name].dtype == np.float64:
-            frame[name] = frame[name].astype(np.float32).astype(np.float64)
-    return frame
 
 
 def assert_agrees(estimator, model, frame, dtype):
@@ -157,7 +148,7 @@ def test_to_onnx_agrees_with_predict(fitted, name, dtype):
     # One input per column: the frame has strings and categories.
     assert [value.name for value in exported.graph.input] == list(frame.columns)
     rows = new_rows(frame)
-    assert_agrees(model, exported, as_float32(rows) if dtype == np.float32 else rows, dtype)
+    assert_agrees(model, exported, float32_rounded(rows) if dtype == np.float32 else rows, dtype)
 
 
 def test_the_fixture_uses_every_encoding(fitted):
@@ -310,9 +301,10 @@ def test_mlp_features_of_a_tabular_ensemble(fitted, include_embeddings):
         (out,) = run(exported, rows)
         assert out.shape == (len(rows), len(features.get_feature_names_out()))
         np.testing.assert_allclose(out, features.transform(rows), rtol=1e-12, atol=1e-13)
-    (out,) = run(to_onnx(features), as_float32(rows))
+    (out,) = run(to_onnx(features), float32_rounded(rows))
     # Features of order 1 summed over 256 float32 products: about 1e-6 apart.
-    np.testing.assert_allclose(out, features.transform(as_float32(rows)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out, features.transform(float32_rounded(rows)), rtol=1e-5,
+                               atol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -351,7 +343,7 @@ def test_penguins_species_and_body_mass(dtype):
     X_mass = measured.drop(columns=["body_mass_g"])
     mass = TabularMLPRegressor(max_iter=6, random_state=0).fit(X_mass, measured["body_mass_g"])
     for model, frame in ((species, X), (mass, X_mass)):
-        rows = as_float32(frame) if dtype == np.float32 else frame
+        rows = float32_rounded(frame) if dtype == np.float32 else frame
         assert_agrees(model, to_onnx(model, dtype=dtype), rows, dtype)
         sample = rows.astype({c: dtype for c in rows.columns if rows[c].dtype == np.float64})
         assert_agrees(model, skl2onnx.to_onnx(model, sample[:1], options={"zipmap": False}
@@ -363,7 +355,7 @@ def test_diabetes_in_float32():
 
     X, y = load_diabetes(return_X_y=True, as_frame=True)
     model = TabularMLPRegressor(max_iter=6, random_state=0).fit(X, y)
-    assert_agrees(model, to_onnx(model), as_float32(X), np.float32)
+    assert_agrees(model, to_onnx(model), float32_rounded(X), np.float32)
 
 
 @pytest.mark.slow

@@ -917,11 +917,7 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
     learning_rate_init : float, default=0.2
         Peak learning rate (see :class:`TabularMLPClassifier`).
     max_iter : int or "auto", default="auto"
-        Number of epochs (the schedule spans them all). "auto": 20 for up
-        to 50,000 training rows per network, then fewer as the table grows
-        (in proportion to the inverse square root of its rows, at least 4),
-        so a fit's cost grows as the square root of the rows. ``n_iter_``
-        gives the epochs run.
+        Number of epochs (see :class:`TabularMLPClassifier`).
     batch_size : int or "auto", default="auto"
         Mini-batch size (see :class:`TabularMLPClassifier`).
     early_stopping : bool, default=True

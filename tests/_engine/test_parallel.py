@@ -1,6 +1,7 @@
 """Training steps on several threads: the team, the slices, the summed gradients."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -35,6 +36,25 @@ def test_team_runs_work_on_every_thread_and_reraises_errors():
         team.run(lambda t: seen.__setitem__(t, "again"))  # still usable
     assert set(seen.values()) == {"again"}
     assert not any(thread.name.startswith("skdeep-step") for thread in threading.enumerate())
+
+
+def test_team_run_returns_only_when_every_thread_is_done():
+    finished = []
+
+    def slow_helpers(t):
+        if t:
+            time.sleep(0.05)
+            finished.append(t)
+        else:
+            raise ValueError("caller fails first")
+
+    with ThreadTeam(3) as team:
+        with pytest.raises(ValueError, match="caller fails first"):
+            team.run(slow_helpers)
+        assert sorted(finished) == [1, 2]  # the helpers' work was waited for
+        for _ in range(200):  # many short runs hand work over without a lost wake-up
+            team.run(lambda t: finished.append(t))
+    assert len(finished) == 2 + 3 * 200
 
 
 def test_available_threads_follows_the_blas_limit():

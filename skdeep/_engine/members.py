@@ -515,7 +515,6 @@ class MemberPeriodicEmbedding(_MemberLayer):
             input_grad=input_grad,
             angle=np.empty(shape, dtype),
             cosine=np.empty(shape, dtype),
-            features=np.empty((*shape[:3], self.n_features), dtype),
             output=np.empty((self.n_members, batch_size, self.n_outputs), dtype),
         )
 
@@ -526,24 +525,25 @@ class MemberPeriodicEmbedding(_MemberLayer):
         angle += self.phase[:, :, None, :]
         return angle
 
-    def _features(self, cosine, out=None):
-        features = np.matmul(cosine, self.coef, out=out)
-        features += self.intercept[:, :, None, :]
-        return features
+    def _features(self, cosine, out):
+        """Each column's learned features into ``out``, shape (k, f, n, n_features)."""
+        np.matmul(cosine, self.coef, out=out)
+        out += self.intercept[:, :, None, :]
+        return out
 
-    def _write_output(self, features, A, out):
+    def _write_output(self, cosine, A, out):
+        """The features, computed in place in ``out`` (a view per column), then the input."""
         k, n = A.shape[:2]
         width = self.n_numeric * self.n_features
-        out[:, :, :width].reshape(k, n, self.n_numeric, self.n_features)[...] = (
-            features.transpose(0, 2, 1, 3))
+        self._features(cosine, out[:, :, :width].reshape(
+            k, n, self.n_numeric, self.n_features).transpose(0, 2, 1, 3))
         out[:, :, width:] = A
         return out
 
     def forward(self, A, buffers, n):
         angle = self._angles(A[:, :, : self.n_numeric], out=buffers.angle[:, :, :n])
         cosine = np.cos(angle, out=buffers.cosine[:, :, :n])
-        features = self._features(cosine, out=buffers.features[:, :, :n])
-        return self._write_output(features, A, buffers.output[:, :n])
+        return self._write_output(cosine, A, buffers.output[:, :n])
 
     def backward(self, delta, A, buffers, n):
         f, o, k = self.n_numeric, self.n_features, self.n_members
@@ -572,9 +572,8 @@ class MemberPeriodicEmbedding(_MemberLayer):
 
     def predict(self, A):
         angle = self._angles(A[:, :, : self.n_numeric])
-        features = self._features(np.cos(angle, out=angle))
         out = np.empty((*A.shape[:2], self.n_outputs), dtype=np.result_type(A, self.coef))
-        return self._write_output(features, A, out)
+        return self._write_output(np.cos(angle, out=angle), A, out)
 
     @property
     def predict_width(self):
@@ -650,8 +649,6 @@ class MemberPiecewiseLinear(_MemberLayer):
             lower=self.lower.astype(dtype),
             inverse_width=self.inverse_width.astype(dtype),
             codes=np.empty(shape, dtype),
-            features=(None if self.n_features is None
-                      else np.empty((*shape[:3], self.n_features), dtype)),
             output=np.empty((self.n_members, batch_size, self.n_outputs), dtype),
         )
 
@@ -662,25 +659,25 @@ class MemberPiecewiseLinear(_MemberLayer):
         np.maximum(out, 0.0, out=out)
         return np.minimum(out, 1.0, out=out)
 
-    def _write_output(self, codes, A, out, features=None):
-        """The input, then the encodings or (into ``features``) their learned features."""
+    def _write_output(self, codes, A, out):
+        """The input, then the encodings or their learned features, in place in ``out``."""
         k, n = A.shape[:2]
         out[:, :, : self.n_inputs] = A
+        width = self.n_bins if self.n_features is None else self.n_features
+        # Each column's part of the output, as (k, f, n, width) views.
+        columns = out[:, :, self.n_inputs :].reshape(k, n, self.n_numeric, width).transpose(
+            0, 2, 1, 3)
         if self.n_features is None:
-            features = codes
+            columns[...] = codes
         else:
-            features = np.matmul(codes, self.coef, out=features)
-            features += self.intercept[:, :, None, :]
-        width = features.shape[3]
-        out[:, :, self.n_inputs :].reshape(k, n, self.n_numeric, width)[...] = (
-            features.transpose(0, 2, 1, 3))
+            np.matmul(codes, self.coef, out=columns)
+            columns += self.intercept[:, :, None, :]
         return out
 
     def forward(self, A, buffers, n):
         codes = self._codes(A[:, :, : self.n_numeric], buffers.codes[:, :, :n], buffers.lower,
                             buffers.inverse_width)
-        features = None if buffers.features is None else buffers.features[:, :, :n]
-        return self._write_output(codes, A, buffers.output[:, :n], features)
+        return self._write_output(codes, A, buffers.output[:, :n])
 
     def backward(self, delta, A, buffers, n):
         codes = buffers.codes[:, :, :n]

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
+from ._filled import filled_like
+
 __all__ = ["Activation", "ACTIVATIONS", "HIDDEN_ACTIVATIONS", "get_activation"]
 
 LEAKY_SLOPE = 0.01
@@ -129,7 +131,7 @@ def _select(condition, if_true, if_false, dtype):
 
 def relu(Z):
     """Rectified linear unit ``f(z) = max(z, 0)``, in place."""
-    return np.maximum(Z, 0, out=Z)
+    return np.maximum(Z, filled_like(Z, 0.0), out=Z)
 
 
 def _positive(Z, out):
@@ -141,7 +143,7 @@ def _positive(Z, out):
 def relu_with_slope(Z, slope, scratch):
     """ReLU in place, and its slope: 1 where ``z > 0``, else 0."""
     _positive(Z, slope)
-    return np.maximum(Z, 0.0, out=Z)
+    return np.maximum(Z, filled_like(Z, 0.0), out=Z)
 
 
 def relu_derivative(A, delta, Z=None):
@@ -172,7 +174,7 @@ def _exponential_part(Z, alpha):
     Computed over the whole array: cheaper than gathering and scattering
     the negative entries (0 is added to the positives).
     """
-    negative = np.minimum(Z, 0.0)
+    negative = np.minimum(Z, filled_like(Z, 0.0))
     if negative.dtype == np.float32:
         # NumPy vectorises float32 exp but not expm1 (4-5x slower); exp - 1
         # is off by at most one float32 step of 1 (6e-8), far below the noise.
@@ -188,7 +190,7 @@ def _exponential_part(Z, alpha):
 def elu(Z):
     """ELU ``f(z) = z`` for ``z > 0``, ``exp(z) - 1`` otherwise, in place."""
     negative = _exponential_part(Z, 1.0)
-    np.maximum(Z, 0.0, out=Z)
+    np.maximum(Z, filled_like(Z, 0.0), out=Z)
     Z += negative
     return Z
 
@@ -196,14 +198,14 @@ def elu(Z):
 def elu_derivative(A, delta, Z=None):
     """``f'(z) = 1`` where ``a > 0``, else ``exp(z) = a + 1``."""
     # min(a, 0) keeps the unused branch finite where a overflowed.
-    delta *= _select(A > 0, 1.0, np.minimum(A, 0.0) + 1.0, A.dtype)
+    delta *= _select(A > 0, 1.0, np.minimum(A, filled_like(A, 0.0)) + 1.0, A.dtype)
     return delta
 
 
 def selu(Z):
     """SELU ``scale * (z if z > 0 else alpha * (exp(z) - 1))``, in place."""
     negative = _exponential_part(Z, SELU_ALPHA)
-    np.maximum(Z, 0.0, out=Z)
+    np.maximum(Z, filled_like(Z, 0.0), out=Z)
     Z += negative
     Z *= SELU_SCALE
     return Z
@@ -211,7 +213,7 @@ def selu(Z):
 
 def selu_derivative(A, delta, Z=None):
     """``f'(z) = scale`` where ``a > 0``, else ``a + scale * alpha``."""
-    negative_branch = np.minimum(A, 0.0) + SELU_SCALE * SELU_ALPHA
+    negative_branch = np.minimum(A, filled_like(A, 0.0)) + SELU_SCALE * SELU_ALPHA
     delta *= _select(A > 0, SELU_SCALE, negative_branch, A.dtype)
     return delta
 
@@ -226,10 +228,10 @@ def selu_with_slope(Z, slope, scratch):
     """
     scaled_alpha = SELU_SCALE * SELU_ALPHA
     positive = _positive(Z, scratch)
-    exponential = np.minimum(Z, 0.0, out=slope)
+    exponential = np.minimum(Z, filled_like(Z, 0.0), out=slope)
     np.exp(exponential, out=exponential)
     exponential *= scaled_alpha
-    np.maximum(Z, 0.0, out=Z)
+    np.maximum(Z, filled_like(Z, 0.0), out=Z)
     Z *= SELU_SCALE
     Z += exponential
     Z -= scaled_alpha
@@ -277,7 +279,7 @@ def _mish_terms(Z):
     ``tanh(softplus(z)) = n / (n + 2)``: one exponential instead of the
     logarithm, exponential and tanh of the definition.
     """
-    u = np.minimum(Z, _MISH_SATURATION)
+    u = np.minimum(Z, filled_like(Z, _MISH_SATURATION))
     np.exp(u, out=u)
     n = u + 2.0
     n *= u
@@ -322,7 +324,7 @@ def mish_with_slope(Z, slope, scratch):
     cancellation), and ``z`` is capped as in :func:`mish` before the
     exponential.
     """
-    u = np.minimum(Z, _MISH_SATURATION, out=scratch)
+    u = np.minimum(Z, filled_like(Z, _MISH_SATURATION), out=scratch)
     np.exp(u, out=u)
     two_over = np.add(u, 1.0, out=slope)        # u + 1
     u *= two_over                               # u (u + 1)

@@ -25,6 +25,7 @@ nonlinearity and the dropout is one product.
 
 import numpy as np
 
+from ._filled import filled_like
 from .activations import get_activation
 from .layers import Layer, ParamSpec
 
@@ -656,8 +657,8 @@ class MemberPiecewiseLinear(_MemberLayer):
         """Encodings of every member, column, row and bin, shape (k, f, n, bins)."""
         np.subtract(_transposed(x)[..., None], lower, out=out)
         out *= inverse_width
-        np.maximum(out, 0.0, out=out)
-        return np.minimum(out, 1.0, out=out)
+        np.maximum(out, filled_like(out, 0.0), out=out)
+        return np.minimum(out, filled_like(out, 1.0), out=out)
 
     def _write_output(self, codes, A, out):
         """The input, then the encodings or their learned features, in place in ``out``."""

@@ -1,0 +1,53 @@
+"""Cached arrays of one value: the same results as the scalar bound, bit for bit."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from skdeep._engine._filled import MAX_FILLED_SIZE, filled_like
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ufunc", [np.maximum, np.minimum])
+@pytest.mark.parametrize("value", [0.0, 1.0, 20.0, 0.1])
+def test_clipping_against_the_array_is_clipping_against_the_scalar(dtype, ufunc, value):
+    special = [-0.0, 0.0, -1.0, 0.5, 1.0, 2.0, 25.0, np.nan, -np.nan, np.inf, -np.inf, 1e-45]
+    Z = np.array(special * 50 + list(np.random.RandomState(0).normal(size=400)), dtype)
+    Z = Z.reshape(4, -1)[:, ::2]  # a strided view, as the layers' buffers are
+    expected = ufunc(Z, value)
+    got = ufunc(Z, filled_like(Z, value))
+    assert got.dtype == expected.dtype
+    assert got.view(f"u{got.itemsize}").tobytes() == expected.view(f"u{got.itemsize}").tobytes()
+
+
+def test_filled_arrays_are_shared_read_only_views_and_not_grown_past_the_cap():
+    small, larger = np.empty((3, 5), np.float32), np.empty((7, 700), np.float32)
+    first = filled_like(small, 0.0)
+    assert first.shape == small.shape and first.dtype == small.dtype and not first.flags.writeable
+    grown = filled_like(larger, 0.0)
+    assert grown.shape == larger.shape and (grown == 0).all()
+    assert filled_like(np.empty(3, np.float64), 0.0).dtype == np.float64
+    huge = np.broadcast_to(np.float32(1), (MAX_FILLED_SIZE + 1,))
+    assert filled_like(huge, 0.0) == 0.0  # the scalar: nothing cached of that size
+    with pytest.raises(ValueError):
+        first[0, 0] = 1.0
+
+
+def test_filled_arrays_are_safe_to_ask_for_from_several_threads():
+    results, errors = [], []
+
+    def ask(size):
+        try:
+            for n in range(1, 60):
+                array = filled_like(np.empty(size * n, np.float64), 2.5)
+                results.append(array.size == size * n and bool((array == 2.5).all()))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(size,)) for size in (97, 1013, 4099)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and all(results)

@@ -255,12 +255,16 @@ class AdamW(Adam):
         self.weight_decay = float(weight_decay)
         self.n_decayed = n_params if n_decayed is None else int(n_decayed)
 
-    def update(self, params, grad, start, stop):
-        """Decoupled decay of the weights in the slice, then Adam's step."""
-        if self.weight_decay and start < self.n_decayed:
-            params[start : min(stop, self.n_decayed)] *= (
-                1.0 - self.learning_rate * self.weight_decay)
-        super().update(params, grad, start, stop)
+    def _update_chunk(self, params, grad, chunk, factor):
+        """Decoupled decay of the chunk's weights, then Adam's step on the chunk.
+
+        Decayed chunk by chunk, while the chunk is in cache for Adam's
+        passes: a separate pass over the whole vector streamed it through
+        memory once more (the update is bound by memory bandwidth).
+        """
+        if self.weight_decay and chunk.start < self.n_decayed:
+            params[: self.n_decayed - chunk.start] *= 1.0 - self.learning_rate * self.weight_decay
+        super()._update_chunk(params, grad, chunk, factor)
 
 
 class RMSprop(_UpdateRule):

@@ -98,6 +98,12 @@ class DropoutNoise:
         return out
 
 
+def _rows_of(per_column, n_rows):
+    """A ``(columns, 1, width)`` array repeated for ``n_rows`` rows, contiguous."""
+    return np.ascontiguousarray(np.broadcast_to(
+        per_column, (per_column.shape[0], n_rows, per_column.shape[2])))
+
+
 def _row_sums(delta, ones, out):
     """``out[i] = delta[i].sum(axis=0)`` for ``delta`` of shape (k, n, w), through BLAS."""
     return np.matmul(ones[: delta.shape[1]], delta, out=out)
@@ -645,10 +651,12 @@ class MemberPiecewiseLinear(_MemberLayer):
         shape = (self.n_members, self.n_numeric, batch_size, self.n_bins)
         return _Buffers(
             input_grad=input_grad,
-            # The bins in the batch's dtype: float32 codes from float64 edges
-            # would make every pass cast.
-            lower=self.lower.astype(dtype),
-            inverse_width=self.inverse_width.astype(dtype),
+            # The bins in the batch's dtype (float32 codes from float64 edges
+            # would make every pass cast), spelled out for every row: against
+            # a (column, 1, bin) operand NumPy runs the passes in loops of one
+            # row's bins, 2-3x slower.
+            lower=_rows_of(self.lower.astype(dtype), batch_size),
+            inverse_width=_rows_of(self.inverse_width.astype(dtype), batch_size),
             codes=np.empty(shape, dtype),
             output=np.empty((self.n_members, batch_size, self.n_outputs), dtype),
         )
@@ -676,8 +684,8 @@ class MemberPiecewiseLinear(_MemberLayer):
         return out
 
     def forward(self, A, buffers, n):
-        codes = self._codes(A[:, :, : self.n_numeric], buffers.codes[:, :, :n], buffers.lower,
-                            buffers.inverse_width)
+        codes = self._codes(A[:, :, : self.n_numeric], buffers.codes[:, :, :n],
+                            buffers.lower[:, :n], buffers.inverse_width[:, :n])
         return self._write_output(codes, A, buffers.output[:, :n])
 
     def backward(self, delta, A, buffers, n):
@@ -696,7 +704,7 @@ class MemberPiecewiseLinear(_MemberLayer):
             # Inside its bin a code moves with x at rate 1/width; at 0 or 1 it is flat.
             delta_codes = (delta_out if self.n_features is None
                            else np.matmul(delta_out, _transposed(self.coef)))
-            slope = np.multiply((codes > 0) & (codes < 1), buffers.inverse_width)
+            slope = np.multiply((codes > 0) & (codes < 1), buffers.inverse_width[:, :n])
             delta_in = delta_in.copy()
             delta_in[:, :, :f] += _transposed((delta_codes * slope).sum(axis=3))
         return delta_in[:, :, buffers.input_grad]

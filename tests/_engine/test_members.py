@@ -161,6 +161,20 @@ def test_tabular_network_gradient_with_every_layer():
                                    rtol=1e-5, atol=1e-7)
 
 
+def test_a_batch_smaller_than_its_buffers_gets_the_gradient_of_its_own_size():
+    # The last batch of an epoch is shorter: every buffer (the bins spelled
+    # out per row among them) is then read for its first rows only.
+    rng = np.random.RandomState(9)
+    net = _tabular(K)
+    net.params[...] = rng.normal(scale=0.5, size=net.params.size)
+    X, Y = rng.normal(size=(K, 7, 4)), rng.normal(size=(K, 7, 2))
+    losses = net.member_losses_and_gradient(X, Y, None, net.new_workspace(7))
+    exact = net.grad.copy()
+    larger = net.member_losses_and_gradient(X, Y, None, net.new_workspace(12))
+    np.testing.assert_array_equal(larger, losses)
+    np.testing.assert_array_equal(net.grad, exact)
+
+
 def _tabular(k, dropout=0.0, seed=0):
     rng = np.random.RandomState(seed)
     lower, inverse_width = quantile_bins(rng.normal(size=(80, 3)), 8)

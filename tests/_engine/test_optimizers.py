@@ -98,6 +98,30 @@ def test_adamw_decays_weights_not_biases():
     np.testing.assert_allclose(params, [0.95, 0.95, 1.0, 1.0])
 
 
+def test_adamw_decays_chunk_by_chunk_as_the_whole_vector_would():
+    """The decay runs inside the chunks: any slice of whole chunks, same bits."""
+    from skdeep._engine import Adam, AdamW
+
+    rng = np.random.RandomState(0)
+    n, n_decayed, lr, decay = 30, 19, 0.01, 0.3
+    grads = rng.normal(size=(3, n))
+    reference = rng.normal(size=n)
+    start = reference.copy()
+    adam = Adam(n, np.float64, learning_rate=lr)
+    for grad in grads:
+        reference[:n_decayed] *= 1.0 - lr * decay
+        adam.step(reference, grad)
+    for slices in ([(0, 30)], [(0, 16), (16, 30)], [(0, 8), (8, 24), (24, 30)]):
+        params = start.copy()
+        adamw = AdamW(n, np.float64, learning_rate=lr, weight_decay=decay, n_decayed=n_decayed,
+                      chunk_size=8)
+        for grad in grads:
+            adamw.begin_step()
+            for first, stop in slices:
+                adamw.update(params, grad, first, stop)
+        np.testing.assert_array_equal(params, reference)
+
+
 def test_rmsprop_first_step():
     from skdeep._engine import RMSprop
 

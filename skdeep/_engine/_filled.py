@@ -42,15 +42,27 @@ def filled_like(Z, value):
     size = Z.size
     if size > MAX_FILLED_SIZE:
         return value
-    key = (Z.dtype, value)
+    key = (Z.dtype, float(value).hex())  # -0.0 == 0.0, but its array differs
     flat = _FILLED.get(key)
     if flat is None or flat.size < size:
         with _LOCK:
             flat = _FILLED.get(key)
             if flat is None or flat.size < size:
-                # Grown by doubling, so that a few sizes settle it.
-                flat = np.full(max(size, 2 * (0 if flat is None else flat.size), 1024),
-                               value, dtype=Z.dtype)
+                # Grown by doubling (up to the cap), so that a few sizes settle it.
+                length = min(max(size, 2 * (0 if flat is None else flat.size), 1024),
+                             max(size, MAX_FILLED_SIZE))
+                flat = _filled(length, value, Z.dtype)
                 flat.flags.writeable = False
                 _FILLED[key] = flat
     return flat[:size].reshape(Z.shape)
+
+
+def _filled(length, value, dtype):
+    """A vector of ``length`` copies of ``value``.
+
+    Zeros come from ``np.zeros``, whose pages the system maps to one shared
+    page of zeros until written: read-only, the cached zeros cost no memory.
+    """
+    if value == 0 and not np.signbit(value):
+        return np.zeros(length, dtype=dtype)
+    return np.full(length, value, dtype=dtype)

@@ -10,7 +10,7 @@ from skdeep._engine._filled import MAX_FILLED_SIZE, filled_like
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ufunc", [np.maximum, np.minimum])
-@pytest.mark.parametrize("value", [0.0, 1.0, 20.0, 0.1])
+@pytest.mark.parametrize("value", [0.0, -0.0, 1.0, 20.0, 0.1])
 def test_clipping_against_the_array_is_clipping_against_the_scalar(dtype, ufunc, value):
     special = [-0.0, 0.0, -1.0, 0.5, 1.0, 2.0, 25.0, np.nan, -np.nan, np.inf, -np.inf, 1e-45]
     Z = np.array(special * 50 + list(np.random.RandomState(0).normal(size=400)), dtype)

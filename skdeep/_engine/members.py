@@ -98,10 +98,22 @@ class DropoutNoise:
         return out
 
 
+#: Largest per-row copy of a layer's bins (elements); beyond it (very large
+#: batches) the bins stay ``(columns, 1, width)`` and broadcast, with the
+#: same values, rather than add memory in proportion to the batch.
+_MAX_ROWS_OF_SIZE = 1 << 21
+
+
 def _rows_of(per_column, n_rows):
-    """A ``(columns, 1, width)`` array repeated for ``n_rows`` rows, contiguous."""
-    return np.ascontiguousarray(np.broadcast_to(
-        per_column, (per_column.shape[0], n_rows, per_column.shape[2])))
+    """A ``(columns, 1, width)`` array repeated for ``n_rows`` rows, contiguous.
+
+    For a batch so large that the copy would pass ``_MAX_ROWS_OF_SIZE``
+    elements, ``per_column`` itself (it broadcasts against the rows).
+    """
+    shape = (per_column.shape[0], n_rows, per_column.shape[2])
+    if np.prod(shape) > _MAX_ROWS_OF_SIZE:
+        return per_column
+    return np.ascontiguousarray(np.broadcast_to(per_column, shape))
 
 
 def _row_sums(delta, ones, out):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skdeep._engine import EmbeddingLayout, Sequential, make_loss, quantile_bins
+from skdeep._engine import EmbeddingLayout, Sequential, make_loss, members, quantile_bins
 from skdeep._engine.activations import HIDDEN_ACTIVATIONS, get_activation
 from skdeep._engine.members import (
     DROPOUT_RESOLUTION,
@@ -161,7 +161,7 @@ def test_tabular_network_gradient_with_every_layer():
                                    rtol=1e-5, atol=1e-7)
 
 
-def test_a_batch_smaller_than_its_buffers_gets_the_gradient_of_its_own_size():
+def test_a_batch_smaller_than_its_buffers_gets_the_gradient_of_its_own_size(monkeypatch):
     # The last batch of an epoch is shorter: every buffer (the bins spelled
     # out per row among them) is then read for its first rows only.
     rng = np.random.RandomState(9)
@@ -172,6 +172,11 @@ def test_a_batch_smaller_than_its_buffers_gets_the_gradient_of_its_own_size():
     exact = net.grad.copy()
     larger = net.member_losses_and_gradient(X, Y, None, net.new_workspace(12))
     np.testing.assert_array_equal(larger, losses)
+    np.testing.assert_array_equal(net.grad, exact)
+    # Past the cap, the bins broadcast instead of being copied per row: same values.
+    monkeypatch.setattr(members, "_MAX_ROWS_OF_SIZE", 0)
+    broadcast = net.member_losses_and_gradient(X, Y, None, net.new_workspace(12))
+    np.testing.assert_array_equal(broadcast, losses)
     np.testing.assert_array_equal(net.grad, exact)
 
 

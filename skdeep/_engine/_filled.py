@@ -5,6 +5,13 @@ bound through a loop 3-5x slower than against an array of the same shape
 (430k float32 values: 121 µs against 31 µs; float64: 226 against 66). Both
 give the same values bit for bit, signed zeros and NaN included, so the hot
 clipping passes of the activations and encodings take the array.
+
+The zeros, by far the most used, are allocated once, at import, by
+``np.zeros``: the system maps their untouched pages to one shared page of
+zeros, so read-only they cost no memory, and no call ever allocates them
+(a prediction stays within ``working_memory``, as ``tracemalloc`` counts
+it). Other values are cached on first use, for operands of at most
+``MAX_OTHER_SIZE`` elements.
 """
 
 import threading
@@ -13,19 +20,32 @@ import numpy as np
 
 __all__ = ["filled_like"]
 
-#: Largest operand served an array (elements); beyond it the scalar is
-#: returned, so that no cached array grows with the size of a prediction.
+#: Largest operand served an array of zeros (elements); beyond it the scalar
+#: is returned.
 MAX_FILLED_SIZE = 1 << 21
+#: Largest operand served an array of another value: those arrays take
+#: real memory, allocated on first use.
+MAX_OTHER_SIZE = 1 << 18
 
+
+def _read_only_zeros(dtype):
+    zeros = np.zeros(MAX_FILLED_SIZE, dtype=dtype)
+    zeros.flags.writeable = False
+    return zeros
+
+
+_ZEROS = {np.dtype(dtype): _read_only_zeros(dtype) for dtype in (np.float32, np.float64)}
 _FILLED = {}
 _LOCK = threading.Lock()
 
 
 def filled_like(Z, value):
-    """A read-only array of ``Z``'s shape and dtype filled with ``value``.
+    """A read-only array of ``Z``'s shape and dtype filled with ``value``, or ``value``.
 
-    Views of one cached vector per dtype and value, grown as needed. For
-    an operand of more than ``MAX_FILLED_SIZE`` elements, ``value`` itself.
+    A view of a shared vector: of zeros made at import (operands of at most
+    ``MAX_FILLED_SIZE`` elements), or of another value cached per dtype and
+    value (at most ``MAX_OTHER_SIZE``). Otherwise ``value`` itself, which
+    gives the same results more slowly.
 
     Parameters
     ----------
@@ -40,29 +60,20 @@ def filled_like(Z, value):
     ndarray or float
     """
     size = Z.size
-    if size > MAX_FILLED_SIZE:
+    if value == 0 and not np.signbit(value):
+        zeros = _ZEROS.get(Z.dtype)
+        if zeros is None or size > MAX_FILLED_SIZE:
+            return value
+        return zeros[:size].reshape(Z.shape)
+    if size > MAX_OTHER_SIZE:
         return value
     key = (Z.dtype, float(value).hex())  # -0.0 == 0.0, but its array differs
     flat = _FILLED.get(key)
-    if flat is None or flat.size < size:
+    if flat is None:
         with _LOCK:
             flat = _FILLED.get(key)
-            if flat is None or flat.size < size:
-                # Grown by doubling (up to the cap), so that a few sizes settle it.
-                length = min(max(size, 2 * (0 if flat is None else flat.size), 1024),
-                             max(size, MAX_FILLED_SIZE))
-                flat = _filled(length, value, Z.dtype)
+            if flat is None:
+                flat = np.full(MAX_OTHER_SIZE, value, dtype=Z.dtype)
                 flat.flags.writeable = False
                 _FILLED[key] = flat
     return flat[:size].reshape(Z.shape)
-
-
-def _filled(length, value, dtype):
-    """A vector of ``length`` copies of ``value``.
-
-    Zeros come from ``np.zeros``, whose pages the system maps to one shared
-    page of zeros until written: read-only, the cached zeros cost no memory.
-    """
-    if value == 0 and not np.signbit(value):
-        return np.zeros(length, dtype=dtype)
-    return np.full(length, value, dtype=dtype)

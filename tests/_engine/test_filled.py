@@ -1,11 +1,12 @@
 """Cached arrays of one value: the same results as the scalar bound, bit for bit."""
 
 import threading
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from skdeep._engine._filled import MAX_FILLED_SIZE, filled_like
+from skdeep._engine._filled import MAX_FILLED_SIZE, MAX_OTHER_SIZE, filled_like
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -21,17 +22,29 @@ def test_clipping_against_the_array_is_clipping_against_the_scalar(dtype, ufunc,
     assert got.view(f"u{got.itemsize}").tobytes() == expected.view(f"u{got.itemsize}").tobytes()
 
 
-def test_filled_arrays_are_shared_read_only_views_and_not_grown_past_the_cap():
+def test_filled_arrays_are_shared_read_only_views_within_their_caps():
     small, larger = np.empty((3, 5), np.float32), np.empty((7, 700), np.float32)
     first = filled_like(small, 0.0)
     assert first.shape == small.shape and first.dtype == small.dtype and not first.flags.writeable
-    grown = filled_like(larger, 0.0)
-    assert grown.shape == larger.shape and (grown == 0).all()
+    assert np.shares_memory(first, filled_like(larger, 0.0))  # the zeros made at import
+    assert (filled_like(larger, 1.0) == 1).all()
     assert filled_like(np.empty(3, np.float64), 0.0).dtype == np.float64
     huge = np.broadcast_to(np.float32(1), (MAX_FILLED_SIZE + 1,))
-    assert filled_like(huge, 0.0) == 0.0  # the scalar: nothing cached of that size
+    assert filled_like(huge, 0.0) == 0.0  # the scalar: nothing that large is kept
+    assert filled_like(np.empty(MAX_OTHER_SIZE + 1, np.float32), 1.0) == 1.0
+    assert filled_like(np.empty(4, np.float16), 0.0) == 0.0  # no zeros of that dtype
     with pytest.raises(ValueError):
         first[0, 0] = 1.0
+
+
+def test_zeros_cost_no_allocation_when_asked_for():
+    Z = np.empty(MAX_FILLED_SIZE, np.float64)
+    tracemalloc.start()
+    try:
+        filled_like(Z, 0.0)
+        assert tracemalloc.get_traced_memory()[1] < 100_000
+    finally:
+        tracemalloc.stop()
 
 
 def test_filled_arrays_are_safe_to_ask_for_from_several_threads():

@@ -14,12 +14,17 @@ it). Other values are cached on first use, for operands of at most
 ``MAX_OTHER_SIZE`` elements.
 """
 
+import math
 import threading
 
 import numpy as np
 
 __all__ = ["filled_like"]
 
+#: Smallest operand served an array (elements): below it, making the view
+#: costs more than the faster loop saves (100 float64 values: 774 ns with
+#: the view, 474 ns with the scalar; 1,024: 768 against 869-940 ns).
+MIN_FILLED_SIZE = 1024
 #: Largest operand served an array of zeros (elements); beyond it the scalar
 #: is returned.
 MAX_FILLED_SIZE = 1 << 21
@@ -45,7 +50,8 @@ def filled_like(Z, value):
     A view of a shared vector: of zeros made at import (operands of at most
     ``MAX_FILLED_SIZE`` elements), or of another value cached per dtype and
     value (at most ``MAX_OTHER_SIZE``). Otherwise ``value`` itself, which
-    gives the same results more slowly.
+    gives the same results: more slowly, except for operands of fewer than
+    ``MIN_FILLED_SIZE`` elements.
 
     Parameters
     ----------
@@ -60,7 +66,9 @@ def filled_like(Z, value):
     ndarray or float
     """
     size = Z.size
-    if value == 0 and not np.signbit(value):
+    if size < MIN_FILLED_SIZE:
+        return value
+    if value == 0 and math.copysign(1.0, value) > 0:  # +0.0, not -0.0
         zeros = _ZEROS.get(Z.dtype)
         if zeros is None or size > MAX_FILLED_SIZE:
             return value

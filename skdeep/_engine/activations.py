@@ -227,11 +227,12 @@ def selu_with_slope(Z, slope, scratch):
     slope is ``e - (scale * alpha - scale)``.
     """
     scaled_alpha = SELU_SCALE * SELU_ALPHA
+    zeros = filled_like(Z, 0.0)
     positive = _positive(Z, scratch)
-    exponential = np.minimum(Z, filled_like(Z, 0.0), out=slope)
+    exponential = np.minimum(Z, zeros, out=slope)
     np.exp(exponential, out=exponential)
     exponential *= scaled_alpha
-    np.maximum(Z, filled_like(Z, 0.0), out=Z)
+    np.maximum(Z, zeros, out=Z)
     Z *= SELU_SCALE
     Z += exponential
     Z -= scaled_alpha

@@ -413,20 +413,40 @@ def _recording_direct(client, monkeypatch, directs):
     monkeypatch.setattr(client, "gather", gather)
 
 
+def _counting_steps(monkeypatch, calls, action=None):
+    """Record, at each synchronous step, whether the client still calls its actors."""
+    from skdeep.dask._members import MemberSteps
+
+    real_sums = MemberSteps._worker_sums
+
+    def worker_sums(steps, *args):
+        calls.append(steps.actors is not None)
+        if action is not None:
+            action(len(calls))
+        return real_sums(steps, *args)
+
+    monkeypatch.setattr(MemberSteps, "_worker_sums", worker_sums)
+
+
 def test_results_come_straight_from_local_workers_unless_the_client_says_not(
         client, monkeypatch):
-    """A LocalCluster's workers are on this machine: gathers skip the scheduler's hop.
-    A client made with ``direct_to_workers=False`` keeps dask's way, with the same model."""
+    """A LocalCluster's workers are on this machine: gathers skip the scheduler's hop, and
+    the steps are calls to actors on the workers. A client made with
+    ``direct_to_workers=False`` keeps dask's way (tasks), with the same model."""
     X, y = _frames(*mixed_table(n=600, seed=3), npartitions=4)
-    directs = []
+    directs, actor_steps = [], []
     _recording_direct(client, monkeypatch, directs)
+    _counting_steps(monkeypatch, actor_steps)
     direct = TabularMLPClassifier(**{**FAST, "max_iter": 2}).fit(X, y)
     assert directs and all(d is True for d in directs)
+    assert actor_steps and all(actor_steps)
     directs.clear()
+    actor_steps.clear()
     monkeypatch.setattr(client, "direct_to_workers", False)
     through_scheduler = TabularMLPClassifier(**{**FAST, "max_iter": 2}).fit(X, y)
     monkeypatch.undo()
     assert directs and all(d is False for d in directs)
+    assert actor_steps and not any(actor_steps)
     for ours, theirs in zip(direct.estimators_, through_scheduler.estimators_):
         for W, V in zip(ours.coefs_, theirs.coefs_):
             np.testing.assert_array_equal(W, V)
@@ -444,19 +464,28 @@ def test_results_come_straight_from_local_workers_unless_the_client_says_not(
 def test_direct_gathers_only_where_the_workers_are_reachable(address, setting, expected):
     from types import SimpleNamespace
 
-    from skdeep.dask._cluster import _gathers_directly
+    from skdeep.dask._cluster import reaches_workers
 
     client = SimpleNamespace(direct_to_workers=setting,
                              scheduler=SimpleNamespace(address=address))
-    assert _gathers_directly(client) is expected
+    assert reaches_workers(client) is expected
 
 
 @pytest.mark.parametrize("sync", ["step", "epoch"])
 def test_a_worker_killed_during_fit_does_not_change_the_model(client, monkeypatch, sync):
+    """Killed during the steps (``sync="step"``: the actors' worker is lost, the steps go
+    on as tasks) or during the rounds (``sync="epoch"``): the model is the same."""
     X, y = _frames(*mixed_table(n=1500, seed=7), npartitions=4)
     params = {**FAST, "max_iter": 3, "sync": sync}
+
+    def count(calls, action=None):
+        if sync == "step":
+            _counting_steps(monkeypatch, calls, action)
+        else:
+            _counting_gather(client, monkeypatch, calls, action)
+
     calls = []
-    _counting_gather(client, monkeypatch, calls)
+    count(calls)
     reference = TabularMLPClassifier(**params).fit(X, y)
     monkeypatch.undo()
     pids = client.run(os.getpid)
@@ -468,10 +497,12 @@ def test_a_worker_killed_during_fit_does_not_change_the_model(client, monkeypatc
             os.kill(pids[victim], signal.SIGKILL)
 
     calls.clear()
-    _counting_gather(client, monkeypatch, calls, kill)
+    count(calls, kill)
     model = TabularMLPClassifier(**params).fit(X, y)
     monkeypatch.undo()
     assert len(calls) > kill_at  # the fit went on past the kill
+    if sync == "step":  # actors until the kill, tasks after it
+        assert all(calls[:kill_at - 1]) and not calls[-1]
     for ours, theirs in zip(model.estimators_, reference.estimators_):
         for W, V in zip(ours.coefs_, theirs.coefs_):
             np.testing.assert_array_equal(W, V)

@@ -298,18 +298,28 @@ def _worker_pids(client):
     return client.run(os.getpid)
 
 
-def _counting(client, calls, action=None):
-    """Count (and act on) the client's gathers; returns the real gather."""
-    real_gather = client.gather
+def _counting(client, sync, calls, action=None):
+    """Count (and act on) the fit's exchanges with the workers; returns how to stop.
 
-    def gather(futures, *a, **k):
+    With ``sync="step"`` the steps (actor calls on a LocalCluster, which
+    are no gathers), otherwise the client's gathers.
+    """
+    if sync == "step":
+        from skdeep.dask._members import MemberSteps
+
+        owner, name = MemberSteps, "_worker_sums"
+    else:
+        owner, name = client, "gather"
+    real = getattr(owner, name)
+
+    def counted(*a, **k):
         calls.append(1)
         if action is not None:
             action(len(calls))
-        return real_gather(futures, *a, **k)
+        return real(*a, **k)
 
-    client.gather = gather
-    return real_gather
+    setattr(owner, name, counted)
+    return lambda: setattr(owner, name, real)
 
 
 def killed_run(args):
@@ -319,26 +329,26 @@ def killed_run(args):
         params = {"max_iter": 4, "random_state": 0, "sync": args.sync,
                   "hidden_layer_sizes": (64, 64)}
         calls = []
-        real_gather = _counting(client, calls)
+        stop_counting = _counting(client, args.sync, calls)
         try:
             reference = skdeep.dask.TabularMLPClassifier(**params).fit(X, y)
         finally:
-            client.gather = real_gather
-        n_gathers = len(calls)
-        kill_at = int(n_gathers * args.kill_at)
+            stop_counting()
+        n_calls = len(calls)
+        kill_at = int(n_calls * args.kill_at)
         before = _worker_pids(client)
         victim = max(before)
 
-        def kill(n_calls):
-            if n_calls == kill_at:
+        def kill(n_done):
+            if n_done == kill_at:
                 os.kill(before[victim], signal.SIGKILL)
 
         calls.clear()
-        real_gather = _counting(client, calls, kill)
+        stop_counting = _counting(client, args.sync, calls, kill)
         try:
             disturbed = skdeep.dask.TabularMLPClassifier(**params).fit(X, y)
         finally:
-            client.gather = real_gather
+            stop_counting()
         client.wait_for_workers(2, timeout=120)
         after = _worker_pids(client)
         difference = max(
@@ -349,7 +359,8 @@ def killed_run(args):
         X_test = X_test.compute()
         same_predictions = bool((reference.predict_proba(X_test)
                                  == disturbed.predict_proba(X_test)).all())
-        return {"rows": args.killed_rows, "gathers": n_gathers, "killed_at_gather": kill_at,
+        return {"rows": args.killed_rows, "counted": "steps" if args.sync == "step" else "gathers",
+                "calls": n_calls, "killed_at_call": kill_at,
                 "killed_pid": before[victim],
                 "worker_restarted": before[victim] not in after.values(),
                 "largest_weight_difference": difference,
@@ -407,7 +418,8 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--killed-rows", type=int, default=60_000)
     parser.add_argument("--kill-at", type=float, default=0.6,
-                        help="kill at this fraction of the undisturbed fit's gathers")
+                        help="kill at this fraction of the undisturbed fit's steps "
+                             "(sync=\"step\") or gathers")
     parser.add_argument("--out", default=str(RESULTS / "dask-tabular-accuracy.jsonl"))
     parser.add_argument("--json", default=str(RESULTS / "dask-tabular.json"),
                         help="where memory, speedup, killed and predictions store results")
@@ -434,6 +446,8 @@ def main(argv=None):
     elif args.command == "speedup":
         results = {n: speedup_run(args, n) for n in (1, 2)}
         results["speedup"] = results[1]["fastest"] / results[2]["fastest"]
+        results["median_speedup"] = (float(np.median(results[1]["seconds"]))
+                                     / float(np.median(results[2]["seconds"])))
         _store(args.json, f"speedup-{args.sync}", {str(k): v for k, v in results.items()})
     elif args.command == "killed":
         _store(args.json, f"killed-{args.sync}", killed_run(args))

@@ -589,8 +589,9 @@ class MemberSteps:
         """One :class:`StepActor` per worker's group (none if one cannot be made)."""
         client = self.groups.client
         self._actor_futures = [
+            # Made on another worker if this one is gone, rather than waiting for it.
             client.submit(StepActor, self.recipe, self.n_steps, [future], workers=[address],
-                          actor=True, pure=False)
+                          allow_other_workers=True, actor=True, pure=False)
             for future, address in zip(self.groups.futures, self.groups.addresses)
         ]
         try:

@@ -391,41 +391,34 @@ def test_no_client_says_how_to_start_one():
 # --------------------------------------------------------------------------
 
 
-def _counting_gather(client, monkeypatch, calls, action=None):
-    real_gather = client.gather
+def _spy(monkeypatch, owner, name, calls, note, action=None):
+    """Wrap ``owner.name``: each call appends ``note(*args, **kwargs)`` to ``calls``,
+    then runs ``action(len(calls))`` (if given) and the real method."""
+    real = getattr(owner, name)
 
-    def gather(futures, *args, **kwargs):
-        calls.append(1)
+    def spied(*args, **kwargs):
+        calls.append(note(*args, **kwargs))
         if action is not None:
             action(len(calls))
-        return real_gather(futures, *args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(client, "gather", gather)
+    monkeypatch.setattr(owner, name, spied)
+
+
+def _counting_gather(client, monkeypatch, calls, action=None):
+    _spy(monkeypatch, client, "gather", calls, lambda *args, **kwargs: 1, action)
 
 
 def _recording_direct(client, monkeypatch, directs):
-    real_gather = client.gather
-
-    def gather(futures, *args, **kwargs):
-        directs.append(kwargs.get("direct"))
-        return real_gather(futures, *args, **kwargs)
-
-    monkeypatch.setattr(client, "gather", gather)
+    _spy(monkeypatch, client, "gather", directs, lambda *args, **kwargs: kwargs.get("direct"))
 
 
 def _counting_steps(monkeypatch, calls, action=None):
     """Record, at each synchronous step, whether the client still calls its actors."""
     from skdeep.dask._members import MemberSteps
 
-    real_sums = MemberSteps._worker_sums
-
-    def worker_sums(steps, *args):
-        calls.append(steps.actors is not None)
-        if action is not None:
-            action(len(calls))
-        return real_sums(steps, *args)
-
-    monkeypatch.setattr(MemberSteps, "_worker_sums", worker_sums)
+    _spy(monkeypatch, MemberSteps, "_worker_sums", calls,
+         lambda steps, *args: steps.actors is not None, action)
 
 
 def test_results_come_straight_from_local_workers_unless_the_client_says_not(

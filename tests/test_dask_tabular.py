@@ -6,6 +6,7 @@ tests (one cluster at a time under ``pytest -n 2``). The tests of the
 summaries' arithmetic need no cluster.
 """
 
+import contextlib
 import importlib
 import os
 import pickle
@@ -202,7 +203,7 @@ def test_object_columns_are_numeric_unless_a_partition_holds_other_values(client
     X["mixed"] = pd.Series([i % 7 if i < 300 else "other" for i in range(400)], dtype=object)
     with dask.config.set({"dataframe.convert-string": False}):
         X_dask, y_dask = _frames(X, y, npartitions=4)
-    assert X_dask.dtypes["code"] == object and X_dask.dtypes["mixed"] == object
+    assert X_dask.dtypes["code"] == np.dtype("O") and X_dask.dtypes["mixed"] == np.dtype("O")
     model = TabularMLPClassifier(**FAST).fit(X_dask, y_dask)
     local = skdeep.TabularMLPClassifier(**FAST).fit(X, y)
     _assert_same_inputs(model, local)
@@ -405,6 +406,16 @@ def _spy(monkeypatch, owner, name, calls, note, action=None):
     monkeypatch.setattr(owner, name, spied)
 
 
+@contextlib.contextmanager
+def _workers_restored(client):
+    """For a block that kills workers: the module's cluster has its two workers after it,
+    whether the block failed or not, so that later tests see the same cluster."""
+    try:
+        yield
+    finally:
+        client.wait_for_workers(2, timeout=60)
+
+
 def _counting_gather(client, monkeypatch, calls, action=None):
     _spy(monkeypatch, client, "gather", calls, lambda *args, **kwargs: 1, action)
 
@@ -491,7 +502,8 @@ def test_a_worker_killed_during_fit_does_not_change_the_model(client, monkeypatc
 
     calls.clear()
     count(calls, kill)
-    model = TabularMLPClassifier(**params).fit(X, y)
+    with _workers_restored(client):
+        model = TabularMLPClassifier(**params).fit(X, y)
     monkeypatch.undo()
     assert len(calls) > kill_at  # the fit went on past the kill
     if sync == "step":  # actors until the kill, tasks after it
@@ -499,8 +511,22 @@ def test_a_worker_killed_during_fit_does_not_change_the_model(client, monkeypatc
     for ours, theirs in zip(model.estimators_, reference.estimators_):
         for W, V in zip(ours.coefs_, theirs.coefs_):
             np.testing.assert_array_equal(W, V)
-    client.wait_for_workers(2, timeout=60)
     assert pids[victim] not in client.run(os.getpid).values()
+
+
+def test_what_a_fit_shares_outlives_every_worker_holding_it(client):
+    """The recipe every task reads is a task's result: when every worker holding it dies it
+    is computed again. A scattered value was lost for good, and with it the tasks needing
+    it, once dask's memory manager had left one worker holding it."""
+    from skdeep.dask._partitions import Kept
+
+    shared = Kept(client, [], [], []).share(np.arange(5.0))
+    distributed.wait(shared)
+    holders = list(client.who_has([shared])[shared.key])
+    with _workers_restored(client):
+        for pid in client.run(os.getpid, workers=holders).values():
+            os.kill(pid, signal.SIGKILL)
+        assert client.submit(np.sum, shared, pure=False).result(timeout=60) == 10.0
 
 
 def test_weights_in_memory_dask_arrays_and_weighted_scores(client):

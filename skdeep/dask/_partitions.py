@@ -176,6 +176,11 @@ class Partitions:
         return len(self.X_parts)
 
 
+def _same(value):
+    """``value`` itself: a task whose result is ``value`` (see :meth:`Kept.share`)."""
+    return value
+
+
 class Kept:
     """Futures kept on the workers, one per partition or per worker's run of partitions.
 
@@ -253,16 +258,18 @@ class Kept:
         return Kept(self.client, [self.futures[self.groups[g][0]] for g in runs],
                     [[r] for r in range(len(runs))], [self.addresses[g] for g in runs])
 
-    def broadcast(self, value):
-        """``value`` on every worker, as one future.
+    def share(self, value):
+        """``value`` for every task of a fit, as one future its tasks depend on.
 
         For what every task of a fit reads and never changes (the network's
-        recipe), sent once at the start. What changes from task to task (the
-        parameters) goes with each task instead: a scattered value whose only
-        holder dies before it is replicated is lost, and with it the tasks
-        that need it.
+        recipe), sent once at the start. It is the result of a task, not
+        scattered data: dask's active memory manager keeps one copy of a result
+        that no task is waiting for, and a scattered value whose last holder
+        dies is lost with every task that needs it, whereas a task's result is
+        computed again. What changes from task to task (the parameters) goes
+        with each task instead.
         """
-        return self.client.scatter(value, broadcast=True, hash=False)
+        return self.client.submit(_same, value, pure=False)
 
     def release(self):
         """Let the workers free these results."""

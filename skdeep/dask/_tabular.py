@@ -210,7 +210,7 @@ class _DistributedTabular:
 
     def _train(self, draft, training, network, random_states, fit_args):
         """Train every member on the workers' groups; their progress."""
-        recipe = training.groups.broadcast(NetworkRecipe(
+        recipe = training.groups.share(NetworkRecipe(
             training.worker_copy, draft.fitted, len(random_states), network.layers[0].n_inputs,
             network.layer_units[-1], network.dtype))
         optimizer = self._optimizer(network)

@@ -104,6 +104,11 @@ ALTERNATIVES = {
     # the bins (the defaults ask for 5 %).
     "values_4_gain1": {"value_embedding_min_gain": 0.01},
     "values_8_gain1": {"value_embedding_min_count": 8, "value_embedding_min_gain": 0.01},
+    # Narrower hidden layers: less arithmetic per step (issue 31's speed).
+    "width_192": {"hidden_layer_sizes": (192, 192, 192)},
+    "width_128": {"hidden_layer_sizes": (128, 128, 128)},
+    "width_128_n4": {"hidden_layer_sizes": (128, 128, 128), "n_networks": 4},
+    "width_192_n4": {"hidden_layer_sizes": (192, 192, 192), "n_networks": 4},
 }
 
 VARIANTS = {**ABLATIONS, **ALTERNATIVES}

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._engine import scipy_blas_on_one_thread
 from ._engine.members import DropoutNoise
 from ._engine.parallel import (
     ParallelStep,
@@ -575,7 +576,8 @@ def fit_members(network, optimizer, schedule, data, config, random_states, *,
         runner = LocalEpochs(network, optimizer, schedule, data, config.batch_size, random_states)
     else:
         runner = contextlib.nullcontext(epochs)
-    with runner as runs:
+    # SciPy's BLAS (the update rule's axpy) on one thread: see axpy.
+    with scipy_blas_on_one_thread(), runner as runs:
         progress = _MemberLoop(network, runs, config, evaluate, observers).run()
     for observer in observers:
         observer.on_train_end(network, progress)

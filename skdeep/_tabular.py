@@ -92,10 +92,6 @@ def auto_epochs(n_train):
 
 #: The update rule's numerical guard (Adam's epsilon).
 _EPSILON = 1e-8
-#: Elements per pass of the update: every member's parameters make a long
-#: vector, and long passes make fewer NumPy calls (threads share them).
-_UPDATE_CHUNK = 65536
-
 
 def _bins(fitted):
     """The piecewise-linear encoding's bins learned at fit, or None."""
@@ -351,7 +347,6 @@ class _BaseTabularMLP(BaseNeuralNetwork):
             learning_rate=self.learning_rate_init, beta_1=self.beta_1, beta_2=self.beta_2,
             epsilon=_EPSILON, weight_decay=self.weight_decay,
             n_decayed=network.n_penalized_params, lr_scales=network.lr_scales,
-            chunk_size=_UPDATE_CHUNK,
         )
 
     def _n_epochs(self, n_train):

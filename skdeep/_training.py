@@ -713,7 +713,8 @@ def fit_stochastic(network, optimizer, schedule, data, config, state, random_sta
         network, data, config, random_state
     )
     loop = _EpochLoop(network, optimizer, schedule, epochs, config, state, evaluate, observers)
-    with epochs.threads(network, optimizer):
+    # SciPy's BLAS (the update rules' axpy) on one thread: see axpy.
+    with scipy_blas_on_one_thread(), epochs.threads(network, optimizer):
         result = loop.run()
     if result.status != "diverged":
         result = _check_finite_predictions(result, epochs, network)

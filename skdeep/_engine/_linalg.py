@@ -7,7 +7,7 @@ import numpy as np
 from scipy.linalg import blas
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["axpy", "scipy_blas_on_one_thread"]
+__all__ = ["axpy", "scipy_blas_on_one_thread", "scipy_blas_single_threaded"]
 
 # Looking a BLAS routine up costs more than running it on a small vector, and
 # the optimizers call axpy several times per mini-batch: resolve once per dtype.
@@ -25,10 +25,17 @@ _AXPY = {
 _SINGLE_THREAD_SIZE = 8192
 
 
-def axpy(alpha, x, y):
+def axpy(alpha, x, y, whole=False):
     """``y += alpha * x`` in place through BLAS, without a temporary array.
 
     Both arrays must be contiguous, one-dimensional and of the same dtype.
+    Vectors longer than ``_SINGLE_THREAD_SIZE`` go to BLAS in pieces of that
+    size, unless ``whole``: one call, for a caller that found SciPy's BLAS
+    on one thread (:func:`scipy_blas_single_threaded`). Every call holds
+    Python's GIL, so on several threads fewer calls wait less for each
+    other. The result is the same either way: a piece ends on a multiple of
+    the kernel's block, and one thread computes every element as the pieces
+    do.
     """
     n = x.size
     if n == 0:
@@ -37,7 +44,7 @@ def axpy(alpha, x, y):
     if routine is None:
         y += alpha * x
         return y
-    if n <= _SINGLE_THREAD_SIZE:
+    if whole or n <= _SINGLE_THREAD_SIZE:
         routine(x, y, a=alpha)
         return y
     for start in range(0, n, _SINGLE_THREAD_SIZE):
@@ -76,6 +83,18 @@ def scipy_blas_on_one_thread():
         Restores the previous thread count on exit.
     """
     return _scipy_bundled_blas().limit(limits=1)
+
+
+def scipy_blas_single_threaded():
+    """Whether the BLAS bundled in SciPy's wheel runs on one thread now.
+
+    It does inside :func:`scipy_blas_on_one_thread` (every training loop
+    runs in it), unless another thread changed the limit meanwhile. False
+    where SciPy has no BLAS of its own. Reading the count takes about a
+    microsecond.
+    """
+    libraries = _scipy_bundled_blas().lib_controllers
+    return bool(libraries) and all(library.num_threads == 1 for library in libraries)
 
 
 @functools.cache

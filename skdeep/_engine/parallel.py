@@ -29,12 +29,7 @@ import threading
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-__all__ = ["ThreadTeam", "SLICE_ALIGNMENT", "available_threads", "vector_slices",
-           "one_blas_thread", "row_parts"]
-
-#: Thread slices of the flat parameter vector start at multiples of this
-#: (the chunk size of the update rules).
-SLICE_ALIGNMENT = 8192
+__all__ = ["ThreadTeam", "available_threads", "one_blas_thread", "row_parts"]
 
 
 def available_threads():
@@ -56,18 +51,6 @@ def available_threads():
 def one_blas_thread():
     """Context manager: BLAS runs on the calling thread while a team works."""
     return threadpool_limits(limits=1, user_api="blas")
-
-
-def vector_slices(n_params, n_threads, alignment=SLICE_ALIGNMENT):
-    """``n_threads`` contiguous ``(start, stop)`` slices covering ``range(n_params)``.
-
-    Boundaries are multiples of ``alignment`` (the last slice ends at
-    ``n_params``); a vector too short to split gives empty slices to the
-    last threads.
-    """
-    blocks = -(-n_params // alignment)
-    edges = [min(n_params, alignment * (blocks * t // n_threads)) for t in range(n_threads)]
-    return list(zip(edges, [*edges[1:], n_params]))
 
 
 def row_parts(n_rows, n_threads):

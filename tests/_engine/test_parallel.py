@@ -9,14 +9,13 @@ from threadpoolctl import threadpool_limits
 
 from skdeep._engine import Dense, Sequential, make_loss, make_optimizer
 from skdeep._engine.members import DropoutNoise, MemberDense
+from skdeep._engine.optimizers import _CHUNK
 from skdeep._engine.parallel import (
-    SLICE_ALIGNMENT,
     ParallelStep,
     ThreadTeam,
     available_threads,
     optimizer_slices,
     row_parts,
-    vector_slices,
 )
 
 
@@ -64,16 +63,6 @@ def test_available_threads_follows_the_blas_limit():
         assert available_threads() == min(2, len(__import__("os").sched_getaffinity(0)))
 
 
-@pytest.mark.parametrize("n_params", [0, 5, SLICE_ALIGNMENT, 3 * SLICE_ALIGNMENT + 7])
-@pytest.mark.parametrize("n_threads", [1, 2, 3])
-def test_vector_slices_cover_the_vector_on_aligned_edges(n_params, n_threads):
-    slices = vector_slices(n_params, n_threads)
-    assert len(slices) == n_threads
-    assert slices[0][0] == 0 and slices[-1][1] == n_params
-    for (_, stop), (start, _) in zip(slices, slices[1:]):
-        assert stop == start and (start % SLICE_ALIGNMENT == 0 or start == n_params)
-
-
 def test_row_parts_are_contiguous_and_even():
     assert row_parts(7, 2) == [(0, 3), (3, 7)]
     assert row_parts(2, 3) == [(0, 0), (0, 1), (1, 2)]
@@ -83,7 +72,7 @@ def test_row_parts_are_contiguous_and_even():
 @pytest.mark.parametrize("n_threads", [2, 3])
 def test_updates_on_slices_equal_one_step(name, n_threads):
     rng = np.random.RandomState(0)
-    n = 3 * SLICE_ALIGNMENT + 1234
+    n = 3 * _CHUNK + 1234
     scales = [(100, 9000, 0.5), (20000, 20500, 3.0)] if name.startswith("adam") else []
     options = {"lr_scales": scales} if scales else {}
     if name == "adamw":

@@ -1,9 +1,12 @@
-"""SciPy's bundled BLAS pool is kept on one thread while L-BFGS-B runs.
+"""SciPy's bundled BLAS pool is kept on one thread while a network trains.
 
 SciPy's wheels bundle an OpenBLAS whose thread pool is separate from
 NumPy's; L-BFGS-B's small LAPACK solves wake it every iteration, and the two
-pools then fight over the cores. These tests check the pool is limited for
-the optimisation only, and that NumPy's pool is never touched.
+pools then fight over the cores. The update rules' axpy runs in that BLAS
+too: on one thread it takes a whole chunk per call instead of pieces that
+stay below OpenBLAS's threading threshold. These tests check the pool is
+limited for the training only, that NumPy's pool is never touched, and that
+the whole chunks give the pieces' results bit for bit.
 """
 
 import numpy as np
@@ -11,8 +14,13 @@ import pytest
 import scipy.optimize
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from skdeep import MLPClassifier
-from skdeep._engine._linalg import _is_scipy_bundled, scipy_blas_on_one_thread
+from skdeep import MLPClassifier, TabularMLPClassifier
+from skdeep._engine import _linalg, optimizers
+from skdeep._engine._linalg import (
+    _is_scipy_bundled,
+    scipy_blas_on_one_thread,
+    scipy_blas_single_threaded,
+)
 
 
 @pytest.mark.parametrize(
@@ -80,4 +88,80 @@ def test_lbfgs_fit_runs_scipy_on_one_thread_and_gives_the_same_model(monkeypatch
     assert seen == [dict.fromkeys(own, 1)]
     assert after == dict.fromkeys(own, 2)
     for a, b in zip(model.coefs_, reference.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _recording_axpy(monkeypatch, dtype):
+    """Record the length of every BLAS axpy call of ``dtype``."""
+    sizes = []
+    routine = _linalg._AXPY[np.dtype(dtype)]
+
+    def recording(x, y, a):
+        sizes.append(x.size)
+        return routine(x, y, a=a)
+
+    monkeypatch.setitem(_linalg._AXPY, np.dtype(dtype), recording)
+    return sizes
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [8193, 3 * 8192 + 17, 200_000])
+def test_axpy_in_one_call_gives_the_bits_of_the_pieces(monkeypatch, dtype, n):
+    _scipy_own_blas()
+    rng = np.random.default_rng(n)
+    x, y = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
+    in_pieces = _linalg.axpy(0.1, x, y.copy())
+    sizes = _recording_axpy(monkeypatch, dtype)
+    with threadpool_limits(limits=2, user_api="blas"):
+        assert not scipy_blas_single_threaded()
+        with scipy_blas_on_one_thread():
+            assert scipy_blas_single_threaded()
+            whole = _linalg.axpy(0.1, x, y.copy(), whole=True)
+    assert sizes == [n]
+    np.testing.assert_array_equal(whole, in_pieces)
+
+
+def _table(n=400, seed=0):
+    import pandas as pd
+
+    rng = np.random.RandomState(seed)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.lognormal(size=n),
+                      "c": rng.choice(["x", "y", "z"], n)})
+    return X, (X["a"] + (X["c"] == "y") > 0.3).astype(int)
+
+
+@pytest.mark.parametrize("case", ["adam", "sgd", "tabular"])
+def test_fits_update_whole_chunks_with_the_bits_of_the_pieces(monkeypatch, case):
+    """Inside a fit SciPy's BLAS runs on one thread and axpy takes whole chunks (longer
+    than a piece); forcing the pieces gives the same model bit for bit."""
+    _scipy_own_blas()
+    if case == "tabular":
+        X, y = _table()
+
+        def fit():
+            return TabularMLPClassifier(hidden_layer_sizes=(96, 96), n_networks=2, max_iter=3,
+                                        random_state=0).fit(X, y)
+
+        def weights(model):
+            return [W for member in model.estimators_ for W in member.coefs_]
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(300, 40))
+        y = (X[:, 0] + X[:, 1] > 0).astype(int)
+
+        def fit():
+            return MLPClassifier(hidden_layer_sizes=(300,), solver=case, max_iter=3,
+                                 random_state=0).fit(X, y)
+
+        def weights(model):
+            return model.coefs_ + model.intercepts_
+    sizes = _recording_axpy(monkeypatch, np.float32 if case == "tabular" else np.float64)
+    with threadpool_limits(limits=2, user_api="blas"):
+        whole = fit()
+        assert max(sizes) > _linalg._SINGLE_THREAD_SIZE
+        sizes.clear()
+        monkeypatch.setattr(optimizers, "scipy_blas_single_threaded", lambda: False)
+        in_pieces = fit()
+    assert max(sizes) <= _linalg._SINGLE_THREAD_SIZE
+    for a, b in zip(weights(whole), weights(in_pieces), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -145,19 +145,12 @@ def test_clip_by_global_norm():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [1, 8192, 8193, 50_000])
-def test_axpy_is_exact_and_never_hands_blas_a_threaded_size(monkeypatch, dtype, n):
+def test_axpy_is_exact_and_never_hands_blas_a_threaded_size(axpy_sizes, dtype, n):
     # SciPy's OpenBLAS threads axpy above 10,000 elements, and its thread pool
     # then fights NumPy's for the cores: every call must stay below that.
     from skdeep._engine import _linalg
 
-    sizes = []
-    routine = _linalg._AXPY[np.dtype(dtype)]
-
-    def recording(x, y, a):
-        sizes.append(x.size)
-        return routine(x, y, a=a)
-
-    monkeypatch.setitem(_linalg._AXPY, np.dtype(dtype), recording)
+    sizes = axpy_sizes(dtype)
     rng = np.random.default_rng(0)
     x = rng.normal(size=n).astype(dtype)
     y = rng.normal(size=n).astype(dtype)

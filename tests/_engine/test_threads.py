@@ -91,27 +91,14 @@ def test_lbfgs_fit_runs_scipy_on_one_thread_and_gives_the_same_model(monkeypatch
         np.testing.assert_array_equal(a, b)
 
 
-def _recording_axpy(monkeypatch, dtype):
-    """Record the length of every BLAS axpy call of ``dtype``."""
-    sizes = []
-    routine = _linalg._AXPY[np.dtype(dtype)]
-
-    def recording(x, y, a):
-        sizes.append(x.size)
-        return routine(x, y, a=a)
-
-    monkeypatch.setitem(_linalg._AXPY, np.dtype(dtype), recording)
-    return sizes
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [8193, 3 * 8192 + 17, 200_000])
-def test_axpy_in_one_call_gives_the_bits_of_the_pieces(monkeypatch, dtype, n):
+def test_axpy_in_one_call_gives_the_bits_of_the_pieces(axpy_sizes, dtype, n):
     _scipy_own_blas()
     rng = np.random.default_rng(n)
     x, y = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
     in_pieces = _linalg.axpy(0.1, x, y.copy())
-    sizes = _recording_axpy(monkeypatch, dtype)
+    sizes = axpy_sizes(dtype)
     with threadpool_limits(limits=2, user_api="blas"):
         assert not scipy_blas_single_threaded()
         with scipy_blas_on_one_thread():
@@ -131,7 +118,7 @@ def _table(n=400, seed=0):
 
 
 @pytest.mark.parametrize("case", ["adam", "sgd", "tabular"])
-def test_fits_update_whole_chunks_with_the_bits_of_the_pieces(monkeypatch, case):
+def test_fits_update_whole_chunks_with_the_bits_of_the_pieces(monkeypatch, axpy_sizes, case):
     """Inside a fit SciPy's BLAS runs on one thread and axpy takes whole chunks (longer
     than a piece); forcing the pieces gives the same model bit for bit."""
     _scipy_own_blas()
@@ -155,7 +142,7 @@ def test_fits_update_whole_chunks_with_the_bits_of_the_pieces(monkeypatch, case)
 
         def weights(model):
             return model.coefs_ + model.intercepts_
-    sizes = _recording_axpy(monkeypatch, np.float32 if case == "tabular" else np.float64)
+    sizes = axpy_sizes(np.float32 if case == "tabular" else np.float64)
     with threadpool_limits(limits=2, user_api="blas"):
         whole = fit()
         assert max(sizes) > _linalg._SINGLE_THREAD_SIZE

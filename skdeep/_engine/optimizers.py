@@ -267,8 +267,8 @@ class AdamW(Adam):
         """Decoupled decay of the chunk's weights, then Adam's step on the chunk.
 
         Decayed chunk by chunk, while the chunk is in cache for Adam's
-        passes: a separate pass over the whole vector streamed it through
-        memory once more (the update is bound by memory bandwidth).
+        passes: a separate pass over the whole vector would stream it through
+        memory once more.
         """
         if self.weight_decay and chunk.start < self.n_decayed:
             params[: self.n_decayed - chunk.start] *= 1.0 - self.learning_rate * self.weight_decay

@@ -162,7 +162,7 @@ class _CountingClient:
         return getattr(self.client, name)
 
     def scatter(self, value, broadcast=False, **kwargs):
-        copies = len(self.client.scheduler_info(n_workers=-1)["workers"]) if broadcast else 1
+        copies = len(self.client.nthreads()) if broadcast else 1
         self.sent += sizeof(value) * copies
         return self.client.scatter(value, broadcast=broadcast, **kwargs)
 
@@ -196,7 +196,7 @@ def _tiny_blockset(client, estimator, hidden):
     X, y = _data(20, 10)
     model = MLPClassifier(hidden_layer_sizes=hidden, solver="lbfgs", max_iter=1,
                           random_state=0).fit(X, y)
-    addresses = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    addresses = sorted(client.nthreads())
     encoder = BlockEncoder(estimator, model, np.float32)
     return model, BlockSet.prepare(client, addresses, encoder, X, y, None)
 

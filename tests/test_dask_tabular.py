@@ -12,6 +12,7 @@ import os
 import pickle
 import signal
 import textwrap
+import time
 import warnings
 
 import numpy as np
@@ -409,11 +410,22 @@ def _spy(monkeypatch, owner, name, calls, note, action=None):
 @contextlib.contextmanager
 def _workers_restored(client):
     """For a block that kills workers: the module's cluster has its two workers after it,
-    whether the block failed or not, so that later tests see the same cluster."""
+    both answering, whether the block failed or not, so that later tests see the same
+    cluster (the scheduler may list a killed worker for a moment)."""
     try:
         yield
     finally:
-        client.wait_for_workers(2, timeout=60)
+        deadline = time.monotonic() + 60
+        while True:
+            client.wait_for_workers(2, timeout=60)
+            try:
+                if len(client.run(os.getpid)) == 2:
+                    break
+            except OSError:  # a listed worker is gone
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("The cluster did not get its two workers back in 60 s.")
+            time.sleep(0.2)
 
 
 def _counting_gather(client, monkeypatch, calls, action=None):
@@ -454,6 +466,16 @@ def test_results_come_straight_from_local_workers_unless_the_client_says_not(
     for ours, theirs in zip(direct.estimators_, through_scheduler.estimators_):
         for W, V in zip(ours.coefs_, theirs.coefs_):
             np.testing.assert_array_equal(W, V)
+
+
+def test_fits_ask_the_scheduler_for_the_workers(client, monkeypatch):
+    """``Client.scheduler_info()`` returns the client's cached identity, which the client's
+    own refresh (every 2 s) replaces with one that lists no workers: a fit that read it
+    could find an empty cluster (a CI run failed so). Fits ask the scheduler instead."""
+    monkeypatch.setattr(client, "scheduler_info", lambda *args, **kwargs: {"workers": {}})
+    X, y = _frames(*mixed_table(n=300, seed=4), npartitions=2)
+    model = TabularMLPClassifier(**FAST).fit(X, y)
+    assert model.n_features_in_ == X.shape[1]
 
 
 @pytest.mark.parametrize(("address", "setting", "expected"), [

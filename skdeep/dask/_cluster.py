@@ -37,8 +37,14 @@ def current_client():
 
 
 def worker_addresses(client):
-    """The addresses of the cluster's workers, sorted; a ValueError if there are none."""
-    workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+    """The addresses of the cluster's workers, sorted; a ValueError if there are none.
+
+    Asked of the scheduler (``Client.nthreads``), not read from
+    ``Client.scheduler_info()``: that returns the client's cached identity,
+    which a periodic refresh in the client's event loop replaces with one
+    that lists no workers, so a fit could see an empty cluster.
+    """
+    workers = sorted(client.nthreads())
     if not workers:
         raise ValueError(
             "The Dask cluster of the current client has no workers, so nothing can "

@@ -93,6 +93,7 @@ def auto_epochs(n_train):
 #: The update rule's numerical guard (Adam's epsilon).
 _EPSILON = 1e-8
 
+
 def _bins(fitted):
     """The piecewise-linear encoding's bins learned at fit, or None."""
     if "bin_lower_" not in fitted or not len(fitted["bin_lower_"]):

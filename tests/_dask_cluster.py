@@ -2,6 +2,8 @@
 
 import contextlib
 import logging
+import os
+import time
 import warnings
 
 import distributed
@@ -20,3 +22,25 @@ def two_worker_client():
             silence_logs=logging.CRITICAL,
         ) as cluster, distributed.Client(cluster) as client:
             yield client
+
+
+@contextlib.contextmanager
+def workers_restored(client, n_workers=2, timeout=60):
+    """For a block that kills workers: the cluster has its ``n_workers`` workers after it,
+    all answering, whether the block failed or not, so that later tests see the same
+    cluster (the scheduler may list a killed worker for a moment)."""
+    try:
+        yield
+    finally:
+        deadline = time.monotonic() + timeout
+        while True:
+            client.wait_for_workers(n_workers, timeout=timeout)
+            try:
+                if len(client.run(os.getpid)) == n_workers:
+                    break
+            except OSError:  # a listed worker is gone
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"The cluster did not get its {n_workers} workers back in {timeout} s.")
+            time.sleep(0.2)

@@ -6,13 +6,11 @@ tests (one cluster at a time under ``pytest -n 2``). The tests of the
 summaries' arithmetic need no cluster.
 """
 
-import contextlib
 import importlib
 import os
 import pickle
 import signal
 import textwrap
-import time
 import warnings
 
 import numpy as np
@@ -28,6 +26,7 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402
 
+from _dask_cluster import workers_restored  # noqa: E402
 from _guide import DEPLOYMENT, first_code_block  # noqa: E402
 
 from skdeep.dask import TabularMLPClassifier, TabularMLPRegressor  # noqa: E402
@@ -407,27 +406,6 @@ def _spy(monkeypatch, owner, name, calls, note, action=None):
     monkeypatch.setattr(owner, name, spied)
 
 
-@contextlib.contextmanager
-def _workers_restored(client):
-    """For a block that kills workers: the module's cluster has its two workers after it,
-    both answering, whether the block failed or not, so that later tests see the same
-    cluster (the scheduler may list a killed worker for a moment)."""
-    try:
-        yield
-    finally:
-        deadline = time.monotonic() + 60
-        while True:
-            client.wait_for_workers(2, timeout=60)
-            try:
-                if len(client.run(os.getpid)) == 2:
-                    break
-            except OSError:  # a listed worker is gone
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("The cluster did not get its two workers back in 60 s.")
-            time.sleep(0.2)
-
-
 def _counting_gather(client, monkeypatch, calls, action=None):
     _spy(monkeypatch, client, "gather", calls, lambda *args, **kwargs: 1, action)
 
@@ -524,7 +502,7 @@ def test_a_worker_killed_during_fit_does_not_change_the_model(client, monkeypatc
 
     calls.clear()
     count(calls, kill)
-    with _workers_restored(client):
+    with workers_restored(client):
         model = TabularMLPClassifier(**params).fit(X, y)
     monkeypatch.undo()
     assert len(calls) > kill_at  # the fit went on past the kill
@@ -545,7 +523,7 @@ def test_what_a_fit_shares_outlives_every_worker_holding_it(client):
     shared = Kept(client, [], [], []).share(np.arange(5.0))
     distributed.wait(shared)
     holders = list(client.who_has([shared])[shared.key])
-    with _workers_restored(client):
+    with workers_restored(client):
         for pid in client.run(os.getpid, workers=holders).values():
             os.kill(pid, signal.SIGKILL)
         assert client.submit(np.sum, shared, pure=False).result(timeout=60) == 10.0

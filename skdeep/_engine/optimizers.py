@@ -15,6 +15,7 @@ import threading
 
 import numpy as np
 
+from ._linalg import _SINGLE_THREAD_SIZE as AXPY_PIECE
 from ._linalg import axpy, scipy_blas_single_threaded
 
 __all__ = [
@@ -46,6 +47,8 @@ class _UpdateRule:
         self._chunk_size = chunk_size or _CHUNK
         self._chunks = _chunks_with_factors(n_params, lr_scales, self._chunk_size)
         self.chunk_edges = [0, *(chunk.stop for chunk, _ in self._chunks)]
+        # Only a vector longer than axpy's pieces can be handed to it whole.
+        self._may_be_whole = n_params > AXPY_PIECE
 
     def step(self, params, grad):
         """Update ``params`` in place from ``grad``."""
@@ -56,7 +59,7 @@ class _UpdateRule:
         """Count the step and compute its scalars (once per step)."""
         # Whole chunks in one BLAS call when SciPy's BLAS cannot thread them
         # (the same result; see axpy).
-        self._whole = scipy_blas_single_threaded()
+        self._whole = self._may_be_whole and scipy_blas_single_threaded()
 
     def update(self, params, grad, start, stop):
         """Update ``params[start:stop]``; ``start`` and ``stop`` are in ``chunk_edges``."""

@@ -4,12 +4,13 @@ import threading
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from skdeep import MLPClassifier, MLPRegressor, TabularMLPClassifier, TabularMLPRegressor
 from skdeep._engine.parallel import available_threads
+
+from _tables import small_table
 
 pytestmark = pytest.mark.skipif(
     len(__import__("os").sched_getaffinity(0)) < 2, reason="needs two cores")
@@ -29,20 +30,9 @@ def _fit(make, X, y, n_threads):
     return model
 
 
-def _table(n_rows=600, seed=0):
-    rng = np.random.RandomState(seed)
-    frame = pd.DataFrame({
-        "a": rng.normal(size=n_rows), "b": rng.exponential(size=n_rows),
-        "c": rng.choice(["x", "y", "z", None], n_rows), "d": rng.randint(0, 30, n_rows),
-    })
-    frame.loc[rng.rand(n_rows) < 0.1, "a"] = np.nan
-    target = (frame["a"].fillna(0) + (frame["c"] == "x") + 0.1 * frame["d"] > 1.5).astype(int)
-    return frame, target.to_numpy()
-
-
 @pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
 def test_tabular_fit_on_two_threads_is_deterministic_and_close_to_one(Estimator):
-    X, y = _table()
+    X, y = small_table()
     y = y if Estimator is TabularMLPClassifier else y + X["b"].to_numpy()
 
     def make():
@@ -64,7 +54,7 @@ def test_tabular_fit_on_two_threads_is_deterministic_and_close_to_one(Estimator)
 
 @pytest.mark.parametrize("Estimator", [TabularMLPClassifier, TabularMLPRegressor])
 def test_tabular_fit_with_rows_split_over_threads_differs_by_rounding(Estimator):
-    X, y = _table()
+    X, y = small_table()
     y = y if Estimator is TabularMLPClassifier else y + X["b"].to_numpy()
 
     def make():

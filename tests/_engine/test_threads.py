@@ -22,6 +22,8 @@ from skdeep._engine._linalg import (
     scipy_blas_single_threaded,
 )
 
+from _tables import small_table
+
 
 @pytest.mark.parametrize(
     ("path", "expected"),
@@ -108,22 +110,13 @@ def test_axpy_in_one_call_gives_the_bits_of_the_pieces(axpy_sizes, dtype, n):
     np.testing.assert_array_equal(whole, in_pieces)
 
 
-def _table(n=400, seed=0):
-    import pandas as pd
-
-    rng = np.random.RandomState(seed)
-    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.lognormal(size=n),
-                      "c": rng.choice(["x", "y", "z"], n)})
-    return X, (X["a"] + (X["c"] == "y") > 0.3).astype(int)
-
-
 @pytest.mark.parametrize("case", ["adam", "sgd", "tabular"])
 def test_fits_update_whole_chunks_with_the_bits_of_the_pieces(monkeypatch, axpy_sizes, case):
     """Inside a fit SciPy's BLAS runs on one thread and axpy takes whole chunks (longer
     than a piece); forcing the pieces gives the same model bit for bit."""
     _scipy_own_blas()
     if case == "tabular":
-        X, y = _table()
+        X, y = small_table()
 
         def fit():
             return TabularMLPClassifier(hidden_layer_sizes=(96, 96), n_networks=2, max_iter=3,

@@ -87,6 +87,9 @@ class MemberConfig:
     early_stopping: bool = True
     n_iter_no_change: int = 64
     tol: float = 0.0
+    #: ``(epoch, falling)`` pairs, from the schedule's ``cycle_ends``: where
+    #: to stop every member when all of them are overfitting (empty: never).
+    cycle_ends: tuple = ()
 
 
 @dataclass
@@ -447,7 +450,34 @@ class _MemberLoop:
         if stop:
             for progress in self.progress:
                 progress.stopped = progress.stopped or "converged"
+        elif self._overfitting(epoch + 1):
+            for i in self._active():
+                self.progress[i].stopped = "converged"
+            self._report(f"Epoch {epoch + 1} ends a learning-rate cycle, and every network "
+                         "scores below its best before the cycle's falling half: they are "
+                         "overfitting. Stopping.")
         return not self._active()
+
+    def _overfitting(self, epoch):
+        """Whether every member still training has overfit, judged at a cycle's end.
+
+        At the end of a cycle the learning rate is near 0, where a network
+        scores its best. A member whose scores over the cycle's falling half
+        are all below its best before it is getting worse with training;
+        the next cycle, twice as long, would take it further that way. Only
+        when every member is would stopping save any work: they train as one.
+        """
+        falling = dict(self.config.cycle_ends).get(epoch)
+        active = self._active()
+        if falling is None or not self.config.early_stopping or not active:
+            return False
+        for i in active:
+            scores = np.asarray(self.progress[i].validation_scores, dtype=float)
+            recent, before = scores[-falling:], scores[:-falling]
+            if (len(scores) != epoch or not np.isfinite(scores).all()
+                    or recent.max() >= before.max()):
+                return False
+        return True
 
     def _check_divergence(self, losses):
         """Members whose loss or weights overflowed go back to their last epoch and stop."""

@@ -403,6 +403,51 @@ def test_max_iter_auto_or_a_number_sets_the_epochs_run(max_iter, expected):
     assert clf.n_iter_ == expected and len(clf.loss_curve_) == expected
 
 
+def _scripted_validation(monkeypatch, Estimator, curves):
+    """Fits of ``Estimator`` see ``curves[i][e]`` as member ``i``'s score of epoch ``e``."""
+    real = Estimator._evaluation
+
+    def scripted(self, draft, network, data, rows):
+        evaluate, epochs = real(self, draft, network, data, rows), iter(range(len(curves[0])))
+
+        def scores(network, team=None):
+            epoch = next(epochs)
+            return np.array([curve[epoch] for curve in curves]), evaluate(network, team)[1]
+        return scores
+
+    monkeypatch.setattr(Estimator, "_evaluation", scripted)
+
+
+# Every member peaks at epoch 5, inside the second cycle of a 20-epoch coslog run
+# (which ends at epoch 4), then gets worse through the third (which ends at 10).
+_OVERFITTING = [[0.5 + 0.01 * min(e, 4) - 0.002 * max(e - 4, 0) + 0.0001 * i
+                 for e in range(20)] for i in range(3)]
+
+
+def test_a_fit_stops_at_a_cycle_end_when_every_network_overfits(monkeypatch, capsys):
+    X, y = make_classification(n_samples=150, n_features=4, random_state=0)
+    _scripted_validation(monkeypatch, TabularMLPClassifier, _OVERFITTING)
+    params = dict(hidden_layer_sizes=(8,), max_iter=20, random_state=0, verbose=True)
+    clf = TabularMLPClassifier(**params).fit(X, y)
+    assert list(clf.n_iter_) == [10, 10, 10]
+    assert "Epoch 10 ends a learning-rate cycle" in capsys.readouterr().out
+    # The kept weights are each network's best epoch, as in a full run.
+    assert [member.best_validation_score_ for member in clf.estimators_] == [
+        max(curve) for curve in _OVERFITTING]
+    full = TabularMLPClassifier(**params, stop_when_overfitting=False).fit(X, y)
+    assert list(full.n_iter_) == [20, 20, 20]
+    np.testing.assert_array_equal(full.predict_proba(X), clf.predict_proba(X))
+
+
+def test_one_network_still_learning_keeps_the_fit_going(monkeypatch):
+    X, y = make_classification(n_samples=150, n_features=4, random_state=0)
+    curves = [list(curve) for curve in _OVERFITTING]
+    curves[1][8] = 0.6  # network 2 sets its best in the falling half of the third cycle
+    _scripted_validation(monkeypatch, TabularMLPClassifier, curves)
+    clf = TabularMLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0).fit(X, y)
+    assert list(clf.n_iter_) == [20, 20, 20]
+
+
 def test_a_bad_max_iter_is_refused_by_name():
     with pytest.raises(ValueError, match="max_iter"):
         TabularMLPClassifier(max_iter="many").fit([[0.0], [1.0]], [0, 1])

@@ -48,6 +48,18 @@ class Constant:
         """Learning rate of each mini-batch of ``epoch``, or None to keep the epoch's."""
         return None
 
+    def cycle_ends(self):
+        """Where the rate, having fallen to its lowest, starts a new cycle.
+
+        Returns
+        -------
+        ends : tuple of (int, int)
+            For each cycle but the last, the epoch (counted from 1) in which
+            it ends and how many epochs, up to that one, its falling half
+            spans (at least 2); empty for a schedule without restarts.
+        """
+        return ()
+
 
 class InvScaling(Constant):
     """``lr = learning_rate_init / (t + 1) ** power_t``, t = samples seen.
@@ -165,6 +177,19 @@ class CosLog(_EpochSchedule):
         """Per-batch rates: the first cycle (the warm-up) may be shorter than an epoch."""
         steps = self.n_epochs * n_batches
         return [self._rate((epoch * n_batches + b) / steps) for b in range(n_batches)]
+
+    def cycle_ends(self):
+        # Cycle k spans progress (2**(k-1) - 1) / (2**cycles - 1) to (2**k - 1) / (...).
+        total = 2.0**self.cycles - 1.0
+        ends = []
+        for k in range(1, self.cycles):
+            start = (2.0 ** (k - 1) - 1.0) / total * self.n_epochs
+            stop = (2.0**k - 1.0) / total * self.n_epochs
+            epoch = math.ceil(stop - 1e-9)
+            falling = max(2, math.ceil((stop - start) / 2 - 1e-9))
+            if epoch > falling:  # some epochs before the falling half to compare with
+                ends.append((epoch, falling))
+        return tuple(ends)
 
 
 #: Every learning-rate schedule, by the name the estimators'

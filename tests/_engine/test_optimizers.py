@@ -85,6 +85,30 @@ def test_cosine_schedule_with_warmup():
     assert cosine.start(0.5, epochs_done=2) == pytest.approx(0.1)
 
 
+def test_coslog_cycle_ends_are_the_epochs_where_the_rate_restarts():
+    coslog = make_schedule("coslog", 0.1, n_epochs=20)
+    assert coslog.cycle_ends() == ((4, 2), (10, 3))
+    n_batches = 50
+    rates = [rate for epoch in range(20) for rate in coslog.batch_rates(epoch, n_batches)]
+    for epoch, falling in coslog.cycle_ends():
+        # The rate reaches its lowest in the end epoch (or as the next one
+        # starts) and rises again...
+        inside = rates[(epoch - 1) * n_batches : epoch * n_batches + 1]
+        assert min(inside) < 1e-3 * 0.1
+        assert rates[epoch * n_batches + 1] > min(inside)
+        # ... after falling through the epochs counted as the falling half.
+        lowest = (epoch - 1) * n_batches + inside.index(min(inside))
+        falling_rates = rates[(epoch - falling) * n_batches : lowest + 1]
+        peak = falling_rates.index(max(falling_rates))
+        assert peak < n_batches and falling_rates[peak:] == sorted(falling_rates[peak:],
+                                                                   reverse=True)
+    # The last cycle ends with the run, and one epoch leaves nothing to compare with.
+    assert all(epoch < 20 for epoch, _ in coslog.cycle_ends())
+    assert make_schedule("coslog", 0.1, n_epochs=4).cycle_ends() == ()
+    for name in ("constant", "adaptive", "invscaling", "cosine", "step"):
+        assert make_schedule(name, 0.1).cycle_ends() == ()
+
+
 def test_step_schedule_halves_every_step_size_epochs():
     step = make_schedule("step", 0.1, step_size=3, gamma=0.5)
     assert [step.rate_at(e) for e in (0, 2, 3, 6)] == pytest.approx([0.1, 0.1, 0.05, 0.025])

@@ -938,14 +938,9 @@ class TabularMLPRegressor(QuantileRegressorMixin, _BaseTabularMLP):
     n_iter_no_change : int, default=64
         Stop after this many epochs without a better validation score.
     stop_when_overfitting : bool, default=True
-        With early stopping and a schedule of cycles ("coslog"), stop where
-        the last cycle would begin (after 10 of 20 epochs) when every
-        network, in each epoch of the falling half of the cycle that ends
-        there, scored below its best before them: the networks are getting
-        worse with training, and the last cycle, as long as all the others
-        together, would not help. On the tune tables of the benchmark this
-        stops the fits of one table of twelve, with the same best epochs.
-        False always runs every epoch.
+        Stop where the last learning-rate cycle would begin when every
+        network is getting worse with training (see
+        :class:`TabularMLPClassifier`); False always runs every epoch.
     dropout : float, default=0.15
         Dropout rate after each hidden layer.
     weight_decay : float, default=0.02

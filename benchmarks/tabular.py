@@ -83,6 +83,13 @@ ALTERNATIVES = {
     # Training budgets: fixed epochs against the "auto" default.
     "e20": {"max_iter": 20},
     "e32": {"max_iter": 32},
+    # Budgets cheap enough for issue 31's speed bars (about 9 epochs for 4x
+    # the speed of d594d15, 11 for the ratios to HGB), and the curve between.
+    "e9": {"max_iter": 9},
+    "e11": {"max_iter": 11},
+    "e14": {"max_iter": 14},
+    "n2": {"n_networks": 2},
+    "n2_e14": {"n_networks": 2, "max_iter": 14},
     # The defaults before the ensemble: one network of 64 epochs.
     "one_network_64": {"n_networks": 1, "max_iter": 64},
     # The piecewise-linear encoding: bins, and whether learned features

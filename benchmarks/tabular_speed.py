@@ -11,11 +11,16 @@ checkout's for every model. Usage::
     python benchmarks/tabular_speed.py --baseline d594d15            # report half, seed 0
     python benchmarks/tabular_speed.py --baseline d594d15 --half tune --threads default
     python benchmarks/tabular_speed.py --baseline-path /tmp/old --datasets spam7
+    python benchmarks/tabular_speed.py --variant n2_e14 --threads default   # other settings
 
 Results go to ``benchmarks/results/tabular-speed.{jsonl,md,rst}`` (or ``--out``):
 per table the fit times, the score of each model (on the 20 % test rows of
 the split), TabularMLP*'s time over HGB's, and the baseline's time over
 TabularMLP*'s (the speed-up); then the median and the largest of each ratio.
+``--variant NAME`` fits TabularMLP* with the settings of the tune
+benchmark's ``tabular-NAME`` (``benchmarks/tabular.py``) instead of its
+defaults, and writes ``results/tabular-speed-NAME.*``; the baseline keeps
+its defaults.
 Check that the machine is quiet first (the report records the load average
 before and after the run).
 """
@@ -58,13 +63,21 @@ def _worker(spec):
         sys.meta_path[:] = [finder for finder in sys.meta_path
                             if "editable" not in repr(finder).lower()]
 
-    model = "tabular" if spec["model"] == "baseline" else spec["model"]
     limit = None if threads == "default" else int(threads)
-    record = run_one(spec["dataset"], model, spec["seed"], limit)
+    record = run_one(spec["dataset"], benchmark_model(spec), spec["seed"], limit)
     import skdeep
 
     record.update(model=spec["model"], threads=threads, skdeep=str(Path(skdeep.__file__).parent))
     print(MARKER + json.dumps(record), flush=True)
+
+
+def benchmark_model(spec):
+    """The model name of ``benchmarks/tabular.py`` that a worker's ``spec`` fits."""
+    if spec["model"] == "baseline":
+        return "tabular"  # the baseline's package, at its defaults
+    if spec["model"] == "tabular" and spec.get("variant"):
+        return f"tabular-{spec['variant']}"
+    return spec["model"]
 
 
 def _run(spec, timeout):
@@ -116,6 +129,8 @@ def report(records, meta):
     rows = _ratio_rows(records)
     lines = [f"# Tabular fit time: TabularMLP* against its baseline ({meta['baseline']}) and "
              "HistGradientBoosting*", "",
+             *([f"TabularMLP* with {meta['variant']}, not its defaults.", ""]
+               if meta.get("variant") else []),
              f"{meta['date']}, {meta['machine']}; load average before {meta['load_before']}, "
              f"after {meta['load_after']}. Fit times in seconds (each fit in a fresh process), "
              "scores on the split's 20 % test rows.", ""]
@@ -178,17 +193,24 @@ def main(argv=None):
     parser.add_argument("--threads", default="default,1",
                         help="comma-separated settings, 'default' and/or counts")
     parser.add_argument("--timeout", type=int, default=1800)
+    parser.add_argument("--variant", default=None,
+                        help="fit TabularMLP* as benchmarks/tabular.py's tabular-VARIANT")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     if args.worker:
         _worker(json.loads(args.worker))
         return
+    from benchmarks.tabular import VARIANTS
     from benchmarks.tabular_datasets import list_datasets
 
+    if args.variant and args.variant not in VARIANTS:
+        parser.error(f"--variant {args.variant!r} is none of {', '.join(VARIANTS)}")
     datasets = (args.datasets.split(",") if args.datasets else
                 [s.name for s in list_datasets(half=None if args.half == "all" else args.half)])
-    out = Path(args.out) if args.out else RESULTS / "tabular-speed.jsonl"
+    name = f"tabular-speed-{args.variant}" if args.variant else "tabular-speed"
+    out = Path(args.out) if args.out else RESULTS / f"{name}.jsonl"
     meta = {"baseline": args.baseline_path or args.baseline,
+            "variant": args.variant and f"{args.variant} ({VARIANTS[args.variant]})",
             "date": time.strftime("%Y-%m-%d %H:%M"), "load_before": _load(),
             "machine": f"{os.cpu_count()} cores"}
     records = []
@@ -199,7 +221,7 @@ def main(argv=None):
                 for threads in args.threads.split(","):
                     for model in MODELS:
                         spec = {"dataset": dataset, "model": model, "seed": seed,
-                                "threads": threads,
+                                "threads": threads, "variant": args.variant,
                                 "skdeep_root": baseline_root if model == "baseline" else None}
                         record = _run(spec, args.timeout)
                         records.append(record)
@@ -209,7 +231,8 @@ def main(argv=None):
     meta["load_after"] = _load()
     markdown = report(records, meta)
     out.with_suffix(".md").write_text(markdown)
-    if any(str(record.get("threads")) == "default" for record in records):
+    # The guide includes the defaults' table only.
+    if not args.variant and any(str(record.get("threads")) == "default" for record in records):
         out.with_suffix(".rst").write_text(report_rst(records))
     print(markdown)
 

@@ -310,3 +310,34 @@ def test_optimizer_floor_table_derives_the_ratios_from_the_parts():
     line = optimizer_floor.markdown([row]).splitlines()[-1]
     assert "| 0.25 | 1.25× | 2.00× |" in line
     assert "| 1,000 | 10 | 200.0 ms | 50.0 ms | 400.0 ms |" in line
+
+
+# --------------------------------------------------------------------------
+# tabular_speed.py: other settings than the defaults
+# --------------------------------------------------------------------------
+def test_tabular_speed_variant_fits_only_the_current_package_differently():
+    from benchmarks import tabular_speed
+
+    spec = {"dataset": "spam7", "seed": 0, "threads": 1, "variant": "n2_e14"}
+    assert tabular_speed.benchmark_model({**spec, "model": "tabular"}) == "tabular-n2_e14"
+    assert tabular_speed.benchmark_model({**spec, "model": "baseline"}) == "tabular"
+    assert tabular_speed.benchmark_model({**spec, "model": "hgb"}) == "hgb"
+    assert tabular_speed.benchmark_model(
+        {**spec, "model": "tabular", "variant": None}) == "tabular"
+
+
+def test_tabular_speed_report_names_the_variant_and_rejects_unknown_ones(capsys):
+    from benchmarks import tabular_speed
+
+    records = [{"dataset": "spam7", "seed": 0, "threads": "default", "model": model,
+                "fit_s": fit_s, "score": 0.9} for model, fit_s in
+               (("hgb", 0.5), ("tabular", 2.0), ("baseline", 8.0))]
+    meta = {"baseline": "d594d15", "date": "2026-12-06 00:00", "machine": "2 cores",
+            "load_before": "0.1", "load_after": "0.2", "variant": "n2_e14 ({'n_networks': 2})"}
+    text = tabular_speed.report(records, meta)
+    assert "TabularMLP* with n2_e14 ({'n_networks': 2}), not its defaults." in text
+    assert "median 4.0, largest 4.0" in text and "median 4.00" in text
+    assert "not its defaults" not in tabular_speed.report(records, {**meta, "variant": None})
+    with pytest.raises(SystemExit):
+        tabular_speed.main(["--variant", "no_such_setting"])
+    assert "no_such_setting" in capsys.readouterr().err

@@ -447,12 +447,11 @@ class _MemberLoop:
         answers = [bool(observer.on_epoch_end(self.network, record))
                    for observer in self.observers]
         stop = any(answers)
-        if stop:
+        overfitting = not stop and self._overfitting(epoch + 1)
+        if stop or overfitting:
             for progress in self.progress:
                 progress.stopped = progress.stopped or "converged"
-        elif self._overfitting(epoch + 1):
-            for i in self._active():
-                self.progress[i].stopped = "converged"
+        if overfitting:
             self._report(f"Epoch {epoch + 1} ends a learning-rate cycle, and every network "
                          "scores below its best before the cycle's falling half: they are "
                          "overfitting. Stopping.")

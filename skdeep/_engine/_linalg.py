@@ -7,7 +7,7 @@ import numpy as np
 from scipy.linalg import blas
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["axpy", "scipy_blas_on_one_thread", "scipy_blas_single_threaded"]
+__all__ = ["axpy", "axpy_cuts", "scipy_blas_on_one_thread", "scipy_blas_single_threaded"]
 
 # Looking a BLAS routine up costs more than running it on a small vector, and
 # the optimizers call axpy several times per mini-batch: resolve once per dtype.
@@ -65,6 +65,15 @@ def _is_scipy_bundled(filepath):
     return parent.name == "scipy.libs" or (
         parent.name == ".dylibs" and parent.parent.name == "scipy"
     )
+
+
+def axpy_cuts(n):
+    """Whether :func:`axpy` hands a vector of ``n`` elements to BLAS in pieces.
+
+    Only such a vector gains from ``whole``; a caller can skip asking
+    :func:`scipy_blas_single_threaded` for the others.
+    """
+    return n > _SINGLE_THREAD_SIZE
 
 
 def scipy_blas_on_one_thread():

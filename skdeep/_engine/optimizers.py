@@ -15,8 +15,7 @@ import threading
 
 import numpy as np
 
-from ._linalg import _SINGLE_THREAD_SIZE as AXPY_PIECE
-from ._linalg import axpy, scipy_blas_single_threaded
+from ._linalg import axpy, axpy_cuts, scipy_blas_single_threaded
 
 __all__ = [
     "OPTIMIZERS",
@@ -47,8 +46,8 @@ class _UpdateRule:
         self._chunk_size = chunk_size or _CHUNK
         self._chunks = _chunks_with_factors(n_params, lr_scales, self._chunk_size)
         self.chunk_edges = [0, *(chunk.stop for chunk, _ in self._chunks)]
-        # Only a vector longer than axpy's pieces can be handed to it whole.
-        self._may_be_whole = n_params > AXPY_PIECE
+        # Only a vector that axpy would cut can be handed to it whole.
+        self._may_be_whole = axpy_cuts(n_params)
 
     def step(self, params, grad):
         """Update ``params`` in place from ``grad``."""
